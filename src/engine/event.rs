@@ -1,0 +1,103 @@
+//! The typed boundary between the core and the front ends.
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::config::AccountConfig;
+use crate::model::{
+    AccountId, Availability, BareJid, ConnectionState, Contact, IncomingMessage, OutgoingMessage,
+    OutgoingState, PresenceUpdate, SubscriptionChange,
+};
+
+/// What a front end asks the engine to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Connect an account and keep it connected.
+    Start(Box<AccountLogin>),
+    /// Disconnect an account cleanly.
+    Stop(AccountId),
+    SendMessage {
+        account: AccountId,
+        message: OutgoingMessage,
+    },
+    SetPresence {
+        account: AccountId,
+        availability: Availability,
+        status: Option<String>,
+    },
+    FetchRoster {
+        account: AccountId,
+    },
+    /// Disconnect everything and stop the engine.
+    Shutdown,
+}
+
+/// An account to connect, with its password and how to behave.
+pub struct AccountLogin {
+    pub config: AccountConfig,
+    pub password: SecretString,
+    /// Presence announced on every (re)connection; `None` keeps the session
+    /// invisible to contacts (one-shot CLI commands).
+    pub presence: Option<(Availability, Option<String>)>,
+    pub retry: crate::xmpp::RetryPolicy,
+}
+
+impl std::fmt::Debug for AccountLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountLogin")
+            .field("jid", &self.config.jid)
+            .field("presence", &self.presence)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the engine tells front ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Connection {
+        account: AccountId,
+        #[serde(flatten)]
+        state: ConnectionState,
+    },
+    Roster {
+        account: AccountId,
+        contacts: Vec<Contact>,
+    },
+    ContactChanged {
+        account: AccountId,
+        contact: Contact,
+    },
+    ContactRemoved {
+        account: AccountId,
+        jid: BareJid,
+    },
+    Presence {
+        account: AccountId,
+        #[serde(flatten)]
+        update: PresenceUpdate,
+    },
+    Subscription {
+        account: AccountId,
+        from: BareJid,
+        change: SubscriptionChange,
+    },
+    Message {
+        account: AccountId,
+        #[serde(flatten)]
+        message: IncomingMessage,
+    },
+    MessageState {
+        account: AccountId,
+        id: String,
+        #[serde(flatten)]
+        state: OutgoingState,
+    },
+    /// A message we sent came back as an error.
+    MessageError {
+        account: AccountId,
+        id: Option<String>,
+        reason: String,
+    },
+}

@@ -1,0 +1,160 @@
+//! Domain types shared by the engine and the front ends.
+//!
+//! These never carry XML: the `xmpp` module converts stanzas into them at its
+//! edge.
+
+use std::fmt;
+
+pub use jid::{BareJid, FullJid, Jid};
+use serde::{Deserialize, Serialize};
+
+/// An account is known by its bare JID.
+pub type AccountId = BareJid;
+
+/// How an account's connection is doing, as the user should see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Trying to connect; `attempt` counts from 1 since the last success.
+    Connecting { attempt: u32 },
+    /// Logged in and bound to `jid`. `acks` says whether the server
+    /// confirms each stanza (XEP-0198 stream management).
+    Online {
+        jid: String,
+        resumed: bool,
+        acks: bool,
+    },
+    /// The link dropped; the stream may still resume without losing state.
+    Suspended,
+    /// Waiting before the next attempt.
+    WaitingToRetry { seconds: u64, reason: String },
+    /// Stopped for good until the user acts (wrong password, untrusted
+    /// certificate, a server without TLS...).
+    Failed { reason: String },
+    /// Closed on request.
+    Offline,
+}
+
+/// A contact's subscription state, as in RFC 6121.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subscription {
+    None,
+    To,
+    From,
+    Both,
+}
+
+impl fmt::Display for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::None => "none",
+            Self::To => "to",
+            Self::From => "from",
+            Self::Both => "both",
+        })
+    }
+}
+
+/// One roster entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub jid: BareJid,
+    pub name: Option<String>,
+    pub subscription: Subscription,
+    /// We asked to see their presence and they have not answered yet.
+    pub pending_out: bool,
+    pub groups: Vec<String>,
+}
+
+/// What a presence says about availability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    Chat,
+    Away,
+    ExtendedAway,
+    DoNotDisturb,
+    Unavailable,
+}
+
+impl Availability {
+    pub fn is_online(self) -> bool {
+        self != Self::Unavailable
+    }
+}
+
+impl fmt::Display for Availability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Available => "available",
+            Self::Chat => "free for chat",
+            Self::Away => "away",
+            Self::ExtendedAway => "extended away",
+            Self::DoNotDisturb => "do not disturb",
+            Self::Unavailable => "offline",
+        })
+    }
+}
+
+/// A contact's presence on one of their devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PresenceUpdate {
+    /// The sending resource (full JID) or bare JID.
+    pub from: Jid,
+    pub availability: Availability,
+    pub status: Option<String>,
+    pub priority: i8,
+}
+
+/// A request from someone to see our presence, or their answer to ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionChange {
+    /// They ask to see our presence.
+    Requested,
+    /// They accepted our request.
+    Approved,
+    /// They refused or revoked.
+    Revoked,
+    /// They stopped watching our presence.
+    Unsubscribed,
+}
+
+/// A one-to-one chat message that arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncomingMessage {
+    pub from: Jid,
+    pub body: String,
+    /// The stanza's `id` attribute, if any.
+    pub id: Option<String>,
+    /// XEP-0359 origin-id set by the sender, if any.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id stamped by our own server, if any.
+    pub stanza_id: Option<String>,
+    /// XEP-0203 delay stamp (RFC 3339) when the message was stored offline.
+    pub delayed_at: Option<String>,
+}
+
+/// Where an outgoing message has got to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OutgoingState {
+    /// Waiting for a connection.
+    Queued,
+    /// Written to the server's socket.
+    Sent,
+    /// The server confirmed it has it (XEP-0198).
+    Acked,
+    /// It could not be sent; the reason is readable.
+    Failed { reason: String },
+}
+
+/// A message the user sends; `id` is also its XEP-0359 origin-id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub to: BareJid,
+    pub body: String,
+}

@@ -1,0 +1,342 @@
+//! Sotto's `ServerConnector`: finds the server, opens TCP, secures it with
+//! TLS (direct or STARTTLS) under our own certificate policy, and refuses
+//! anything that is not encrypted. tokio-xmpp's stock connectors build their
+//! own rustls config, which leaves no room for pinning; this one plugs ours.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use hickory_resolver::TokioResolver;
+use rustls::pki_types::ServerName;
+use thiserror::Error;
+use tokio::io::BufStream;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_xmpp::connect::{DnsConfig, ServerConnector, ServerConnectorError};
+use tokio_xmpp::jid::Jid;
+use tokio_xmpp::parsers::starttls;
+use tokio_xmpp::xmlstream::{
+    FallibleStreamElement, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts, XmppStreamElement, initiate_stream,
+};
+use tokio_xmpp::{Error as XmppError, connect::tls_common::TlsAsyncStream};
+
+use super::srv::{Candidate, candidates};
+use super::tls::{CertVerdict, PinningVerifier};
+use crate::config::ServerAddress;
+use crate::fingerprint::Fingerprint;
+
+const TCP_TIMEOUT: Duration = Duration::from_secs(15);
+const TLS_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why a connection could not be made, in the user's terms.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    #[error(
+        "the server at {server} offered no encryption (STARTTLS was missing), so Sotto did not connect; \
+         someone on the network may be removing it"
+    )]
+    NoTls { server: String },
+    #[error(
+        "the certificate of {domain} is not trusted: {reason}. Its SHA-256 fingerprint is {fingerprint}. \
+         If this is your own server and the fingerprint matches, pin it with \
+         `sotto account trust {jid} {fingerprint}`"
+    )]
+    UntrustedCertificate {
+        jid: String,
+        domain: String,
+        fingerprint: Fingerprint,
+        reason: String,
+    },
+    #[error(
+        "the certificate of {domain} has changed: it is now {fingerprint}, but you pinned {pinned}. \
+         Sotto refuses it; if your server's certificate really changed, pin the new one"
+    )]
+    PinMismatch {
+        domain: String,
+        fingerprint: Fingerprint,
+        pinned: Fingerprint,
+    },
+    #[error("the secure connection to {server} failed: {reason}")]
+    Tls { server: String, reason: String },
+    #[error("could not reach {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+}
+
+impl ServerConnectorError for ConnectError {}
+
+impl ConnectError {
+    /// Retrying without the user changing something cannot help.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::NoTls { .. } | Self::UntrustedCertificate { .. } | Self::PinMismatch { .. }
+        )
+    }
+}
+
+/// Everything needed to open an account's stream, cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    server: Option<ServerAddress>,
+    direct_tls: bool,
+    verifier: Arc<PinningVerifier>,
+    tls: TlsConnector,
+    resolver: Option<TokioResolver>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("server", &self.server)
+            .field("direct_tls", &self.direct_tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    pub fn new(
+        server: Option<ServerAddress>,
+        direct_tls: bool,
+        pinned: Option<Fingerprint>,
+    ) -> Result<Self, ConnectError> {
+        let tls_err = |e: rustls::Error| ConnectError::Tls {
+            server: "any server".into(),
+            reason: format!("TLS could not be set up: {e}"),
+        };
+        let verifier = PinningVerifier::new(pinned).map_err(tls_err)?;
+        let tls = TlsConnector::from(verifier.client_config().map_err(tls_err)?);
+        let resolver = match server {
+            Some(_) => None,
+            None => system_resolver(),
+        };
+        Ok(Self {
+            server,
+            direct_tls,
+            verifier,
+            tls,
+            resolver,
+        })
+    }
+
+    async fn open(
+        &self,
+        jid: &Jid,
+        candidate: &Candidate,
+        ns: &'static str,
+        timeouts: Timeouts,
+    ) -> Result<(PendingFeaturesRecv<Stream>, sasl::common::ChannelBinding), XmppError> {
+        let server = format!("{}:{}", candidate.host, candidate.port);
+        let domain = jid.domain().as_str();
+        let tcp = tokio::time::timeout(
+            TCP_TIMEOUT,
+            DnsConfig::no_srv(&candidate.host, candidate.port).resolve(),
+        )
+        .await
+        .map_err(|_| ConnectError::Unreachable {
+            server: server.clone(),
+            reason: "no answer in time".into(),
+        })?
+        .map_err(|e| ConnectError::Unreachable {
+            server: server.clone(),
+            reason: e.to_string(),
+        })?;
+        let _ = tcp.set_nodelay(true);
+        let tcp = if candidate.direct_tls {
+            tcp
+        } else {
+            self.starttls(tcp, domain, &server, ns, timeouts).await?
+        };
+        let (tls, binding) = self.handshake(tcp, jid, &server).await?;
+        let stream = initiate_stream(
+            BufStream::new(tls),
+            ns,
+            StreamHeader {
+                to: Some(Cow::Borrowed(domain)),
+                from: Some(Cow::Owned(jid.to_bare().to_string())),
+                id: None,
+            },
+            timeouts,
+        )
+        .await?;
+        Ok((stream, binding))
+    }
+
+    /// Negotiates STARTTLS on a fresh TCP stream. A server that does not
+    /// offer it is refused: this is where a stripping attack shows.
+    async fn starttls(
+        &self,
+        tcp: TcpStream,
+        domain: &str,
+        server: &str,
+        ns: &'static str,
+        timeouts: Timeouts,
+    ) -> Result<TcpStream, XmppError> {
+        let stream = initiate_stream(
+            BufStream::new(tcp),
+            ns,
+            StreamHeader {
+                to: Some(Cow::Borrowed(domain)),
+                from: None,
+                id: None,
+            },
+            timeouts,
+        )
+        .await?;
+        let (features, mut stream) = stream.recv_features::<FallibleStreamElement>().await?;
+        if !features.can_starttls() {
+            return Err(ConnectError::NoTls {
+                server: server.to_owned(),
+            }
+            .into());
+        }
+        stream
+            .send(&XmppStreamElement::Starttls(starttls::Nonza::Request(
+                starttls::Request,
+            )))
+            .await?;
+        loop {
+            match stream
+                .next()
+                .await
+                .map(|r| r.and_then(FallibleStreamElement::into_read_error))
+            {
+                Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
+                Some(Ok(XmppStreamElement::Starttls(_))) => {
+                    return Err(ConnectError::NoTls {
+                        server: server.to_owned(),
+                    }
+                    .into());
+                }
+                Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => {}
+                Some(Err(ReadError::HardError(e))) => return Err(e.into()),
+                Some(Err(ReadError::ParseError(e))) => {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e).into());
+                }
+                None | Some(Err(ReadError::StreamFooterReceived)) => {
+                    return Err(XmppError::Disconnected);
+                }
+            }
+        }
+        Ok(stream.into_inner().into_inner())
+    }
+
+    async fn handshake<S: TlsAsyncStream>(
+        &self,
+        io: S,
+        jid: &Jid,
+        server: &str,
+    ) -> Result<(TlsStream<S>, sasl::common::ChannelBinding), XmppError> {
+        let domain = jid.domain().as_str();
+        // The certificate must name the JID's domain (RFC 6120 §13.7.2.1),
+        // whatever host the SRV record or the user's override pointed at.
+        let name = ServerName::try_from(domain.to_owned()).map_err(|e| ConnectError::Tls {
+            server: server.to_owned(),
+            reason: format!("{domain} is not a valid TLS name: {e}"),
+        })?;
+        let _ = self.verifier.take_verdict();
+        let result = tokio::time::timeout(TLS_TIMEOUT, self.tls.connect(name, io)).await;
+        let tls = match result {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                return Err(match self.verifier.take_verdict() {
+                    Some(CertVerdict::Untrusted {
+                        fingerprint,
+                        reason,
+                    }) => ConnectError::UntrustedCertificate {
+                        jid: jid.to_bare().to_string(),
+                        domain: domain.to_owned(),
+                        fingerprint,
+                        reason,
+                    },
+                    Some(CertVerdict::PinMismatch {
+                        fingerprint,
+                        pinned,
+                    }) => ConnectError::PinMismatch {
+                        domain: domain.to_owned(),
+                        fingerprint,
+                        pinned,
+                    },
+                    _ => ConnectError::Tls {
+                        server: server.to_owned(),
+                        reason: e.to_string(),
+                    },
+                }
+                .into());
+            }
+            Err(_) => {
+                return Err(ConnectError::Tls {
+                    server: server.to_owned(),
+                    reason: "the TLS handshake timed out".into(),
+                }
+                .into());
+            }
+        };
+        let (_, connection) = tls.get_ref();
+        // SCRAM-PLUS needs the TLS 1.3 exporter; on TLS 1.2 log in without
+        // channel binding, as tokio-xmpp does.
+        let binding = match connection.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => connection
+                .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+                .map(sasl::common::ChannelBinding::TlsExporter)
+                .unwrap_or(sasl::common::ChannelBinding::None),
+            _ => sasl::common::ChannelBinding::None,
+        };
+        Ok((tls, binding))
+    }
+}
+
+/// The stream type our connector hands to tokio-xmpp.
+pub type Stream = BufStream<TlsStream<TcpStream>>;
+
+fn system_resolver() -> Option<TokioResolver> {
+    let builder = TokioResolver::builder_tokio()
+        .map_err(|e| tracing::warn!(error = %e, "no system DNS configuration; SRV lookups are skipped"))
+        .ok()?;
+    builder
+        .build()
+        .map_err(|e| tracing::warn!(error = %e, "DNS resolver could not start"))
+        .ok()
+}
+
+impl ServerConnector for Connector {
+    type Stream = Stream;
+
+    async fn connect(
+        &self,
+        jid: &Jid,
+        ns: &'static str,
+        timeouts: Timeouts,
+    ) -> Result<(PendingFeaturesRecv<Self::Stream>, sasl::common::ChannelBinding), XmppError> {
+        let domain = jid.domain().as_str();
+        let list = candidates(
+            domain,
+            self.server.as_ref(),
+            self.direct_tls,
+            self.resolver.as_ref(),
+        )
+        .await;
+        let mut last = None;
+        for candidate in &list {
+            tracing::debug!(host = %candidate.host, port = candidate.port, direct_tls = candidate.direct_tls, "connecting");
+            match self.open(jid, candidate, ns, timeouts).await {
+                Ok(ok) => return Ok(ok),
+                Err(XmppError::Connection(e)) => {
+                    let fatal = (&*e as &dyn std::error::Error)
+                        .downcast_ref::<ConnectError>()
+                        .is_some_and(ConnectError::is_fatal);
+                    if fatal {
+                        // A security failure is never papered over by
+                        // trying the next host.
+                        return Err(XmppError::Connection(e));
+                    }
+                    last = Some(XmppError::Connection(e));
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(XmppError::Disconnected))
+    }
+}

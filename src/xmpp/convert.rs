@@ -1,0 +1,333 @@
+//! Stanzas to Sotto's model and back, without I/O, so each shape can be
+//! tested on its own.
+
+use tokio_xmpp::Stanza;
+use tokio_xmpp::jid::{BareJid, Jid};
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::delay::Delay;
+use tokio_xmpp::parsers::message::{Lang, Message, MessageType};
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::presence::{Presence, Show, Type as PresenceType};
+use tokio_xmpp::parsers::receipts::Request as ReceiptRequest;
+use tokio_xmpp::parsers::roster::{Ask, Item, Subscription as RosterSubscription};
+use tokio_xmpp::parsers::stanza_id::{OriginId, StanzaId};
+
+use crate::model::{
+    Availability, Contact, IncomingMessage, OutgoingMessage, PresenceUpdate, Subscription,
+    SubscriptionChange,
+};
+
+pub fn contact_from_item(item: Item) -> Contact {
+    Contact {
+        jid: item.jid,
+        name: item.name.filter(|n| !n.trim().is_empty()),
+        subscription: match item.subscription {
+            RosterSubscription::To => Subscription::To,
+            RosterSubscription::From => Subscription::From,
+            RosterSubscription::Both => Subscription::Both,
+            RosterSubscription::None | RosterSubscription::Remove => Subscription::None,
+        },
+        pending_out: item.ask == Ask::Subscribe,
+        groups: item.groups.into_iter().map(|g| g.0).collect(),
+    }
+}
+
+/// What one presence stanza means to us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PresenceMeaning {
+    Update(PresenceUpdate),
+    Subscription { from: BareJid, change: SubscriptionChange },
+    /// Probes and errors: nothing to show.
+    Ignore,
+}
+
+pub fn presence_meaning(presence: &Presence) -> PresenceMeaning {
+    let Some(from) = presence.from.clone() else {
+        return PresenceMeaning::Ignore;
+    };
+    let status = presence
+        .statuses
+        .get("")
+        .or_else(|| presence.statuses.values().next())
+        .cloned()
+        .filter(|s| !s.trim().is_empty());
+    let subscription = |change| PresenceMeaning::Subscription {
+        from: from.to_bare(),
+        change,
+    };
+    match presence.type_ {
+        PresenceType::None => PresenceMeaning::Update(PresenceUpdate {
+            availability: match presence.show {
+                None => Availability::Available,
+                Some(Show::Chat) => Availability::Chat,
+                Some(Show::Away) => Availability::Away,
+                Some(Show::Xa) => Availability::ExtendedAway,
+                Some(Show::Dnd) => Availability::DoNotDisturb,
+            },
+            from,
+            status,
+            priority: presence.priority.0,
+        }),
+        PresenceType::Unavailable => PresenceMeaning::Update(PresenceUpdate {
+            from,
+            availability: Availability::Unavailable,
+            status,
+            priority: 0,
+        }),
+        PresenceType::Subscribe => subscription(SubscriptionChange::Requested),
+        PresenceType::Subscribed => subscription(SubscriptionChange::Approved),
+        PresenceType::Unsubscribed => subscription(SubscriptionChange::Revoked),
+        PresenceType::Unsubscribe => subscription(SubscriptionChange::Unsubscribed),
+        PresenceType::Probe | PresenceType::Error => PresenceMeaning::Ignore,
+    }
+}
+
+/// Our own presence for an availability and an optional status text.
+pub fn own_presence(availability: Availability, status: Option<&str>) -> Presence {
+    let mut presence = match availability {
+        Availability::Unavailable => Presence::unavailable(),
+        other => {
+            let presence = Presence::available();
+            match other {
+                Availability::Chat => presence.with_show(Show::Chat),
+                Availability::Away => presence.with_show(Show::Away),
+                Availability::ExtendedAway => presence.with_show(Show::Xa),
+                Availability::DoNotDisturb => presence.with_show(Show::Dnd),
+                _ => presence,
+            }
+        }
+    };
+    if let Some(status) = status {
+        presence.set_status("", status);
+    }
+    presence
+}
+
+/// What one message stanza means to us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageMeaning {
+    Chat(IncomingMessage),
+    /// The server or the peer bounced one of ours.
+    Error { id: Option<String>, reason: String },
+    /// Chat states, receipts without a body, group chat (not yet): nothing
+    /// to show.
+    Ignore,
+}
+
+pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
+    match message.type_ {
+        MessageType::Error => {
+            let reason = message
+                .payloads
+                .iter()
+                .find(|p| p.name() == "error")
+                .map(describe_stanza_error)
+                .unwrap_or_else(|| "the server returned an error".into());
+            return MessageMeaning::Error {
+                id: message.id.as_ref().map(|id| id.0.clone()),
+                reason,
+            };
+        }
+        MessageType::Groupchat | MessageType::Headline => return MessageMeaning::Ignore,
+        MessageType::Chat | MessageType::Normal => {}
+    }
+    let (Some(from), Some((_, body))) = (message.from.clone(), message.get_best_body(vec![]))
+    else {
+        return MessageMeaning::Ignore;
+    };
+    let mut origin_id = None;
+    let mut stanza_id = None;
+    let mut delayed_at = None;
+    for payload in &message.payloads {
+        if payload.is("origin-id", ns::SID) {
+            origin_id = OriginId::try_from(payload.clone()).ok().map(|o| o.id);
+        } else if payload.is("stanza-id", ns::SID) {
+            // Only our own server's stamp can be trusted for deduplication
+            // (XEP-0359 §4); a sender could forge any other.
+            if let Ok(sid) = StanzaId::try_from(payload.clone())
+                && sid.by.as_str() == own_server
+            {
+                stanza_id = Some(sid.id);
+            }
+        } else if payload.is("delay", ns::DELAY) {
+            delayed_at = Delay::try_from(payload.clone())
+                .ok()
+                .map(|d| d.stamp.0.to_rfc3339());
+        }
+    }
+    MessageMeaning::Chat(IncomingMessage {
+        from,
+        body: body.clone(),
+        id: message.id.as_ref().map(|id| id.0.clone()),
+        origin_id,
+        stanza_id,
+        delayed_at,
+    })
+}
+
+fn describe_stanza_error(error: &Element) -> String {
+    let condition = error
+        .children()
+        .find(|c| c.ns() == ns::XMPP_STANZAS && c.name() != "text")
+        .map(|c| c.name().to_owned());
+    let text = error
+        .children()
+        .find(|c| c.name() == "text")
+        .map(|t| t.text())
+        .filter(|t| !t.trim().is_empty());
+    match (condition.as_deref(), text) {
+        (_, Some(text)) => text,
+        (Some("service-unavailable"), None) => {
+            "the recipient's server says it cannot take the message".into()
+        }
+        (Some("item-not-found" | "remote-server-not-found"), None) => {
+            "no such address on that server".into()
+        }
+        (Some(other), None) => other.replace('-', " "),
+        (None, None) => "the server returned an error".into(),
+    }
+}
+
+/// The stanza for a message we send: a chat message whose id doubles as its
+/// XEP-0359 origin-id, asking for a delivery receipt (XEP-0184).
+pub fn outgoing_stanza(message: &OutgoingMessage) -> Stanza {
+    let mut stanza = Message::chat(Some(Jid::from(message.to.clone())))
+        .with_body(Lang::new(), message.body.clone())
+        .with_payload(OriginId {
+            id: message.id.clone(),
+        })
+        .with_payload(ReceiptRequest);
+    stanza.id = Some(tokio_xmpp::parsers::message::Id(message.id.clone()));
+    stanza.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: TryFrom<Element>>(xml: &str) -> T
+    where
+        T::Error: std::fmt::Debug,
+    {
+        let el: Element = xml.parse().expect("xml");
+        T::try_from(el).expect("stanza")
+    }
+
+    #[test]
+    fn roster_item_becomes_contact() {
+        let item: Item = parse(
+            "<item xmlns='jabber:iq:roster' jid='bob@example.org' name='Bob' \
+             subscription='to' ask='subscribe'><group>Friends</group></item>",
+        );
+        let c = contact_from_item(item);
+        assert_eq!(c.jid.as_str(), "bob@example.org");
+        assert_eq!(c.name.as_deref(), Some("Bob"));
+        assert_eq!(c.subscription, Subscription::To);
+        assert!(c.pending_out);
+        assert_eq!(c.groups, ["Friends"]);
+    }
+
+    #[test]
+    fn presence_shapes() {
+        let away: Presence = parse(
+            "<presence xmlns='jabber:client' from='bob@example.org/phone'>\
+             <show>away</show><status>lunch</status><priority>5</priority></presence>",
+        );
+        let PresenceMeaning::Update(update) = presence_meaning(&away) else {
+            panic!("update expected");
+        };
+        assert_eq!(update.availability, Availability::Away);
+        assert_eq!(update.status.as_deref(), Some("lunch"));
+        assert_eq!(update.priority, 5);
+
+        let gone: Presence = parse(
+            "<presence xmlns='jabber:client' from='bob@example.org/phone' type='unavailable'/>",
+        );
+        assert!(matches!(
+            presence_meaning(&gone),
+            PresenceMeaning::Update(PresenceUpdate {
+                availability: Availability::Unavailable,
+                ..
+            })
+        ));
+
+        let ask: Presence =
+            parse("<presence xmlns='jabber:client' from='eve@example.org' type='subscribe'/>");
+        assert_eq!(
+            presence_meaning(&ask),
+            PresenceMeaning::Subscription {
+                from: "eve@example.org".parse().expect("jid"),
+                change: SubscriptionChange::Requested
+            }
+        );
+        let anonymous: Presence = parse("<presence xmlns='jabber:client'/>");
+        assert_eq!(presence_meaning(&anonymous), PresenceMeaning::Ignore);
+    }
+
+    #[test]
+    fn chat_message_with_ids_and_delay() {
+        let m: Message = parse(
+            "<message xmlns='jabber:client' from='bob@example.org/phone' to='a@example.org' \
+             type='chat' id='m1'><body>hi</body>\
+             <origin-id xmlns='urn:xmpp:sid:0' id='o1'/>\
+             <stanza-id xmlns='urn:xmpp:sid:0' id='forged' by='bob@example.org'/>\
+             <stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='a@example.org'/>\
+             <delay xmlns='urn:xmpp:delay' stamp='2026-01-02T03:04:05Z'/></message>",
+        );
+        let MessageMeaning::Chat(msg) = message_meaning(&m, "a@example.org") else {
+            panic!("chat expected");
+        };
+        assert_eq!(msg.body, "hi");
+        assert_eq!(msg.id.as_deref(), Some("m1"));
+        assert_eq!(msg.origin_id.as_deref(), Some("o1"));
+        assert_eq!(msg.stanza_id.as_deref(), Some("s1"), "forged stamp ignored");
+        assert_eq!(msg.delayed_at.as_deref(), Some("2026-01-02T03:04:05+00:00"));
+    }
+
+    #[test]
+    fn bodiless_and_group_messages_are_ignored() {
+        let typing: Message = parse(
+            "<message xmlns='jabber:client' from='b@x/y' type='chat'>\
+             <composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+        );
+        assert_eq!(message_meaning(&typing, "a@x"), MessageMeaning::Ignore);
+        let group: Message = parse(
+            "<message xmlns='jabber:client' from='room@muc.x/n' type='groupchat'><body>x</body></message>",
+        );
+        assert_eq!(message_meaning(&group, "a@x"), MessageMeaning::Ignore);
+    }
+
+    #[test]
+    fn error_messages_carry_a_readable_reason() {
+        let m: Message = parse(
+            "<message xmlns='jabber:client' from='nobody@x' type='error' id='m9'>\
+             <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+             </error></message>",
+        );
+        assert_eq!(
+            message_meaning(&m, "a@x"),
+            MessageMeaning::Error {
+                id: Some("m9".into()),
+                reason: "the recipient's server says it cannot take the message".into()
+            }
+        );
+    }
+
+    #[test]
+    fn outgoing_message_has_origin_id_and_receipt_request() {
+        let stanza = outgoing_stanza(&OutgoingMessage {
+            id: "abc".into(),
+            to: "bob@example.org".parse().expect("jid"),
+            body: "hello".into(),
+        });
+        let el: Element = stanza.into();
+        assert_eq!(el.attr("id"), Some("abc"));
+        assert_eq!(el.attr("type"), Some("chat"));
+        assert!(el.get_child("origin-id", ns::SID).is_some());
+        assert!(el.get_child("request", ns::RECEIPTS).is_some());
+        assert_eq!(
+            el.get_child("body", ns::DEFAULT_NS).map(|b| b.text()),
+            Some("hello".into())
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! XMPP on the wire: connecting securely, logging in, and turning stanzas
+//! into Sotto's events. Nothing outside this module sees XML.
+
+mod backoff;
+mod connect;
+mod convert;
+mod session;
+mod srv;
+mod tls;
+
+pub use backoff::Backoff;
+pub use connect::ConnectError;
+pub use session::{RetryPolicy, SessionCommand, SessionParams, new_id, run_session};
+pub use srv::{Candidate, SrvRecord, order_srv};

@@ -1,0 +1,729 @@
+//! One account's live session: owns the tokio-xmpp `StanzaStream` (which
+//! does stream management and resumption), decides when and how to
+//! reconnect, and turns stanzas into events.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use sasl::common::{ChannelBinding, Credentials};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{mpsc, oneshot};
+use tokio_xmpp::jid::{BareJid, Jid};
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::disco::{DiscoInfoResult, Identity};
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::roster::{Roster, Subscription as RosterSubscription};
+use tokio_xmpp::parsers::sasl_cb;
+use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use tokio_xmpp::parsers::stream_features::StreamFeatures;
+use tokio_xmpp::stanzastream::{
+    Connection, Event as StreamItem, StanzaStage, StanzaState, StanzaStream, StreamEvent,
+};
+use tokio_xmpp::xmlstream::{StreamHeader, Timeouts, XmppStream};
+use tokio_xmpp::{Error as XmppError, Stanza, connect::ServerConnector, error::AuthError};
+
+use super::backoff::Backoff;
+use super::connect::{ConnectError, Connector, Stream};
+use super::convert::{self, MessageMeaning, PresenceMeaning};
+use crate::config::ServerAddress;
+use crate::engine::Event;
+use crate::fingerprint::Fingerprint;
+use crate::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState};
+
+/// What to do when a connection attempt fails for a reason that may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryPolicy {
+    /// Keep trying with backoff (the GUI, `sotto listen`).
+    Forever,
+    /// Give up after the first failure (one-shot CLI commands).
+    Never,
+}
+
+pub struct SessionParams {
+    pub jid: BareJid,
+    pub password: SecretString,
+    pub server: Option<ServerAddress>,
+    pub direct_tls: bool,
+    pub pinned: Option<Fingerprint>,
+    pub presence: Option<(Availability, Option<String>)>,
+    pub retry: RetryPolicy,
+}
+
+#[derive(Debug)]
+pub enum SessionCommand {
+    Send(OutgoingMessage),
+    SetPresence(Availability, Option<String>),
+    FetchRoster,
+    Close,
+}
+
+/// What the reconnector tells the session about its attempts.
+enum LinkStatus {
+    Attempt(u32),
+    Waiting { delay: Duration, reason: String },
+    Fatal(String),
+}
+
+/// Outgoing stanzas may wait this many deep in tokio-xmpp's queue while
+/// the link is down.
+const QUEUE_DEPTH: usize = 256;
+
+const TIMEOUTS: Timeouts = Timeouts {
+    read_timeout: Duration::from_secs(90),
+    response_timeout: Duration::from_secs(30),
+};
+
+/// Runs until closed or failed for good. Every change goes out as an
+/// [`Event`] on `events`.
+pub async fn run_session(
+    params: SessionParams,
+    mut commands: mpsc::Receiver<SessionCommand>,
+    events: mpsc::Sender<Event>,
+) {
+    let account = params.jid.clone();
+    let emit_state = |state: ConnectionState| Event::Connection {
+        account: account.clone(),
+        state,
+    };
+    let connector = match Connector::new(params.server.clone(), params.direct_tls, params.pinned)
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = events
+                .send(emit_state(ConnectionState::Failed {
+                    reason: e.to_string(),
+                }))
+                .await;
+            return;
+        }
+    };
+    let (status_tx, mut status_rx) = mpsc::unbounded_channel();
+    let backoff = Arc::new(Mutex::new(Backoff::default()));
+    let stream = StanzaStream::new(
+        reconnector(
+            connector,
+            params.jid.clone(),
+            params.password.clone(),
+            params.retry,
+            status_tx,
+            backoff.clone(),
+        ),
+        QUEUE_DEPTH,
+    );
+    let mut session = Session {
+        account: params.jid.clone(),
+        stream,
+        events: events.clone(),
+        presence: params.presence.clone(),
+        roster_iq: None,
+    };
+
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None | Some(SessionCommand::Close) => {
+                    // Flush what is queued and say goodbye; do not wait
+                    // forever on a dead link.
+                    let _ = tokio::time::timeout(Duration::from_secs(10), session.stream.close()).await;
+                    let _ = events.send(emit_state(ConnectionState::Offline)).await;
+                    return;
+                }
+                Some(command) => session.handle_command(command).await,
+            },
+            item = session.stream.next() => match item {
+                Some(StreamItem::Stream(StreamEvent::Reset { bound_jid, features })) => {
+                    if let Ok(mut b) = backoff.lock() {
+                        b.connected(Instant::now());
+                    }
+                    session.online(bound_jid, &features, false).await;
+                }
+                Some(StreamItem::Stream(StreamEvent::Resumed)) => {
+                    if let Ok(mut b) = backoff.lock() {
+                        b.connected(Instant::now());
+                    }
+                    let _ = events.send(emit_state(ConnectionState::Online {
+                        jid: session.account.to_string(),
+                        resumed: true,
+                        acks: true,
+                    })).await;
+                }
+                Some(StreamItem::Stream(StreamEvent::Suspended)) => {
+                    let _ = events.send(emit_state(ConnectionState::Suspended)).await;
+                }
+                Some(StreamItem::Stanza(stanza)) => session.handle_stanza(stanza).await,
+                None => {
+                    let _ = events.send(emit_state(ConnectionState::Offline)).await;
+                    return;
+                }
+            },
+            Some(status) = status_rx.recv() => match status {
+                LinkStatus::Attempt(attempt) => {
+                    let _ = events.send(emit_state(ConnectionState::Connecting { attempt })).await;
+                }
+                LinkStatus::Waiting { delay, reason } => {
+                    let _ = events.send(emit_state(ConnectionState::WaitingToRetry {
+                        seconds: delay.as_secs().max(1),
+                        reason,
+                    })).await;
+                }
+                LinkStatus::Fatal(reason) => {
+                    // The link is in its connecting state: dropping the
+                    // stream ends tokio-xmpp's worker.
+                    let _ = events.send(emit_state(ConnectionState::Failed { reason })).await;
+                    return;
+                }
+            },
+        }
+    }
+}
+
+type Reconnector = Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static>;
+
+/// Called by tokio-xmpp whenever it needs a new stream: logs in again with
+/// backoff, and stops for good on failures that retrying cannot fix.
+fn reconnector(
+    connector: Connector,
+    jid: BareJid,
+    password: SecretString,
+    retry: RetryPolicy,
+    status: mpsc::UnboundedSender<LinkStatus>,
+    backoff: Arc<Mutex<Backoff>>,
+) -> Reconnector {
+    Box::new(move |_location, mut slot| {
+        let connector = connector.clone();
+        let jid = Jid::from(jid.clone());
+        let password = password.clone();
+        let status = status.clone();
+        let backoff = backoff.clone();
+        tokio::spawn(async move {
+            let first_wait = backoff
+                .lock()
+                .map(|mut b| b.dropped(Instant::now(), rand::random()))
+                .unwrap_or_default();
+            if !first_wait.is_zero() {
+                let _ = status.send(LinkStatus::Waiting {
+                    delay: first_wait,
+                    reason: "the connection dropped".into(),
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(first_wait) => {}
+                    _ = slot.closed() => return,
+                }
+            }
+            let mut attempt = 0u32;
+            loop {
+                attempt += 1;
+                let _ = status.send(LinkStatus::Attempt(attempt));
+                let result = tokio::select! {
+                    r = login(&connector, &jid, &password) => r,
+                    _ = slot.closed() => return,
+                };
+                let failure = match result {
+                    Ok((features, stream)) => {
+                        let connection = Connection {
+                            stream: stream.box_stream(),
+                            features,
+                            identity: jid.clone(),
+                        };
+                        if slot.send(connection).is_err() {
+                            tracing::debug!("session ended while logging in");
+                        }
+                        return;
+                    }
+                    Err(e) => classify(e),
+                };
+                if failure.fatal || retry == RetryPolicy::Never {
+                    tracing::warn!(account = %jid, reason = %failure.reason, "not retrying");
+                    let _ = status.send(LinkStatus::Fatal(failure.reason));
+                    // Keep the slot: dropping it would make tokio-xmpp
+                    // treat the stream as crashed. The session drops the
+                    // stream, which closes the slot.
+                    slot.closed().await;
+                    return;
+                }
+                let delay = backoff
+                    .lock()
+                    .map(|mut b| b.failed(rand::random()))
+                    .unwrap_or(Duration::from_secs(30));
+                tracing::info!(account = %jid, reason = %failure.reason, ?delay, "connection failed; retrying");
+                let _ = status.send(LinkStatus::Waiting {
+                    delay,
+                    reason: failure.reason,
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = slot.closed() => return,
+                }
+            }
+        });
+    })
+}
+
+struct Failure {
+    reason: String,
+    fatal: bool,
+}
+
+/// Sorts login failures into "retry later" and "the user must act".
+fn classify(error: XmppError) -> Failure {
+    let fatal = |reason: String| Failure {
+        reason,
+        fatal: true,
+    };
+    let retry = |reason: String| Failure {
+        reason,
+        fatal: false,
+    };
+    match error {
+        XmppError::Connection(e) => {
+            match (&*e as &dyn std::error::Error).downcast_ref::<ConnectError>() {
+                Some(c) if c.is_fatal() => fatal(c.to_string()),
+                Some(c) => retry(c.to_string()),
+                None => retry(e.to_string()),
+            }
+        }
+        XmppError::Auth(AuthError::Fail(condition)) => fatal(format!(
+            "the server refused the login ({}): check the address and password",
+            format!("{condition:?}").to_lowercase().replace('_', " ")
+        )),
+        XmppError::Auth(AuthError::NoMechanism) => fatal(
+            "the server offers no secure login method (SCRAM), so Sotto did not send the password"
+                .into(),
+        ),
+        XmppError::Auth(e) => fatal(format!("login failed: {e}")),
+        XmppError::JidParse(e) => fatal(format!("the address is not valid: {e}")),
+        XmppError::StreamError(e) => {
+            let text = e.to_string();
+            if text.contains("host-unknown") {
+                fatal(format!("the server does not host this domain ({text})"))
+            } else {
+                retry(format!("the server closed the stream ({text})"))
+            }
+        }
+        XmppError::Io(e) => retry(format!("network error: {e}")),
+        XmppError::Disconnected => retry("the server closed the connection".into()),
+        other => retry(other.to_string()),
+    }
+}
+
+/// Secure stream → SCRAM login → fresh stream, ready for tokio-xmpp's
+/// stream management and resource binding. Only SCRAM mechanisms are
+/// offered, so the password itself never crosses the wire.
+async fn login(
+    connector: &Connector,
+    jid: &Jid,
+    password: &SecretString,
+) -> Result<(StreamFeatures, XmppStream<Stream>), XmppError> {
+    let username = jid
+        .node()
+        .ok_or(XmppError::Auth(AuthError::NoMechanism))?
+        .as_str()
+        .to_owned();
+    let (stream, tls_binding) = connector
+        .connect(jid, ns::JABBER_CLIENT, TIMEOUTS)
+        .await?;
+    let (features, stream) = stream.recv_features().await?;
+    let (mechanisms, binding) = choose_scram(&features, tls_binding);
+    if mechanisms.is_empty() {
+        return Err(XmppError::Auth(AuthError::NoMechanism));
+    }
+    let credentials = Credentials::default()
+        .with_username(username)
+        .with_password(password.expose_secret())
+        .with_channel_binding(binding);
+    let stream = tokio_xmpp::client_login(stream, mechanisms, credentials).await?;
+    let stream = stream
+        .send_header(StreamHeader {
+            to: Some(std::borrow::Cow::Borrowed(jid.domain().as_str())),
+            from: None,
+            id: None,
+        })
+        .await?;
+    Ok(stream.recv_features().await?)
+}
+
+/// The SCRAM mechanisms to try and the channel binding to use with them:
+/// SCRAM-*-PLUS with tls-exporter when the server offers both, plain SCRAM
+/// otherwise. Never PLAIN, never ANONYMOUS.
+fn choose_scram(
+    features: &StreamFeatures,
+    tls_binding: ChannelBinding,
+) -> (BTreeSet<String>, ChannelBinding) {
+    let offered = &features.sasl_mechanisms;
+    let exporter_ok = features
+        .sasl_cb
+        .as_ref()
+        .is_none_or(|cb| cb.types.contains(&sasl_cb::Type::TlsExporter));
+    let plus: BTreeSet<String> = offered
+        .iter()
+        .filter(|m| m.starts_with("SCRAM-") && m.ends_with("-PLUS"))
+        .cloned()
+        .collect();
+    if !plus.is_empty() && exporter_ok && matches!(tls_binding, ChannelBinding::TlsExporter(_)) {
+        return (plus, tls_binding);
+    }
+    let plain_scram = offered
+        .iter()
+        .filter(|m| m.starts_with("SCRAM-") && !m.ends_with("-PLUS"))
+        .cloned()
+        .collect();
+    (plain_scram, ChannelBinding::None)
+}
+
+struct Session {
+    account: BareJid,
+    stream: StanzaStream,
+    events: mpsc::Sender<Event>,
+    presence: Option<(Availability, Option<String>)>,
+    roster_iq: Option<String>,
+}
+
+impl Session {
+    async fn emit(&self, event: Event) {
+        let _ = self.events.send(event).await;
+    }
+
+    async fn send(&self, stanza: impl Into<Stanza>) -> tokio_xmpp::stanzastream::StanzaToken {
+        self.stream.send(Box::new(stanza.into())).await
+    }
+
+    async fn online(&mut self, bound: Jid, features: &StreamFeatures, resumed: bool) {
+        self.emit(Event::Connection {
+            account: self.account.clone(),
+            state: ConnectionState::Online {
+                jid: bound.to_string(),
+                resumed,
+                acks: features.stream_management.is_some(),
+            },
+        })
+        .await;
+        // State was lost with the old stream: ask again for what the front
+        // ends show.
+        self.fetch_roster().await;
+        if let Some((availability, status)) = self.presence.clone() {
+            self.send(convert::own_presence(availability, status.as_deref()))
+                .await;
+        }
+    }
+
+    async fn fetch_roster(&mut self) {
+        let id = new_id();
+        self.roster_iq = Some(id.clone());
+        let request = Iq::from_get(
+            id,
+            Roster {
+                ver: None,
+                items: vec![],
+            },
+        );
+        self.send(request).await;
+    }
+
+    async fn handle_command(&mut self, command: SessionCommand) {
+        match command {
+            SessionCommand::Send(message) => {
+                let token = self.send(convert::outgoing_stanza(&message)).await;
+                tokio::spawn(track_delivery(
+                    self.account.clone(),
+                    message.id,
+                    token,
+                    self.events.clone(),
+                ));
+            }
+            SessionCommand::SetPresence(availability, status) => {
+                self.send(convert::own_presence(availability, status.as_deref()))
+                    .await;
+                self.presence = Some((availability, status));
+            }
+            SessionCommand::FetchRoster => self.fetch_roster().await,
+            SessionCommand::Close => {}
+        }
+    }
+
+    async fn handle_stanza(&mut self, stanza: Stanza) {
+        match stanza {
+            Stanza::Message(message) => {
+                match convert::message_meaning(&message, self.account.as_str()) {
+                    MessageMeaning::Chat(message) => {
+                        self.emit(Event::Message {
+                            account: self.account.clone(),
+                            message,
+                        })
+                        .await;
+                    }
+                    MessageMeaning::Error { id, reason } => {
+                        self.emit(Event::MessageError {
+                            account: self.account.clone(),
+                            id,
+                            reason,
+                        })
+                        .await;
+                    }
+                    MessageMeaning::Ignore => {}
+                }
+            }
+            Stanza::Presence(presence) => match convert::presence_meaning(&presence) {
+                PresenceMeaning::Update(update) => {
+                    self.emit(Event::Presence {
+                        account: self.account.clone(),
+                        update,
+                    })
+                    .await;
+                }
+                PresenceMeaning::Subscription { from, change } => {
+                    self.emit(Event::Subscription {
+                        account: self.account.clone(),
+                        from,
+                        change,
+                    })
+                    .await;
+                }
+                PresenceMeaning::Ignore => {}
+            },
+            Stanza::Iq(iq) => self.handle_iq(iq).await,
+        }
+    }
+
+    /// Roster pushes count only from our own account (RFC 6121 §2.1.6);
+    /// anyone else could forge them.
+    fn from_own_account(&self, from: Option<&Jid>) -> bool {
+        from.is_none_or(|f| f.to_bare() == self.account)
+    }
+
+    async fn handle_iq(&mut self, iq: Iq) {
+        match iq {
+            Iq::Result {
+                id,
+                payload,
+                from,
+                ..
+            } if self.roster_iq.as_deref() == Some(id.as_str())
+                && self.from_own_account(from.as_ref()) =>
+            {
+                self.roster_iq = None;
+                let roster = payload.and_then(|p| Roster::try_from(p).ok());
+                let contacts = roster
+                    .map(|r| r.items.into_iter().map(convert::contact_from_item).collect())
+                    .unwrap_or_default();
+                self.emit(Event::Roster {
+                    account: self.account.clone(),
+                    contacts,
+                })
+                .await;
+            }
+            Iq::Error { id, error, .. } if self.roster_iq.as_deref() == Some(id.as_str()) => {
+                self.roster_iq = None;
+                tracing::warn!(account = %self.account, condition = ?error.defined_condition, "roster request failed");
+            }
+            Iq::Set {
+                from, id, payload, ..
+            } if payload.is("query", ns::ROSTER) => {
+                if !self.from_own_account(from.as_ref()) {
+                    self.reply_error(from, id, DefinedCondition::Forbidden).await;
+                    return;
+                }
+                self.roster_push(payload).await;
+                self.send(Iq::Result {
+                    from: None,
+                    to: from,
+                    id,
+                    payload: None,
+                })
+                .await;
+            }
+            Iq::Get {
+                from, id, payload, ..
+            } if payload.is("ping", ns::PING) => {
+                self.send(Iq::Result {
+                    from: None,
+                    to: from,
+                    id,
+                    payload: None,
+                })
+                .await;
+            }
+            Iq::Get {
+                from, id, payload, ..
+            } if payload.is("query", ns::DISCO_INFO) => {
+                self.send(Iq::Result {
+                    from: None,
+                    to: from,
+                    id,
+                    payload: Some(disco_info()),
+                })
+                .await;
+            }
+            Iq::Get { from, id, .. } | Iq::Set { from, id, .. } => {
+                self.reply_error(from, id, DefinedCondition::ServiceUnavailable)
+                    .await;
+            }
+            Iq::Result { .. } | Iq::Error { .. } => {}
+        }
+    }
+
+    async fn roster_push(&mut self, payload: Element) {
+        let Ok(roster) = Roster::try_from(payload) else {
+            tracing::debug!(account = %self.account, "unreadable roster push ignored");
+            return;
+        };
+        for item in roster.items {
+            let event = if item.subscription == RosterSubscription::Remove {
+                Event::ContactRemoved {
+                    account: self.account.clone(),
+                    jid: item.jid,
+                }
+            } else {
+                Event::ContactChanged {
+                    account: self.account.clone(),
+                    contact: convert::contact_from_item(item),
+                }
+            };
+            self.emit(event).await;
+        }
+    }
+
+    async fn reply_error(&self, to: Option<Jid>, id: String, condition: DefinedCondition) {
+        let error = StanzaError::new(ErrorType::Cancel, condition, "en", "");
+        self.send(Iq::Error {
+            from: None,
+            to,
+            id,
+            error,
+            payload: None,
+        })
+        .await;
+    }
+}
+
+/// What we answer to disco#info (XEP-0030), so peers know what we do.
+fn disco_info() -> Element {
+    let result = DiscoInfoResult {
+        node: None,
+        identities: vec![Identity::new("client", "pc", "en", "Sotto")],
+        features: [
+            ns::DISCO_INFO,
+            ns::PING,
+            ns::RECEIPTS,
+            ns::SID,
+            "urn:xmpp:chat-markers:0",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect(),
+        extensions: vec![],
+    };
+    result.into()
+}
+
+/// Follows one outgoing stanza through tokio-xmpp's queue and reports each
+/// stage.
+async fn track_delivery(
+    account: BareJid,
+    id: String,
+    mut token: tokio_xmpp::stanzastream::StanzaToken,
+    events: mpsc::Sender<Event>,
+) {
+    let mut last = None;
+    for stage in [StanzaStage::Sent, StanzaStage::Acked] {
+        let state = match token.wait_for(stage).await {
+            None | Some(StanzaState::Dropped) => OutgoingState::Failed {
+                reason: "the connection was closed before the message went out".into(),
+            },
+            Some(StanzaState::Failed { error }) => OutgoingState::Failed {
+                reason: format!("the message could not be sent: {}", error.to_io_error()),
+            },
+            Some(StanzaState::Sent { .. }) => OutgoingState::Sent,
+            Some(StanzaState::Acked { .. }) => OutgoingState::Acked,
+            Some(StanzaState::Queued) => continue,
+        };
+        if last.as_ref() == Some(&state) {
+            continue;
+        }
+        last = Some(state.clone());
+        let done = !matches!(state, OutgoingState::Sent);
+        let _ = events
+            .send(Event::MessageState {
+                account: account.clone(),
+                id: id.clone(),
+                state,
+            })
+            .await;
+        if done {
+            return;
+        }
+    }
+}
+
+/// A fresh random stanza id.
+pub fn new_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features(xml: &str) -> StreamFeatures {
+        let el: Element = xml.parse().expect("xml");
+        StreamFeatures::try_from(el).expect("features")
+    }
+
+    #[test]
+    fn never_offers_plain_or_anonymous() {
+        let f = features(
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>\
+             <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>PLAIN</mechanism><mechanism>ANONYMOUS</mechanism>\
+             <mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>",
+        );
+        let (mechs, binding) = choose_scram(&f, ChannelBinding::TlsExporter(vec![1; 32]));
+        assert_eq!(mechs.into_iter().collect::<Vec<_>>(), ["SCRAM-SHA-1"]);
+        assert!(matches!(binding, ChannelBinding::None));
+    }
+
+    #[test]
+    fn uses_plus_with_tls_exporter_when_offered() {
+        let f = features(
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>\
+             <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>SCRAM-SHA-1</mechanism><mechanism>SCRAM-SHA-1-PLUS</mechanism>\
+             </mechanisms></stream:features>",
+        );
+        let (mechs, binding) = choose_scram(&f, ChannelBinding::TlsExporter(vec![1; 32]));
+        assert_eq!(mechs.into_iter().collect::<Vec<_>>(), ["SCRAM-SHA-1-PLUS"]);
+        assert!(matches!(binding, ChannelBinding::TlsExporter(_)));
+        let (mechs, _) = choose_scram(&f, ChannelBinding::None);
+        assert_eq!(mechs.into_iter().collect::<Vec<_>>(), ["SCRAM-SHA-1"]);
+    }
+
+    #[test]
+    fn plain_only_servers_get_nothing() {
+        let f = features(
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>\
+             <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
+        );
+        assert!(choose_scram(&f, ChannelBinding::None).0.is_empty());
+    }
+
+    #[test]
+    fn wrong_password_is_fatal_network_trouble_is_not() {
+        let wrong = classify(XmppError::Auth(AuthError::Fail(
+            tokio_xmpp::parsers::sasl::DefinedCondition::NotAuthorized,
+        )));
+        assert!(wrong.fatal);
+        assert!(wrong.reason.contains("not authorized"), "{}", wrong.reason);
+        let net = classify(XmppError::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert!(!net.fatal);
+        let untrusted = classify(XmppError::Connection(Box::new(ConnectError::NoTls {
+            server: "x:1".into(),
+        })));
+        assert!(untrusted.fatal);
+    }
+}

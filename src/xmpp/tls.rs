@@ -1,0 +1,169 @@
+//! TLS policy: certificates verified by the platform verifier against the
+//! system roots, unless the account pinned one certificate, in which case
+//! exactly that certificate is accepted and every other is refused.
+
+use std::sync::{Arc, Mutex};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
+
+use crate::fingerprint::Fingerprint;
+
+/// What the verifier concluded about the last certificate it saw; read
+/// after a failed handshake to tell the user which certificate it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertVerdict {
+    Trusted,
+    Pinned,
+    /// Not trusted by the system roots; the reason comes from the verifier.
+    Untrusted {
+        fingerprint: Fingerprint,
+        reason: String,
+    },
+    /// A pin is set and this is another certificate.
+    PinMismatch {
+        fingerprint: Fingerprint,
+        pinned: Fingerprint,
+    },
+}
+
+#[derive(Debug)]
+pub struct PinningVerifier {
+    system: Arc<dyn ServerCertVerifier>,
+    provider: Arc<CryptoProvider>,
+    pinned: Option<Fingerprint>,
+    verdict: Mutex<Option<CertVerdict>>,
+}
+
+impl PinningVerifier {
+    pub fn new(pinned: Option<Fingerprint>) -> Result<Arc<Self>, rustls::Error> {
+        let provider = crypto_provider();
+        let system = Arc::new(rustls_platform_verifier::Verifier::new(provider.clone())?);
+        Ok(Arc::new(Self {
+            system,
+            provider,
+            pinned,
+            verdict: Mutex::new(None),
+        }))
+    }
+
+    /// Takes the verdict of the last handshake.
+    pub fn take_verdict(&self) -> Option<CertVerdict> {
+        self.verdict.lock().map(|mut v| v.take()).unwrap_or(None)
+    }
+
+    fn record(&self, verdict: CertVerdict) {
+        if let Ok(mut slot) = self.verdict.lock() {
+            *slot = Some(verdict);
+        }
+    }
+
+    pub fn client_config(self: &Arc<Self>) -> Result<Arc<ClientConfig>, rustls::Error> {
+        let config = ClientConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(self.clone())
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    }
+}
+
+/// One crypto provider for the whole binary: ring.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+impl ServerCertVerifier for PinningVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let fingerprint = Fingerprint::of_der(end_entity.as_ref());
+        if let Some(pinned) = self.pinned {
+            // A pin is the user's explicit decision for this one certificate:
+            // it replaces the CA check rather than adding to it.
+            if pinned == fingerprint {
+                self.record(CertVerdict::Pinned);
+                return Ok(ServerCertVerified::assertion());
+            }
+            self.record(CertVerdict::PinMismatch {
+                fingerprint,
+                pinned,
+            });
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ));
+        }
+        match self.system.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(ok) => {
+                self.record(CertVerdict::Trusted);
+                Ok(ok)
+            }
+            Err(e) => {
+                self.record(CertVerdict::Untrusted {
+                    fingerprint,
+                    reason: describe_rustls_error(&e),
+                });
+                Err(e)
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.system.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.system.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.system.supported_verify_schemes()
+    }
+}
+
+/// Plain words for the certificate errors people actually meet.
+pub fn describe_rustls_error(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            CertificateError::UnknownIssuer => {
+                "it is not signed by an authority this system trusts".into()
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "it has expired".into()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "it is not valid yet".into()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "it was issued for another name".into()
+            }
+            CertificateError::Revoked => "it has been revoked".into(),
+            CertificateError::BadSignature => "its signature is invalid".into(),
+            other => format!("{other:?}"),
+        },
+        other => other.to_string(),
+    }
+}
