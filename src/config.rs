@@ -260,7 +260,10 @@ mod tests {
     fn saves_and_loads_the_same_config() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sotto.toml");
-        assert_eq!(Config::load(&path).expect("missing is empty"), Config::default());
+        assert_eq!(
+            Config::load(&path).expect("missing is empty"),
+            Config::default()
+        );
         let mut config = Config::default();
         config.add_account(account("a@example.org")).expect("add");
         assert!(matches!(

@@ -78,7 +78,10 @@ mod tests {
                 tracing::metadata::Kind::EVENT,
             )
         };
-        assert!(is_wire_noise(&make("tokio_xmpp::stanzastream", Level::DEBUG)));
+        assert!(is_wire_noise(&make(
+            "tokio_xmpp::stanzastream",
+            Level::DEBUG
+        )));
         assert!(is_wire_noise(&make("xso", Level::WARN)));
         assert!(!is_wire_noise(&make("tokio_xmpp", Level::ERROR)));
         assert!(!is_wire_noise(&make("sotto::xmpp", Level::TRACE)));

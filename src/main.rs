@@ -1,1 +1,36 @@
-fn main() {}
+//! `sotto`: the GUI with no arguments, the CLI with a subcommand.
+
+mod cli;
+#[cfg(feature = "gui")]
+mod gui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    sotto::logging::init(args.verbose);
+    let result = match args.command {
+        Some(command) => cli::run(args.home.as_deref(), command),
+        None => start_gui(args.home.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            cli::report_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "gui")]
+fn start_gui(home: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    gui::run(home)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "gui"))]
+fn start_gui(_home: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("this build of Sotto has no GUI; run `sotto --help` for the commands")
+}

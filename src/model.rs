@@ -29,8 +29,13 @@ pub enum ConnectionState {
     /// Waiting before the next attempt.
     WaitingToRetry { seconds: u64, reason: String },
     /// Stopped for good until the user acts (wrong password, untrusted
-    /// certificate, a server without TLS...).
-    Failed { reason: String },
+    /// certificate, a server without TLS...). When a certificate was
+    /// refused, `certificate` is its fingerprint, which the user may pin.
+    Failed {
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        certificate: Option<crate::fingerprint::Fingerprint>,
+    },
     /// Closed on request.
     Offline,
 }

@@ -10,7 +10,9 @@ pub const HOME_ENV: &str = "SOTTO_HOME";
 
 #[derive(Debug, Error)]
 pub enum PathsError {
-    #[error("no home folder could be found for this user; set {HOME_ENV} to a folder for Sotto's data")]
+    #[error(
+        "no home folder could be found for this user; set {HOME_ENV} to a folder for Sotto's data"
+    )]
     NoHome,
     #[error("could not create {path}: {source}")]
     Create {

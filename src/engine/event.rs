@@ -28,6 +28,18 @@ pub enum Command {
     FetchRoster {
         account: AccountId,
     },
+    /// Put someone in the contact list and ask to see their presence.
+    AddContact {
+        account: AccountId,
+        jid: BareJid,
+        name: Option<String>,
+    },
+    /// Answer someone's request to see our presence.
+    AnswerSubscription {
+        account: AccountId,
+        jid: BareJid,
+        approve: bool,
+    },
     /// Disconnect everything and stop the engine.
     Shutdown,
 }

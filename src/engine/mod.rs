@@ -90,6 +90,18 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, events: mpsc::Sende
             Command::FetchRoster { account } => {
                 route(&accounts, &events, &account, SessionCommand::FetchRoster).await;
             }
+            Command::AddContact { account, jid, name } => {
+                let command = SessionCommand::AddContact(jid, name);
+                route(&accounts, &events, &account, command).await;
+            }
+            Command::AnswerSubscription {
+                account,
+                jid,
+                approve,
+            } => {
+                let command = SessionCommand::AnswerSubscription(jid, approve);
+                route(&accounts, &events, &account, command).await;
+            }
             Command::Shutdown => break,
         }
     }
@@ -114,6 +126,7 @@ async fn route(
                 account: account.clone(),
                 state: ConnectionState::Failed {
                     reason: "this account is not connected".into(),
+                    certificate: None,
                 },
             })
             .await;

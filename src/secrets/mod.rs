@@ -87,7 +87,9 @@ impl Secrets {
     }
 
     fn keychain_wanted() -> bool {
-        std::env::var(BACKEND_ENV).map(|v| v != "vault").unwrap_or(true)
+        std::env::var(BACKEND_ENV)
+            .map(|v| v != "vault")
+            .unwrap_or(true)
     }
 
     fn vault(&mut self) -> Result<&mut Vault, VaultError> {

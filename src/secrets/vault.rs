@@ -23,9 +23,7 @@ const FORMAT: &str = "sotto-vault-1";
 
 #[derive(Debug, Error)]
 pub enum VaultError {
-    #[error(
-        "Sotto's vault needs its passphrase: set SOTTO_PASSPHRASE or run Sotto in a terminal"
-    )]
+    #[error("Sotto's vault needs its passphrase: set SOTTO_PASSPHRASE or run Sotto in a terminal")]
     NoPassphrase,
     #[error("could not read the passphrase: {0}")]
     Prompt(#[source] std::io::Error),
@@ -154,8 +152,7 @@ impl Vault {
             path: path.to_owned(),
             reason,
         };
-        let file: VaultFile =
-            serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let file: VaultFile = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         if file.format != FORMAT {
             return Err(corrupt(format!("unknown format {}", file.format)));
         }
@@ -192,12 +189,13 @@ impl Vault {
     }
 
     fn save(&self) -> Result<(), VaultError> {
-        let plaintext = Zeroizing::new(
-            serde_json::to_vec(&self.entries).map_err(|e| VaultError::Io {
-                path: self.path.clone(),
-                source: std::io::Error::other(e),
-            })?,
-        );
+        let plaintext =
+            Zeroizing::new(
+                serde_json::to_vec(&self.entries).map_err(|e| VaultError::Io {
+                    path: self.path.clone(),
+                    source: std::io::Error::other(e),
+                })?,
+            );
         let nonce: [u8; 24] = rand::random();
         let cipher = XChaCha20Poly1305::new(self.key.as_ref().into());
         let ciphertext = cipher
@@ -276,7 +274,10 @@ mod tests {
 
         let vault = Vault::open(&path, &Fixed("correct horse")).expect("unlock");
         let got = vault.get("xmpp:a@b").expect("present");
-        assert_eq!(secrecy::ExposeSecret::expose_secret(&got), "hunter2-unique-marker");
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&got),
+            "hunter2-unique-marker"
+        );
     }
 
     #[test]
@@ -288,7 +289,9 @@ mod tests {
             .set("k", "v")
             .expect("set");
         let before = std::fs::read(&path).expect("read");
-        let err = Vault::open(&path, &Fixed("wrong")).err().expect("must fail");
+        let err = Vault::open(&path, &Fixed("wrong"))
+            .err()
+            .expect("must fail");
         assert!(matches!(err, VaultError::WrongPassphrase), "{err}");
         assert_eq!(std::fs::read(&path).expect("read"), before);
     }

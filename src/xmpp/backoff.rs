@@ -13,6 +13,8 @@ pub struct Backoff {
     cap: Duration,
     failures: u32,
     connected_at: Option<Instant>,
+    /// A logged-in stream was handed over since the last drop.
+    handed_over: bool,
 }
 
 impl Default for Backoff {
@@ -28,23 +30,33 @@ impl Backoff {
             cap,
             failures: 0,
             connected_at: None,
+            handed_over: false,
         }
     }
 
-    /// The link dropped at `now`: after a healthy session the next attempt
-    /// is immediate, after a short one it waits like any other failure.
-    /// Returns the delay before the first attempt.
+    /// A new stream is needed at `now`: after a healthy session the first
+    /// attempt is immediate; after a short one, or a login whose stream
+    /// never came online, it waits like any other failure. Returns the
+    /// delay before the first attempt.
     pub fn dropped(&mut self, now: Instant, jitter: f64) -> Duration {
+        let handed_over = std::mem::take(&mut self.handed_over);
         match self.connected_at.take() {
             Some(at) if now.duration_since(at) >= STABLE_AFTER => {
                 self.failures = 0;
                 Duration::ZERO
             }
             Some(_) => self.failed(jitter),
+            None if handed_over => self.failed(jitter),
             None => Duration::ZERO,
         }
     }
 
+    /// A logged-in stream was handed to the stream layer.
+    pub fn handed_over(&mut self) {
+        self.handed_over = true;
+    }
+
+    /// The stream came online (bound or resumed).
     pub fn connected(&mut self, now: Instant) {
         self.connected_at = Some(now);
     }
@@ -93,9 +105,30 @@ mod tests {
         b.failed(1.0);
         b.failed(1.0);
         b.connected(start);
-        assert_eq!(b.dropped(start + Duration::from_secs(5), 1.0), Duration::from_secs(4));
+        assert_eq!(
+            b.dropped(start + Duration::from_secs(5), 1.0),
+            Duration::from_secs(4)
+        );
         b.connected(start);
-        assert_eq!(b.dropped(start + Duration::from_secs(60), 1.0), Duration::ZERO);
+        assert_eq!(
+            b.dropped(start + Duration::from_secs(60), 1.0),
+            Duration::ZERO
+        );
         assert_eq!(b.failures(), 0);
+    }
+
+    #[test]
+    fn a_stream_that_never_comes_online_backs_off() {
+        let now = Instant::now();
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+        assert_eq!(
+            b.dropped(now, 1.0),
+            Duration::ZERO,
+            "the very first attempt"
+        );
+        b.handed_over();
+        assert_eq!(b.dropped(now, 1.0), Duration::from_secs(1));
+        b.handed_over();
+        assert_eq!(b.dropped(now, 1.0), Duration::from_secs(2));
     }
 }

@@ -19,7 +19,8 @@ use tokio_xmpp::connect::{DnsConfig, ServerConnector, ServerConnectorError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::starttls;
 use tokio_xmpp::xmlstream::{
-    FallibleStreamElement, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts, XmppStreamElement, initiate_stream,
+    FallibleStreamElement, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts,
+    XmppStreamElement, initiate_stream,
 };
 use tokio_xmpp::{Error as XmppError, connect::tls_common::TlsAsyncStream};
 
@@ -40,12 +41,9 @@ pub enum ConnectError {
     )]
     NoTls { server: String },
     #[error(
-        "the certificate of {domain} is not trusted: {reason}. Its SHA-256 fingerprint is {fingerprint}. \
-         If this is your own server and the fingerprint matches, pin it with \
-         `sotto account trust {jid} {fingerprint}`"
+        "the certificate of {domain} is not trusted: {reason}. Its SHA-256 fingerprint is {fingerprint}"
     )]
     UntrustedCertificate {
-        jid: String,
         domain: String,
         fingerprint: Fingerprint,
         reason: String,
@@ -69,6 +67,15 @@ impl ServerConnectorError for ConnectError {}
 
 impl ConnectError {
     /// Retrying without the user changing something cannot help.
+    /// The certificate the user could pin to get past this error.
+    pub fn certificate(&self) -> Option<Fingerprint> {
+        match self {
+            Self::UntrustedCertificate { fingerprint, .. }
+            | Self::PinMismatch { fingerprint, .. } => Some(*fingerprint),
+            _ => None,
+        }
+    }
+
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
@@ -246,7 +253,6 @@ impl Connector {
                         fingerprint,
                         reason,
                     }) => ConnectError::UntrustedCertificate {
-                        jid: jid.to_bare().to_string(),
                         domain: domain.to_owned(),
                         fingerprint,
                         reason,
@@ -293,7 +299,9 @@ pub type Stream = BufStream<TlsStream<TcpStream>>;
 
 fn system_resolver() -> Option<TokioResolver> {
     let builder = TokioResolver::builder_tokio()
-        .map_err(|e| tracing::warn!(error = %e, "no system DNS configuration; SRV lookups are skipped"))
+        .map_err(
+            |e| tracing::warn!(error = %e, "no system DNS configuration; SRV lookups are skipped"),
+        )
         .ok()?;
     builder
         .build()
@@ -309,7 +317,13 @@ impl ServerConnector for Connector {
         jid: &Jid,
         ns: &'static str,
         timeouts: Timeouts,
-    ) -> Result<(PendingFeaturesRecv<Self::Stream>, sasl::common::ChannelBinding), XmppError> {
+    ) -> Result<
+        (
+            PendingFeaturesRecv<Self::Stream>,
+            sasl::common::ChannelBinding,
+        ),
+        XmppError,
+    > {
         let domain = jid.domain().as_str();
         let list = candidates(
             domain,

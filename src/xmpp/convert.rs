@@ -5,11 +5,12 @@ use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::delay::Delay;
+use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::{Lang, Message, MessageType};
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::{Presence, Show, Type as PresenceType};
 use tokio_xmpp::parsers::receipts::Request as ReceiptRequest;
-use tokio_xmpp::parsers::roster::{Ask, Item, Subscription as RosterSubscription};
+use tokio_xmpp::parsers::roster::{Ask, Item, Roster, Subscription as RosterSubscription};
 use tokio_xmpp::parsers::stanza_id::{OriginId, StanzaId};
 
 use crate::model::{
@@ -36,7 +37,10 @@ pub fn contact_from_item(item: Item) -> Contact {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PresenceMeaning {
     Update(PresenceUpdate),
-    Subscription { from: BareJid, change: SubscriptionChange },
+    Subscription {
+        from: BareJid,
+        change: SubscriptionChange,
+    },
     /// Probes and errors: nothing to show.
     Ignore,
 }
@@ -82,6 +86,24 @@ pub fn presence_meaning(presence: &Presence) -> PresenceMeaning {
     }
 }
 
+/// A roster set that adds or renames one contact.
+pub fn roster_set(jid: BareJid, name: Option<String>) -> Iq {
+    Iq::from_set(
+        super::session::new_id(),
+        Roster {
+            ver: None,
+            items: vec![Item {
+                jid,
+                name,
+                subscription: RosterSubscription::None,
+                ask: Ask::None,
+                groups: vec![],
+                approved: None,
+            }],
+        },
+    )
+}
+
 /// Our own presence for an availability and an optional status text.
 pub fn own_presence(availability: Availability, status: Option<&str>) -> Presence {
     let mut presence = match availability {
@@ -108,7 +130,10 @@ pub fn own_presence(availability: Availability, status: Option<&str>) -> Presenc
 pub enum MessageMeaning {
     Chat(IncomingMessage),
     /// The server or the peer bounced one of ours.
-    Error { id: Option<String>, reason: String },
+    Error {
+        id: Option<String>,
+        reason: String,
+    },
     /// Chat states, receipts without a body, group chat (not yet): nothing
     /// to show.
     Ignore,

@@ -15,6 +15,7 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::disco::{DiscoInfoResult, Identity};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::presence::Presence;
 use tokio_xmpp::parsers::roster::{Roster, Subscription as RosterSubscription};
 use tokio_xmpp::parsers::sasl_cb;
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
@@ -57,6 +58,8 @@ pub enum SessionCommand {
     Send(OutgoingMessage),
     SetPresence(Availability, Option<String>),
     FetchRoster,
+    AddContact(BareJid, Option<String>),
+    AnswerSubscription(BareJid, bool),
     Close,
 }
 
@@ -64,7 +67,7 @@ pub enum SessionCommand {
 enum LinkStatus {
     Attempt(u32),
     Waiting { delay: Duration, reason: String },
-    Fatal(String),
+    Fatal(Failure),
 }
 
 /// Outgoing stanzas may wait this many deep in tokio-xmpp's queue while
@@ -88,13 +91,13 @@ pub async fn run_session(
         account: account.clone(),
         state,
     };
-    let connector = match Connector::new(params.server.clone(), params.direct_tls, params.pinned)
-    {
+    let connector = match Connector::new(params.server.clone(), params.direct_tls, params.pinned) {
         Ok(c) => c,
         Err(e) => {
             let _ = events
                 .send(emit_state(ConnectionState::Failed {
                     reason: e.to_string(),
+                    certificate: None,
                 }))
                 .await;
             return;
@@ -169,10 +172,10 @@ pub async fn run_session(
                         reason,
                     })).await;
                 }
-                LinkStatus::Fatal(reason) => {
+                LinkStatus::Fatal(Failure { reason, certificate, .. }) => {
                     // The link is in its connecting state: dropping the
                     // stream ends tokio-xmpp's worker.
-                    let _ = events.send(emit_state(ConnectionState::Failed { reason })).await;
+                    let _ = events.send(emit_state(ConnectionState::Failed { reason, certificate })).await;
                     return;
                 }
             },
@@ -223,6 +226,9 @@ fn reconnector(
                 };
                 let failure = match result {
                     Ok((features, stream)) => {
+                        if let Ok(mut b) = backoff.lock() {
+                            b.handed_over();
+                        }
                         let connection = Connection {
                             stream: stream.box_stream(),
                             features,
@@ -237,7 +243,7 @@ fn reconnector(
                 };
                 if failure.fatal || retry == RetryPolicy::Never {
                     tracing::warn!(account = %jid, reason = %failure.reason, "not retrying");
-                    let _ = status.send(LinkStatus::Fatal(failure.reason));
+                    let _ = status.send(LinkStatus::Fatal(failure));
                     // Keep the slot: dropping it would make tokio-xmpp
                     // treat the stream as crashed. The session drops the
                     // stream, which closes the slot.
@@ -265,6 +271,7 @@ fn reconnector(
 struct Failure {
     reason: String,
     fatal: bool,
+    certificate: Option<Fingerprint>,
 }
 
 /// Sorts login failures into "retry later" and "the user must act".
@@ -272,23 +279,41 @@ fn classify(error: XmppError) -> Failure {
     let fatal = |reason: String| Failure {
         reason,
         fatal: true,
+        certificate: None,
     };
     let retry = |reason: String| Failure {
         reason,
         fatal: false,
+        certificate: None,
     };
     match error {
         XmppError::Connection(e) => {
             match (&*e as &dyn std::error::Error).downcast_ref::<ConnectError>() {
-                Some(c) if c.is_fatal() => fatal(c.to_string()),
+                Some(c) if c.is_fatal() => Failure {
+                    certificate: c.certificate(),
+                    ..fatal(c.to_string())
+                },
                 Some(c) => retry(c.to_string()),
                 None => retry(e.to_string()),
             }
         }
-        XmppError::Auth(AuthError::Fail(condition)) => fatal(format!(
-            "the server refused the login ({}): check the address and password",
-            format!("{condition:?}").to_lowercase().replace('_', " ")
-        )),
+        XmppError::Auth(AuthError::Fail(condition)) => {
+            use tokio_xmpp::parsers::sasl::DefinedCondition as C;
+            match condition {
+                C::TemporaryAuthFailure => {
+                    retry("the server could not check the password right now".into())
+                }
+                C::NotAuthorized => fatal(
+                    "the server refused the login (not authorized): check the address and password"
+                        .into(),
+                ),
+                C::AccountDisabled => fatal("the server says this account is disabled".into()),
+                C::CredentialsExpired => fatal(
+                    "the server says the password has expired; change it with your provider".into(),
+                ),
+                other => fatal(format!("the server refused the login ({other:?})")),
+            }
+        }
         XmppError::Auth(AuthError::NoMechanism) => fatal(
             "the server offers no secure login method (SCRAM), so Sotto did not send the password"
                 .into(),
@@ -322,9 +347,7 @@ async fn login(
         .ok_or(XmppError::Auth(AuthError::NoMechanism))?
         .as_str()
         .to_owned();
-    let (stream, tls_binding) = connector
-        .connect(jid, ns::JABBER_CLIENT, TIMEOUTS)
-        .await?;
+    let (stream, tls_binding) = connector.connect(jid, ns::JABBER_CLIENT, TIMEOUTS).await?;
     let (features, stream) = stream.recv_features().await?;
     let (mechanisms, binding) = choose_scram(&features, tls_binding);
     if mechanisms.is_empty() {
@@ -439,6 +462,18 @@ impl Session {
                 self.presence = Some((availability, status));
             }
             SessionCommand::FetchRoster => self.fetch_roster().await,
+            SessionCommand::AddContact(jid, name) => {
+                self.send(convert::roster_set(jid.clone(), name)).await;
+                self.send(Presence::subscribe().with_to(jid)).await;
+            }
+            SessionCommand::AnswerSubscription(jid, approve) => {
+                let answer = if approve {
+                    Presence::subscribed()
+                } else {
+                    Presence::new(tokio_xmpp::parsers::presence::Type::Unsubscribed)
+                };
+                self.send(answer.with_to(jid)).await;
+            }
             SessionCommand::Close => {}
         }
     }
@@ -496,17 +531,19 @@ impl Session {
     async fn handle_iq(&mut self, iq: Iq) {
         match iq {
             Iq::Result {
-                id,
-                payload,
-                from,
-                ..
+                id, payload, from, ..
             } if self.roster_iq.as_deref() == Some(id.as_str())
                 && self.from_own_account(from.as_ref()) =>
             {
                 self.roster_iq = None;
                 let roster = payload.and_then(|p| Roster::try_from(p).ok());
                 let contacts = roster
-                    .map(|r| r.items.into_iter().map(convert::contact_from_item).collect())
+                    .map(|r| {
+                        r.items
+                            .into_iter()
+                            .map(convert::contact_from_item)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 self.emit(Event::Roster {
                     account: self.account.clone(),
@@ -522,7 +559,8 @@ impl Session {
                 from, id, payload, ..
             } if payload.is("query", ns::ROSTER) => {
                 if !self.from_own_account(from.as_ref()) {
-                    self.reply_error(from, id, DefinedCondition::Forbidden).await;
+                    self.reply_error(from, id, DefinedCondition::Forbidden)
+                        .await;
                     return;
                 }
                 self.roster_push(payload).await;
@@ -708,6 +746,18 @@ mod tests {
              <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
         );
         assert!(choose_scram(&f, ChannelBinding::None).0.is_empty());
+    }
+
+    #[test]
+    fn sm_failed_without_h_parses() {
+        // Prosody 0.12 sends this when a stream cannot be resumed; see
+        // vendor/README.md.
+        let el: Element = "<failed xmlns='urn:xmpp:sm:3'><item-not-found \
+             xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+            .parse()
+            .expect("xml");
+        let failed = tokio_xmpp::parsers::sm::Failed::try_from(el).expect("parses");
+        assert_eq!(failed.h, None);
     }
 
     #[test]

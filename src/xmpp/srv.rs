@@ -35,7 +35,10 @@ pub fn order_srv(mut records: Vec<SrvRecord>, mut pick: impl FnMut(u32) -> u32) 
     let mut out = Vec::with_capacity(records.len());
     let mut rest = records.as_slice();
     while let Some(first) = rest.first() {
-        let same = rest.iter().take_while(|r| r.priority == first.priority).count();
+        let same = rest
+            .iter()
+            .take_while(|r| r.priority == first.priority)
+            .count();
         let (group, tail) = rest.split_at(same);
         let mut group: Vec<&SrvRecord> = group.iter().collect();
         // Zero-weight records go first so they keep a small chance (RFC 2782).

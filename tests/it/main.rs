@@ -1,1 +1,9 @@
-fn main(){}
+//! Sotto's integration tests: one binary, a real Prosody.
+
+mod chat;
+mod cli;
+mod client;
+mod harness;
+mod keychain;
+mod reconnect;
+mod tls;

@@ -1,0 +1,102 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use sotto::model::BareJid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sotto",
+    version,
+    about = "Sotto, a secure desktop XMPP messenger",
+    long_about = "Sotto, a secure desktop XMPP messenger.\n\n\
+        With no command, Sotto opens its window. The commands below use the same \
+        core, for testers and scripts."
+)]
+pub struct Args {
+    /// Keep all of Sotto's data and settings in this folder.
+    #[arg(long, global = true, env = "SOTTO_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// More log output on stderr (-v, -vv, -vvv); RUST_LOG also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add, list, trust or remove accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Send one message.
+    Send {
+        /// The account to send from (optional when there is only one).
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        /// The recipient's address.
+        to: BareJid,
+        /// The message; `-` reads it from stdin.
+        text: String,
+    },
+    /// Print incoming messages and presence as they come.
+    Listen {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        /// Stop after this many messages.
+        #[arg(long, short = 'n')]
+        count: Option<u64>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the account's contacts.
+    Contacts {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an account; Sotto logs in once to check it before saving.
+    Add {
+        /// The account's address, like alice@example.org.
+        jid: BareJid,
+        /// Read the password from the first line of stdin instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Connect to this HOST:PORT instead of looking up the domain in DNS.
+        #[arg(long, value_name = "HOST:PORT")]
+        server: Option<sotto::config::ServerAddress>,
+        /// TLS from the first byte (XEP-0368) instead of STARTTLS.
+        #[arg(long)]
+        direct_tls: bool,
+        /// Accept exactly this server certificate (SHA-256), for servers with
+        /// a self-signed certificate.
+        #[arg(long, value_name = "SHA256")]
+        trust_fingerprint: Option<sotto::fingerprint::Fingerprint>,
+        /// Save without logging in to check.
+        #[arg(long)]
+        no_connect: bool,
+    },
+    /// List the accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pin the server certificate with this SHA-256 fingerprint: from now
+    /// on exactly that certificate is accepted for the account.
+    Trust {
+        jid: BareJid,
+        #[arg(value_name = "SHA256")]
+        fingerprint: sotto::fingerprint::Fingerprint,
+    },
+    /// Remove an account and its stored password.
+    Remove { jid: BareJid },
+}

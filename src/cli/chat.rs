@@ -1,0 +1,215 @@
+//! `sotto send`, `sotto listen`, `sotto contacts`.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::json;
+use sotto::engine::{Command, Engine, Event};
+use sotto::model::{Availability, BareJid, ConnectionState, OutgoingMessage, OutgoingState};
+use sotto::xmpp::RetryPolicy;
+
+use super::{Context, connect, runtime};
+
+pub fn send(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    to: BareJid,
+    text: String,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let body = if text == "-" {
+        let mut body = String::new();
+        std::io::stdin()
+            .read_to_string(&mut body)
+            .context("could not read the message from stdin")?;
+        body.trim_end_matches('\n').to_owned()
+    } else {
+        text
+    };
+    if body.trim().is_empty() {
+        bail!("the message is empty");
+    }
+    let password = ctx.secrets.password(&account.jid, account.password_store)?;
+    runtime()?.block_on(async {
+        let mut online = connect::connect(account, password, None, RetryPolicy::Never).await?;
+        let id = Engine::new_message_id();
+        online.engine.send(Command::SendMessage {
+            account: online.account.jid.clone(),
+            message: OutgoingMessage {
+                id: id.clone(),
+                to: to.clone(),
+                body,
+            },
+        })?;
+        // With stream management the server's ack proves it has the
+        // message; without, a clean close after writing it does.
+        let wanted = if online.acks {
+            OutgoingState::Acked
+        } else {
+            OutgoingState::Sent
+        };
+        while let Some(event) = online.events.recv().await {
+            match event {
+                Event::MessageState { id: got, state, .. } if got == id => match state {
+                    OutgoingState::Failed { reason } => bail!("{reason}"),
+                    state if state == wanted => break,
+                    _ => {}
+                },
+                Event::MessageError {
+                    id: Some(got),
+                    reason,
+                    ..
+                } if got == id => {
+                    bail!("{to} could not be reached: {reason}")
+                }
+                Event::Connection {
+                    state: ConnectionState::Failed { reason, .. },
+                    ..
+                } => bail!("{reason}"),
+                _ => {}
+            }
+        }
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn listen(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    count: Option<u64>,
+    json: bool,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let password = ctx.secrets.password(&account.jid, account.password_store)?;
+    runtime()?.block_on(async {
+        let mut online = connect::connect(
+            account,
+            password,
+            Some((Availability::Available, None)),
+            RetryPolicy::Forever,
+        )
+        .await?;
+        eprintln!("Listening as {}", online.jid);
+        let mut messages = 0u64;
+        let mut out = std::io::stdout().lock();
+        if count == Some(0) {
+            online.close().await;
+            return Ok(());
+        }
+        loop {
+            let event = tokio::select! {
+                event = online.events.recv() => event,
+                _ = tokio::signal::ctrl_c() => break,
+            };
+            let Some(event) = event else { break };
+            match &event {
+                Event::Message { message, .. } => {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        writeln!(out, "{}: {}", message.from, message.body)?;
+                    }
+                    messages += 1;
+                }
+                Event::Presence { update, .. } => {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        let status = update
+                            .status
+                            .as_deref()
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default();
+                        writeln!(out, "* {} is {}{status}", update.from, update.availability)?;
+                    }
+                }
+                Event::Subscription { from, change, .. } => {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        writeln!(out, "* {from}: subscription {change:?}")?;
+                    }
+                }
+                Event::Connection { state, .. } => match state {
+                    ConnectionState::Failed {
+                        reason,
+                        certificate,
+                    } => {
+                        return Err(connect::failure(
+                            &online.account,
+                            reason,
+                            certificate.map(|c| c.to_string()),
+                        ));
+                    }
+                    ConnectionState::WaitingToRetry { seconds, reason } => {
+                        eprintln!("sotto: {reason}; trying again in {seconds} s");
+                    }
+                    ConnectionState::Online { jid, .. } => eprintln!("Listening as {jid}"),
+                    ConnectionState::Suspended => eprintln!("sotto: connection lost, reconnecting"),
+                    _ => {}
+                },
+                _ => {}
+            }
+            out.flush()?;
+            if count.is_some_and(|n| messages >= n) {
+                break;
+            }
+        }
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn contacts(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let password = ctx.secrets.password(&account.jid, account.password_store)?;
+    runtime()?.block_on(async {
+        let mut online = connect::connect(account, password, None, RetryPolicy::Never).await?;
+        let mut contacts = loop {
+            match online.events.recv().await {
+                Some(Event::Roster { contacts, .. }) => break contacts,
+                Some(_) => {}
+                None => bail!("the connection closed before the contact list arrived"),
+            }
+        };
+        online.close().await;
+        contacts.sort_by(|a, b| a.jid.as_str().cmp(b.jid.as_str()));
+        let mut out = std::io::stdout().lock();
+        if json {
+            for c in &contacts {
+                writeln!(out, "{}", serde_json::to_string(&json!(c))?)?;
+            }
+        } else if contacts.is_empty() {
+            writeln!(out, "No contacts yet.")?;
+        } else {
+            for c in &contacts {
+                let name = c
+                    .name
+                    .as_deref()
+                    .map(|n| format!("{n} "))
+                    .unwrap_or_default();
+                let pending = if c.pending_out {
+                    ", request pending"
+                } else {
+                    ""
+                };
+                let groups = if c.groups.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", c.groups.join(", "))
+                };
+                writeln!(
+                    out,
+                    "{name}<{}>  subscription: {}{pending}{groups}",
+                    c.jid, c.subscription
+                )?;
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,106 @@
+//! Bringing one account online for a command, and waiting on its events.
+
+use anyhow::{Result, anyhow, bail};
+use secrecy::SecretString;
+use sotto::config::AccountConfig;
+use sotto::engine::{AccountLogin, Command, Engine, Event};
+use sotto::model::{Availability, ConnectionState};
+use sotto::xmpp::RetryPolicy;
+use tokio::sync::mpsc;
+
+/// A connected account for the length of one command.
+pub struct Online {
+    pub engine: Engine,
+    pub events: mpsc::Receiver<Event>,
+    pub account: AccountConfig,
+    /// The full JID the server bound.
+    pub jid: String,
+    /// Whether the server acknowledges stanzas (XEP-0198).
+    pub acks: bool,
+}
+
+/// Turns a refusal into the message a person needs, with the command that
+/// fixes it when there is one.
+pub fn failure(
+    account: &AccountConfig,
+    reason: &str,
+    certificate: Option<String>,
+) -> anyhow::Error {
+    match certificate {
+        Some(fp) => anyhow!(
+            "{reason}. If this is your server and you trust this certificate, pin it: \
+             sotto account trust {} {fp}",
+            account.jid
+        ),
+        None => anyhow!("{reason}"),
+    }
+}
+
+/// Connects and waits until the account is online. One-shot commands use
+/// `RetryPolicy::Never` so a failure ends the command at once.
+pub async fn connect(
+    account: AccountConfig,
+    password: SecretString,
+    presence: Option<(Availability, Option<String>)>,
+    retry: RetryPolicy,
+) -> Result<Online> {
+    let (engine, mut events) = Engine::start();
+    engine.send(Command::Start(Box::new(AccountLogin {
+        config: account.clone(),
+        password,
+        presence,
+        retry,
+    })))?;
+    while let Some(event) = events.recv().await {
+        let Event::Connection { state, .. } = event else {
+            continue;
+        };
+        match state {
+            ConnectionState::Online { jid, acks, .. } => {
+                return Ok(Online {
+                    engine,
+                    events,
+                    account,
+                    jid,
+                    acks,
+                });
+            }
+            ConnectionState::Failed {
+                reason,
+                certificate,
+            } => {
+                return Err(failure(
+                    &account,
+                    &reason,
+                    certificate.map(|c| c.to_string()),
+                ));
+            }
+            ConnectionState::WaitingToRetry { seconds, reason } => {
+                tracing::info!(%reason, seconds, "retrying");
+                eprintln!("sotto: {reason}; trying again in {seconds} s");
+            }
+            ConnectionState::Connecting { .. } | ConnectionState::Suspended => {}
+            ConnectionState::Offline => bail!("the connection closed before logging in"),
+        }
+    }
+    bail!("the engine stopped unexpectedly")
+}
+
+impl Online {
+    /// Closes the stream cleanly, so the server has everything we sent.
+    pub async fn close(mut self) {
+        let _ = self.engine.send(Command::Stop(self.account.jid.clone()));
+        while let Some(event) = self.events.recv().await {
+            if matches!(
+                event,
+                Event::Connection {
+                    state: ConnectionState::Offline | ConnectionState::Failed { .. },
+                    ..
+                }
+            ) {
+                break;
+            }
+        }
+        let _ = self.engine.send(Command::Shutdown);
+    }
+}

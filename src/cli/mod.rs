@@ -1,0 +1,92 @@
+//! The headless command line, on the same engine as the GUI. Output for
+//! people and scripts goes to stdout; diagnostics go to stderr.
+
+// Printing is this module's job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod account;
+mod args;
+mod chat;
+mod connect;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use sotto::config::{AccountConfig, Config};
+use sotto::model::BareJid;
+use sotto::paths::Paths;
+use sotto::secrets::{EnvOrTerminal, Secrets};
+
+pub use args::{AccountCommand, Args, Command};
+
+/// Prints a failure as one line, the way people read it.
+pub fn report_error(error: &anyhow::Error) {
+    eprintln!("sotto: {error:#}");
+}
+
+/// What every command needs: where files are, the settings, the secrets.
+pub struct Context {
+    pub paths: Paths,
+    pub config: Config,
+    pub secrets: Secrets,
+}
+
+impl Context {
+    fn open(home: Option<&Path>) -> Result<Self> {
+        let paths = Paths::resolve(home)?;
+        paths.create()?;
+        let config = Config::load(&paths.config_file())?;
+        let secrets = Secrets::new(paths.clone(), Box::new(EnvOrTerminal));
+        Ok(Self {
+            paths,
+            config,
+            secrets,
+        })
+    }
+
+    fn save(&self) -> Result<()> {
+        self.config.save(&self.paths.config_file())?;
+        Ok(())
+    }
+
+    /// The named account, or the only one when none is named.
+    fn account(&self, jid: Option<&BareJid>) -> Result<AccountConfig> {
+        match jid {
+            Some(jid) => self
+                .config
+                .account(jid)
+                .cloned()
+                .with_context(|| format!("there is no account {jid}; see `sotto account list`")),
+            None => match self.config.accounts.as_slice() {
+                [only] => Ok(only.clone()),
+                [] => bail!("there is no account yet; add one with `sotto account add JID`"),
+                _ => bail!("there are several accounts; say which with --account JID"),
+            },
+        }
+    }
+}
+
+pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
+    let mut ctx = Context::open(home)?;
+    match command {
+        Command::Account(command) => account::run(&mut ctx, command),
+        Command::Send { account, to, text } => chat::send(&mut ctx, account.as_ref(), to, text),
+        Command::Listen {
+            account,
+            count,
+            json,
+        } => chat::listen(&mut ctx, account.as_ref(), count, json),
+        Command::Contacts { account, json } => chat::contacts(&mut ctx, account.as_ref(), json),
+    }
+}
+
+/// A tokio runtime for one command; created after the keychain has been
+/// read, since its blocking client must not run inside one.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}

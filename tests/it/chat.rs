@@ -1,0 +1,157 @@
+//! Two accounts talk through Prosody using the library API.
+
+use sotto::engine::{Command, Engine, Event};
+use sotto::model::{
+    Availability, OutgoingMessage, OutgoingState, Subscription, SubscriptionChange,
+};
+use sotto::xmpp::RetryPolicy;
+
+use crate::client::TestClient;
+use crate::harness::{new_user, shared};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_accounts_subscribe_see_presence_and_exchange_messages() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "alice");
+    let (b, b_pw) = new_user(server, "bob");
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
+    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
+    let bound = alice.online().await;
+    assert!(bound.starts_with(&format!("{a}@localhost/")), "{bound}");
+    bob.online().await;
+
+    let roster = alice
+        .wait_for("roster", |e| match e {
+            Event::Roster { contacts, .. } => Some(contacts.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(roster.is_empty(), "a new account has no contacts");
+
+    // Alice adds Bob; Bob approves; Alice sees Bob's presence.
+    alice.send(Command::AddContact {
+        account: alice.jid.clone(),
+        jid: bob.jid.clone(),
+        name: Some("Bob".into()),
+    });
+    let alice_jid = alice.jid.clone();
+    bob.wait_for("subscription request", |e| match e {
+        Event::Subscription { from, change, .. }
+            if *from == alice_jid && *change == SubscriptionChange::Requested =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    bob.send(Command::AnswerSubscription {
+        account: bob.jid.clone(),
+        jid: alice.jid.clone(),
+        approve: true,
+    });
+    let bob_jid = bob.jid.clone();
+    let contact = alice
+        .wait_for("Bob in the roster with subscription to", |e| match e {
+            Event::ContactChanged { contact, .. }
+                if contact.jid == bob_jid && contact.subscription == Subscription::To =>
+            {
+                Some(contact.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(contact.name.as_deref(), Some("Bob"));
+    let presence = alice
+        .wait_for("Bob's presence", |e| match e {
+            Event::Presence { update, .. } if update.from.to_bare() == bob_jid => {
+                Some(update.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(presence.availability, Availability::Available);
+
+    // A message, acknowledged by the server and received by Bob.
+    let id = Engine::new_message_id();
+    alice.send(Command::SendMessage {
+        account: alice.jid.clone(),
+        message: OutgoingMessage {
+            id: id.clone(),
+            to: bob.jid.clone(),
+            body: "Hello Bob, this is Alice ✓".into(),
+        },
+    });
+    let acked_id = id.clone();
+    alice
+        .wait_for("server ack", |e| match e {
+            Event::MessageState { id, state, .. } if *id == acked_id => match state {
+                OutgoingState::Acked => Some(()),
+                OutgoingState::Failed { reason } => panic!("send failed: {reason}"),
+                _ => None,
+            },
+            _ => None,
+        })
+        .await;
+    let received = bob
+        .wait_for("Alice's message", |e| match e {
+            Event::Message { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(received.body, "Hello Bob, this is Alice ✓");
+    assert_eq!(received.from.to_bare(), alice.jid);
+    assert_eq!(received.origin_id.as_deref(), Some(id.as_str()));
+    assert!(
+        received.stanza_id.is_some(),
+        "Prosody's MAM stamps a stanza-id"
+    );
+
+    // And back.
+    bob.send(Command::SendMessage {
+        account: bob.jid.clone(),
+        message: OutgoingMessage {
+            id: Engine::new_message_id(),
+            to: alice.jid.clone(),
+            body: "Hi Alice".into(),
+        },
+    });
+    let reply = alice
+        .wait_for("Bob's reply", |e| match e {
+            Event::Message { message, .. } => Some(message.body.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reply, "Hi Alice");
+
+    alice.send(Command::Shutdown);
+    bob.send(Command::Shutdown);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_to_nobody_comes_back_as_a_readable_error() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "carol");
+    let mut carol = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
+    carol.online().await;
+    let id = Engine::new_message_id();
+    carol.send(Command::SendMessage {
+        account: carol.jid.clone(),
+        message: OutgoingMessage {
+            id: id.clone(),
+            to: "nobody@elsewhere.invalid".parse().expect("jid"),
+            body: "anyone?".into(),
+        },
+    });
+    let reason = carol
+        .wait_for("bounce", |e| match e {
+            Event::MessageError {
+                id: Some(got),
+                reason,
+                ..
+            } if *got == id => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(!reason.is_empty());
+    assert!(!reason.contains('<'), "no XML in what users read: {reason}");
+}

@@ -1,0 +1,199 @@
+//! The `sotto` binary end to end, with the headless (vault) secrets path.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::harness::{files_below, new_user, run_with_stdin, shared, sotto};
+
+fn add_account(home: &std::path::Path, jid: &str, password: &str, extra: &[&str]) {
+    let mut cmd = sotto(home);
+    cmd.args(["account", "add", jid, "--password-stdin"])
+        .args(extra);
+    let out = run_with_stdin(cmd, &format!("{password}\n"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "account add failed: {stdout}{stderr}");
+    assert!(stdout.contains(&format!("Added {jid}")), "{stdout}");
+    assert!(stdout.contains("encrypted vault"), "{stdout}");
+}
+
+#[test]
+fn cli_adds_accounts_sends_listens_and_lists_contacts() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "clia");
+    let (b, b_pw) = new_user(server, "clib");
+    let (alice, bob) = (format!("{a}@localhost"), format!("{b}@localhost"));
+    let home_a = tempfile::tempdir().expect("tempdir");
+    let home_b = tempfile::tempdir().expect("tempdir");
+    let fp = server.fingerprint.to_string();
+
+    add_account(
+        home_a.path(),
+        &alice,
+        &a_pw,
+        &[
+            "--server",
+            &server.starttls_address(),
+            "--trust-fingerprint",
+            &fp,
+        ],
+    );
+    // Bob uses direct TLS (XEP-0368) on Prosody's other port.
+    add_account(
+        home_b.path(),
+        &bob,
+        &b_pw,
+        &[
+            "--server",
+            &server.direct_tls_address(),
+            "--direct-tls",
+            "--trust-fingerprint",
+            &fp,
+        ],
+    );
+
+    let list = sotto(home_b.path())
+        .args(["account", "list", "--json"])
+        .output()
+        .expect("run");
+    assert!(list.status.success());
+    let row: serde_json::Value =
+        serde_json::from_slice(&list.stdout).expect("one JSON object per account");
+    assert_eq!(row["jid"], bob.as_str());
+    assert_eq!(row["tls"], "direct");
+    assert_eq!(row["password_store"], "vault");
+    assert_eq!(row["pinned_certificate"], fp.as_str());
+
+    // Bob listens for one message; Alice sends it.
+    let mut listener = sotto(home_b.path())
+        .args(["listen", "--count", "1", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn listen");
+    let stderr = listener.stderr.take().expect("stderr");
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("Listening as") {
+                let _ = ready_tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        let _ = listener.kill();
+        panic!("listen never came online: {:?}", stderr_reader.join());
+    }
+
+    let sent = sotto(home_a.path())
+        .args(["send", &bob, "Hello from the command line"])
+        .output()
+        .expect("run send");
+    assert!(
+        sent.status.success(),
+        "send failed: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(listener.wait_with_output());
+    });
+    let out = done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("listen --count 1 must exit after one message")
+        .expect("listen output");
+    assert!(out.status.success(), "{:?}", stderr_reader.join());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let message: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .find(|v| v["type"] == "message")
+        .unwrap_or_else(|| panic!("no message line in {stdout}"));
+    assert_eq!(message["body"], "Hello from the command line");
+    assert!(message["from"].as_str().expect("from").starts_with(&alice));
+
+    let contacts = sotto(home_a.path())
+        .args(["contacts"])
+        .output()
+        .expect("run contacts");
+    assert!(contacts.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&contacts.stdout).trim(),
+        "No contacts yet."
+    );
+
+    // The headless path keeps the password encrypted: no file under the
+    // app's home holds it.
+    for (home, pw) in [(home_a.path(), &a_pw), (home_b.path(), &b_pw)] {
+        for file in files_below(home) {
+            let bytes = std::fs::read(&file).expect("read");
+            let hit = bytes.windows(pw.len()).any(|w| w == pw.as_bytes());
+            assert!(!hit, "{} contains the password in clear", file.display());
+        }
+    }
+
+    let removed = sotto(home_a.path())
+        .args(["account", "remove", &alice])
+        .output()
+        .expect("run");
+    assert!(removed.status.success());
+    let list = sotto(home_a.path())
+        .args(["account", "list", "--json"])
+        .output()
+        .expect("run");
+    assert!(list.stdout.is_empty());
+}
+
+#[test]
+fn cli_failures_are_one_line_with_a_non_zero_status() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = sotto(home.path())
+        .args(["send", "bob@localhost", "hi"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no account yet"), "{stderr}");
+
+    let out = sotto(home.path())
+        .args(["account", "trust", "x@localhost", "not-a-fingerprint"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SHA-256"));
+}
+
+#[test]
+fn a_wrong_vault_passphrase_is_refused_clearly() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "vault");
+    let jid = format!("{a}@localhost");
+    let home = tempfile::tempdir().expect("tempdir");
+    let fp = server.fingerprint.to_string();
+    add_account(
+        home.path(),
+        &jid,
+        &a_pw,
+        &[
+            "--server",
+            &server.starttls_address(),
+            "--trust-fingerprint",
+            &fp,
+        ],
+    );
+    let out = sotto(home.path())
+        .env("SOTTO_PASSPHRASE", "not the passphrase")
+        .args(["contacts"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("could not be unlocked"), "{stderr}");
+}

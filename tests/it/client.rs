@@ -1,0 +1,113 @@
+//! The library API as a front end uses it, with helpers to wait on events.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sotto::config::AccountConfig;
+use sotto::engine::{AccountLogin, Command, Engine, Event};
+use sotto::model::{Availability, BareJid, ConnectionState};
+use sotto::xmpp::RetryPolicy;
+use tokio::sync::mpsc;
+
+/// How long a test waits for something that should happen promptly on
+/// loopback before it declares failure.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct TestClient {
+    pub engine: Engine,
+    pub events: mpsc::Receiver<Event>,
+    pub jid: BareJid,
+    pub seen: Vec<Event>,
+}
+
+impl TestClient {
+    pub fn start(account: AccountConfig, password: &str, retry: RetryPolicy) -> Self {
+        sotto::logging::init(0);
+        let (engine, events) = Engine::start();
+        let jid = account.jid.clone();
+        engine
+            .send(Command::Start(Box::new(AccountLogin {
+                config: account,
+                password: SecretString::from(password.to_owned()),
+                presence: Some((Availability::Available, None)),
+                retry,
+            })))
+            .expect("engine running");
+        Self {
+            engine,
+            events,
+            jid,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for the first event `pick` accepts, within `patience`.
+    pub async fn wait_within<T>(
+        &mut self,
+        patience: Duration,
+        what: &str,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(event)) => {
+                    let found = pick(&event);
+                    self.seen.push(event);
+                    if let Some(found) = found {
+                        return found;
+                    }
+                }
+                Ok(None) => panic!("{}: engine stopped while waiting for {what}", self.jid),
+                Err(_) => panic!(
+                    "{}: no {what} within {patience:?}; saw {:#?}",
+                    self.jid, self.seen
+                ),
+            }
+        }
+    }
+
+    pub async fn wait_for<T>(&mut self, what: &str, pick: impl FnMut(&Event) -> Option<T>) -> T {
+        self.wait_within(PATIENCE, what, pick).await
+    }
+
+    /// Waits until online; panics with the reason if the account failed.
+    pub async fn online(&mut self) -> String {
+        self.wait_for("online state", |e| match e {
+            Event::Connection {
+                state: ConnectionState::Online { jid, .. },
+                ..
+            } => Some(jid.clone()),
+            Event::Connection {
+                state: ConnectionState::Failed { reason, .. },
+                ..
+            } => panic!("login failed: {reason}"),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits until the account fails for good and returns the state.
+    pub async fn failed(&mut self) -> (String, Option<sotto::fingerprint::Fingerprint>) {
+        self.wait_for("failure", |e| match e {
+            Event::Connection {
+                state:
+                    ConnectionState::Failed {
+                        reason,
+                        certificate,
+                    },
+                ..
+            } => Some((reason.clone(), *certificate)),
+            Event::Connection {
+                state: ConnectionState::Online { .. },
+                ..
+            } => panic!("connected, but it must have been refused"),
+            _ => None,
+        })
+        .await
+    }
+
+    pub fn send(&self, command: Command) {
+        self.engine.send(command).expect("engine running");
+    }
+}

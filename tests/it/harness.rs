@@ -1,0 +1,312 @@
+//! A real Prosody per test run (see shared/docs/test-harness.md): its own
+//! directory, ports, throwaway CA and certificate, killed when the test
+//! process ends.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use sotto::config::{AccountConfig, PasswordStore};
+use sotto::fingerprint::Fingerprint;
+
+pub const DOMAIN: &str = "localhost";
+
+/// A throwaway CA and a `localhost` certificate signed by it.
+pub struct TestCerts {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub leaf: Fingerprint,
+}
+
+impl TestCerts {
+    pub fn generate() -> Self {
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "Sotto throwaway test CA");
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().expect("server key");
+        let mut params = CertificateParams::new(vec![
+            DOMAIN.to_owned(),
+            format!("conference.{DOMAIN}"),
+            format!("upload.{DOMAIN}"),
+        ])
+        .expect("server params");
+        params.distinguished_name.push(DnType::CommonName, DOMAIN);
+        let cert = params.signed_by(&key, &issuer).expect("sign");
+        Self {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            leaf: Fingerprint::of_der(cert.der()),
+        }
+    }
+}
+
+pub struct ProsodyOptions {
+    pub certs: TestCerts,
+}
+
+impl Default for ProsodyOptions {
+    fn default() -> Self {
+        Self {
+            certs: TestCerts::generate(),
+        }
+    }
+}
+
+/// One running Prosody.
+pub struct Prosody {
+    dir: tempfile::TempDir,
+    pub c2s_port: u16,
+    pub direct_tls_port: u16,
+    pub fingerprint: Fingerprint,
+    watchdog: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Prosody {
+    pub fn start(options: ProsodyOptions) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("sotto-prosody-")
+            .tempdir()
+            .expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("certs")).expect("certs dir");
+        std::fs::create_dir_all(d.join("data")).expect("data dir");
+        std::fs::write(d.join("certs/localhost.crt"), &options.certs.cert_pem).expect("crt");
+        std::fs::write(d.join("certs/localhost.key"), &options.certs.key_pem).expect("key");
+        let c2s_port = free_port();
+        let direct_tls_port = free_port();
+        let dp = d.display();
+        let config = format!(
+            r#"run_as_root = true
+prosody_user = "root"
+prosody_group = "root"
+pidfile = "{dp}/prosody.pid"
+data_path = "{dp}/data"
+log = {{ info = "{dp}/prosody.log"; error = "{dp}/err.log" }}
+daemonize = false
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s_port} }}
+c2s_direct_tls_ports = {{ {direct_tls_port} }}
+s2s_ports = {{}}
+http_ports = {{}}
+https_ports = {{}}
+admin_socket = "{dp}/admin.sock"
+c2s_require_encryption = true
+allow_registration = true
+authentication = "internal_hashed"
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep";
+  "private"; "blocklist"; "vcard4"; "vcard_legacy"; "version"; "ping";
+  "register"; "mam"; "csi_simple"; "smacks"; "bookmarks"; "offline" }}
+modules_disabled = {{ "s2s" }}
+archive_expires_after = "never"
+certificates = "{dp}/certs"
+VirtualHost "{DOMAIN}"
+  ssl = {{ key = "{dp}/certs/localhost.key"; certificate = "{dp}/certs/localhost.crt" }}
+"#
+        );
+        std::fs::write(d.join("prosody.cfg.lua"), config).expect("config");
+        let mut prosody = Self {
+            dir,
+            c2s_port,
+            direct_tls_port,
+            fingerprint: options.certs.leaf,
+            watchdog: None,
+        };
+        prosody.launch();
+        prosody
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir().join("prosody.cfg.lua")
+    }
+
+    /// Starts Prosody under a small shell watchdog that kills it when this
+    /// test process goes away, even if the process is killed.
+    fn launch(&mut self) {
+        let _ = std::fs::remove_file(self.dir().join("prosody.pid"));
+        let script = r#"prosody --config "$1" >"$2/stdout.log" 2>&1 &
+p=$!
+trap 'kill $p 2>/dev/null; exit 0' TERM INT
+while kill -0 "$3" 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.3; done
+kill $p 2>/dev/null
+wait $p"#;
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("watchdog")
+            .arg(self.config_path())
+            .arg(self.dir())
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("prosody must be installed (apt-get install prosody)");
+        self.watchdog = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.c2s_port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "prosody did not start; its log:\n{}\n{}",
+            std::fs::read_to_string(self.dir().join("stdout.log")).unwrap_or_default(),
+            std::fs::read_to_string(self.dir().join("err.log")).unwrap_or_default()
+        );
+    }
+
+    fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir().join("prosody.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// SIGKILLs the server process, as a crash or power cut would.
+    pub fn kill(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        if let Some(mut w) = self.watchdog.take() {
+            let _ = w.wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.c2s_port)).is_ok() && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the same server again: same ports, data and certificate.
+    pub fn restart(&mut self) {
+        self.launch();
+    }
+
+    pub fn register(&self, user: &str, password: &str) {
+        let out = Command::new("prosodyctl")
+            .arg("--config")
+            .arg(self.config_path())
+            .args(["register", user, DOMAIN, password])
+            .output()
+            .expect("prosodyctl");
+        assert!(
+            out.status.success(),
+            "registering {user} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn starttls_address(&self) -> String {
+        format!("127.0.0.1:{}", self.c2s_port)
+    }
+
+    pub fn direct_tls_address(&self) -> String {
+        format!("127.0.0.1:{}", self.direct_tls_port)
+    }
+
+    /// An account on this server that trusts its certificate the way a
+    /// user would: by pinning it.
+    pub fn account(&self, user: &str) -> AccountConfig {
+        AccountConfig {
+            jid: format!("{user}@{DOMAIN}").parse().expect("jid"),
+            server: Some(self.starttls_address().parse().expect("addr")),
+            direct_tls: false,
+            pinned_certificate: Some(self.fingerprint),
+            password_store: PasswordStore::Vault,
+            enabled: true,
+        }
+    }
+}
+
+impl Drop for Prosody {
+    fn drop(&mut self) {
+        if let Some(mut w) = self.watchdog.take() {
+            let _ = Command::new("kill").arg(w.id().to_string()).status();
+            let _ = w.wait();
+        }
+    }
+}
+
+/// The server most tests share; each test uses its own users.
+pub fn shared() -> &'static Prosody {
+    static SHARED: OnceLock<Prosody> = OnceLock::new();
+    SHARED.get_or_init(|| Prosody::start(ProsodyOptions::default()))
+}
+
+/// A unique user name, so tests sharing a server never collide.
+pub fn user(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Registers `prefix`-based user with a password and returns (name, password).
+pub fn new_user(server: &Prosody, prefix: &str) -> (String, String) {
+    let name = user(prefix);
+    let password = format!("pw-{name}-{}", std::process::id());
+    server.register(&name, &password);
+    (name, password)
+}
+
+/// Runs the `sotto` binary with a private home and no keychain.
+pub fn sotto(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sotto"));
+    cmd.env("SOTTO_HOME", home)
+        .env("SOTTO_PASSPHRASE", "test vault passphrase")
+        .env("SOTTO_SECRETS", "vault")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a prepared command with `input` on stdin and returns its output.
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn sotto");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// Every file below `dir`, recursively.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
