@@ -524,7 +524,7 @@ impl Session {
 
     /// Roster pushes count only from our own account (RFC 6121 §2.1.6);
     /// anyone else could forge them.
-    fn from_own_account(&self, from: Option<&Jid>) -> bool {
+    fn is_own_account(&self, from: Option<&Jid>) -> bool {
         from.is_none_or(|f| f.to_bare() == self.account)
     }
 
@@ -533,7 +533,7 @@ impl Session {
             Iq::Result {
                 id, payload, from, ..
             } if self.roster_iq.as_deref() == Some(id.as_str())
-                && self.from_own_account(from.as_ref()) =>
+                && self.is_own_account(from.as_ref()) =>
             {
                 self.roster_iq = None;
                 let roster = payload.and_then(|p| Roster::try_from(p).ok());
@@ -558,7 +558,7 @@ impl Session {
             Iq::Set {
                 from, id, payload, ..
             } if payload.is("query", ns::ROSTER) => {
-                if !self.from_own_account(from.as_ref()) {
+                if !self.is_own_account(from.as_ref()) {
                     self.reply_error(from, id, DefinedCondition::Forbidden)
                         .await;
                     return;
