@@ -155,3 +155,67 @@ async fn a_message_to_nobody_comes_back_as_a_readable_error() {
     assert!(!reason.is_empty());
     assert!(!reason.contains('<'), "no XML in what users read: {reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_engine_runs_several_accounts_at_once() {
+    use secrecy::SecretString;
+    use sotto::engine::AccountLogin;
+    use sotto::model::ConnectionState;
+
+    let server = shared();
+    let (a, a_pw) = new_user(server, "multia");
+    let (b, b_pw) = new_user(server, "multib");
+    let (engine, mut events) = Engine::start();
+    for (user, pw) in [(&a, &a_pw), (&b, &b_pw)] {
+        engine
+            .send(Command::Start(Box::new(AccountLogin {
+                config: server.account(user),
+                password: SecretString::from(pw.clone()),
+                presence: Some((Availability::Available, None)),
+                retry: RetryPolicy::Never,
+            })))
+            .expect("engine");
+    }
+    let first = server.account(&a).jid;
+    let second = server.account(&b).jid;
+    let mut online = std::collections::HashSet::new();
+    let mut delivered = None;
+    let deadline = tokio::time::Instant::now() + crate::client::PATIENCE;
+    while delivered.is_none() {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("events in time")
+            .expect("engine running");
+        match event {
+            Event::Connection {
+                account,
+                state: ConnectionState::Online { .. },
+            } => {
+                online.insert(account);
+                if online.len() == 2 {
+                    engine
+                        .send(Command::SendMessage {
+                            account: first.clone(),
+                            message: OutgoingMessage {
+                                id: Engine::new_message_id(),
+                                to: second.clone(),
+                                body: "between my own accounts".into(),
+                            },
+                        })
+                        .expect("engine");
+                }
+            }
+            Event::Connection {
+                state: ConnectionState::Failed { reason, .. },
+                ..
+            } => panic!("{reason}"),
+            Event::Message { account, message } => delivered = Some((account, message)),
+            _ => {}
+        }
+    }
+    let (account, message) = delivered.expect("delivered");
+    assert_eq!(account, second, "the event names the receiving account");
+    assert_eq!(message.from.to_bare(), first);
+    assert_eq!(message.body, "between my own accounts");
+    engine.send(Command::Shutdown).expect("engine");
+}

@@ -90,15 +90,24 @@ fn cli_adds_accounts_sends_listens_and_lists_contacts() {
         panic!("listen never came online: {:?}", stderr_reader.join());
     }
 
+    // The most verbose logging still shows no secret and no message body.
     let sent = sotto(home_a.path())
-        .args(["send", &bob, "Hello from the command line"])
+        .args(["-vvv", "send", &bob, "Hello from the command line"])
         .output()
         .expect("run send");
+    let log = String::from_utf8_lossy(&sent.stderr);
+    assert!(sent.status.success(), "send failed: {log}");
     assert!(
-        sent.status.success(),
-        "send failed: {}",
-        String::from_utf8_lossy(&sent.stderr)
+        log.contains("DEBUG") || log.contains("TRACE"),
+        "-vvv logs: {log}"
     );
+    for secret in [
+        a_pw.as_str(),
+        "Hello from the command line",
+        "test vault passphrase",
+    ] {
+        assert!(!log.contains(secret), "the log leaks {secret:?}");
+    }
 
     let (done_tx, done_rx) = mpsc::channel();
     std::thread::spawn(move || {
