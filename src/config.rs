@@ -103,15 +103,15 @@ impl<'de> Deserialize<'de> for ServerAddress {
 pub enum PasswordStore {
     /// The OS keychain (Secret Service, macOS Keychain, Windows).
     Keychain,
-    /// Sotto's own passphrase-encrypted vault, for machines without one.
-    Vault,
+    /// Sotto's encrypted database, for machines without a keychain.
+    Database,
 }
 
 impl fmt::Display for PasswordStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Keychain => "system keychain",
-            Self::Vault => "Sotto's encrypted vault",
+            Self::Database => "Sotto's encrypted database",
         })
     }
 }
@@ -239,7 +239,7 @@ mod tests {
             server: Some("[::1]:5223".parse().expect("addr")),
             direct_tls: true,
             pinned_certificate: Some(Fingerprint::of_der(b"c")),
-            password_store: PasswordStore::Vault,
+            password_store: PasswordStore::Database,
             enabled: true,
         }
     }

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod model;
 pub mod paths;
 pub mod secrets;
+pub mod store;
 pub mod xmpp;
 
 pub use engine::{Command, Engine, Event};

@@ -138,8 +138,11 @@ pub struct IncomingMessage {
     pub origin_id: Option<String>,
     /// XEP-0359 stanza-id stamped by our own server, if any.
     pub stanza_id: Option<String>,
-    /// XEP-0203 delay stamp (RFC 3339) when the message was stored offline.
-    pub delayed_at: Option<String>,
+    /// XEP-0203 delay stamp, in milliseconds since the Unix epoch, when
+    /// the message waited on the server.
+    pub delayed_at_ms: Option<i64>,
+    /// The sender asked for a delivery receipt (XEP-0184).
+    pub wants_receipt: bool,
 }
 
 /// Where an outgoing message has got to.
@@ -152,6 +155,10 @@ pub enum OutgoingState {
     Sent,
     /// The server confirmed it has it (XEP-0198).
     Acked,
+    /// The recipient's device got it (XEP-0184).
+    Delivered,
+    /// The recipient read it (XEP-0333).
+    Read,
     /// It could not be sent; the reason is readable.
     Failed { reason: String },
 }

@@ -72,10 +72,6 @@ impl Paths {
     pub fn config_file(&self) -> PathBuf {
         self.config_dir.join("sotto.toml")
     }
-
-    pub fn vault_file(&self) -> PathBuf {
-        self.data_dir.join("secrets.vault")
-    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -10,6 +10,8 @@ use sotto::config::{AccountConfig, PasswordStore};
 use sotto::model::BareJid;
 use sotto::xmpp::RetryPolicy;
 
+use sotto::secrets::Secrets;
+
 use super::{AccountCommand, Context, connect, runtime};
 
 pub fn run(ctx: &mut Context, command: AccountCommand) -> Result<ExitCode> {
@@ -81,25 +83,32 @@ fn add(
         bail!("the account {} already exists", account.jid);
     }
     let password = read_password(password_stdin, &account.jid)?;
+    let store = ctx.store()?;
+    let secrets = ctx.secrets()?;
     if !no_connect {
+        let store = store.clone();
         let online = runtime()?.block_on(async {
-            let online =
-                connect::connect(account.clone(), password.clone(), None, RetryPolicy::Never)
-                    .await?;
+            let online = connect::connect(
+                store,
+                account.clone(),
+                password.clone(),
+                None,
+                RetryPolicy::Never,
+            )
+            .await?;
             let jid = online.jid.clone();
             online.close().await;
             anyhow::Ok(jid)
         })?;
         tracing::info!(bound = %online, "login checked");
     }
-    let stored = ctx
-        .secrets
+    let stored = secrets
         .store_password(&account.jid, &password)
         .context("could not store the password")?;
     if let Some(reason) = &stored.keychain_unavailable {
         eprintln!(
             "sotto: no system keychain is reachable ({reason}); the password is kept in \
-             Sotto's encrypted vault, unlocked by your passphrase (or SOTTO_PASSPHRASE)"
+             Sotto's encrypted database, unlocked by your passphrase (or SOTTO_PASSPHRASE)"
         );
     }
     account.password_store = stored.store;
@@ -107,7 +116,7 @@ fn add(
     ctx.config.add_account(account)?;
     if let Err(e) = ctx.save() {
         // Do not leave an orphan secret behind a settings file that failed.
-        let _ = ctx.secrets.delete_password(&jid, stored.store);
+        let _ = secrets.delete_password(&jid, stored.store);
         return Err(e);
     }
     println!("Added {jid}; its password is in the {}.", stored.store);
@@ -172,7 +181,11 @@ fn list(ctx: &Context, json: bool) -> Result<ExitCode> {
 
 fn remove(ctx: &mut Context, jid: &BareJid) -> Result<ExitCode> {
     let account = ctx.config.remove_account(jid)?;
-    if let Err(e) = ctx.secrets.delete_password(jid, account.password_store) {
+    let store = ctx.store()?;
+    if let Err(e) = store.remove_account(jid.as_str()) {
+        eprintln!("sotto: the stored messages of {jid} could not be removed: {e}");
+    }
+    if let Err(e) = Secrets::new(store).delete_password(jid, account.password_store) {
         eprintln!(
             "sotto: the password could not be removed from the {}: {e}",
             account.password_store

@@ -60,6 +60,41 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the latest messages of a conversation, from the local store.
+    History {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        /// The other side of the conversation.
+        with: BareJid,
+        /// How many messages, newest last.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search all stored messages.
+    Search {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        /// Words to find; the last one may be the start of a word.
+        query: String,
+        #[arg(long, short = 'n', default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write everything stored for an account to stdout.
+    Export {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

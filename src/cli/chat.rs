@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 use sotto::engine::{Command, Engine, Event};
 use sotto::model::{Availability, BareJid, ConnectionState, OutgoingMessage, OutgoingState};
+use sotto::store::Direction;
 use sotto::xmpp::RetryPolicy;
 
 use super::{Context, connect, runtime};
@@ -17,7 +18,7 @@ pub fn send(
     to: BareJid,
     text: String,
 ) -> Result<ExitCode> {
-    let account = ctx.account(account)?;
+    let (account, password, store) = ctx.login(account)?;
     let body = if text == "-" {
         let mut body = String::new();
         std::io::stdin()
@@ -30,9 +31,9 @@ pub fn send(
     if body.trim().is_empty() {
         bail!("the message is empty");
     }
-    let password = ctx.secrets.password(&account.jid, account.password_store)?;
     runtime()?.block_on(async {
-        let mut online = connect::connect(account, password, None, RetryPolicy::Never).await?;
+        let mut online =
+            connect::connect(store, account, password, None, RetryPolicy::Never).await?;
         let id = Engine::new_message_id();
         online.engine.send(Command::SendMessage {
             account: online.account.jid.clone(),
@@ -82,10 +83,10 @@ pub fn listen(
     count: Option<u64>,
     json: bool,
 ) -> Result<ExitCode> {
-    let account = ctx.account(account)?;
-    let password = ctx.secrets.password(&account.jid, account.password_store)?;
+    let (account, password, store) = ctx.login(account)?;
     runtime()?.block_on(async {
         let mut online = connect::connect(
+            store,
             account,
             password,
             Some((Availability::Available, None)),
@@ -106,11 +107,11 @@ pub fn listen(
             };
             let Some(event) = event else { break };
             match &event {
-                Event::Message { message, .. } => {
+                Event::Message { message, .. } if message.direction == Direction::In => {
                     if json {
                         writeln!(out, "{}", serde_json::to_string(&event)?)?;
                     } else {
-                        writeln!(out, "{}: {}", message.from, message.body)?;
+                        writeln!(out, "{}: {}", message.sender, message.body)?;
                     }
                     messages += 1;
                 }
@@ -165,10 +166,10 @@ pub fn listen(
 }
 
 pub fn contacts(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Result<ExitCode> {
-    let account = ctx.account(account)?;
-    let password = ctx.secrets.password(&account.jid, account.password_store)?;
+    let (account, password, store) = ctx.login(account)?;
     runtime()?.block_on(async {
-        let mut online = connect::connect(account, password, None, RetryPolicy::Never).await?;
+        let mut online =
+            connect::connect(store, account, password, None, RetryPolicy::Never).await?;
         let mut contacts = loop {
             match online.events.recv().await {
                 Some(Event::Roster { contacts, .. }) => break contacts,

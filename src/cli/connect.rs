@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use sotto::config::AccountConfig;
 use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, ConnectionState};
+use sotto::store::Store;
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
 
@@ -39,12 +40,13 @@ pub fn failure(
 /// Connects and waits until the account is online. One-shot commands use
 /// `RetryPolicy::Never` so a failure ends the command at once.
 pub async fn connect(
+    store: Store,
     account: AccountConfig,
     password: SecretString,
     presence: Option<(Availability, Option<String>)>,
     retry: RetryPolicy,
 ) -> Result<Online> {
-    let (engine, mut events) = Engine::start();
+    let (engine, mut events) = Engine::start(store);
     engine.send(Command::Start(Box::new(AccountLogin {
         config: account.clone(),
         password,

@@ -8,15 +8,18 @@ mod account;
 mod args;
 mod chat;
 mod connect;
+mod history;
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
+use secrecy::SecretString;
 use sotto::config::{AccountConfig, Config};
 use sotto::model::BareJid;
 use sotto::paths::Paths;
 use sotto::secrets::{EnvOrTerminal, Secrets};
+use sotto::store::Store;
 
 pub use args::{AccountCommand, Args, Command};
 
@@ -25,11 +28,12 @@ pub fn report_error(error: &anyhow::Error) {
     eprintln!("sotto: {error:#}");
 }
 
-/// What every command needs: where files are, the settings, the secrets.
+/// What every command needs: where files are, the settings, and (opened
+/// on first use, since it may ask for a passphrase) the store.
 pub struct Context {
     pub paths: Paths,
     pub config: Config,
-    pub secrets: Secrets,
+    store: Option<Store>,
 }
 
 impl Context {
@@ -37,12 +41,28 @@ impl Context {
         let paths = Paths::resolve(home)?;
         paths.create()?;
         let config = Config::load(&paths.config_file())?;
-        let secrets = Secrets::new(paths.clone(), Box::new(EnvOrTerminal));
         Ok(Self {
             paths,
             config,
-            secrets,
+            store: None,
         })
+    }
+
+    /// The encrypted store, unlocked through the keychain or a passphrase.
+    /// Must be called before the async runtime starts: the keychain client
+    /// blocks.
+    fn store(&mut self) -> Result<Store> {
+        if let Some(store) = &self.store {
+            return Ok(store.clone());
+        }
+        let (store, origin) = sotto::store::unlock(&self.paths, &EnvOrTerminal)?;
+        tracing::debug!(?origin, "store unlocked");
+        self.store = Some(store.clone());
+        Ok(store)
+    }
+
+    fn secrets(&mut self) -> Result<Secrets> {
+        Ok(Secrets::new(self.store()?))
     }
 
     fn save(&self) -> Result<()> {
@@ -65,6 +85,16 @@ impl Context {
             },
         }
     }
+
+    /// The account, its password and the store, ready to connect.
+    fn login(&mut self, jid: Option<&BareJid>) -> Result<(AccountConfig, SecretString, Store)> {
+        let account = self.account(jid)?;
+        let store = self.store()?;
+        let password = self
+            .secrets()?
+            .password(&account.jid, account.password_store)?;
+        Ok((account, password, store))
+    }
 }
 
 pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
@@ -78,6 +108,19 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             json,
         } => chat::listen(&mut ctx, account.as_ref(), count, json),
         Command::Contacts { account, json } => chat::contacts(&mut ctx, account.as_ref(), json),
+        Command::History {
+            account,
+            with,
+            limit,
+            json,
+        } => history::history(&mut ctx, account.as_ref(), &with, limit, json),
+        Command::Search {
+            account,
+            query,
+            limit,
+            json,
+        } => history::search(&mut ctx, account.as_ref(), &query, limit, json),
+        Command::Export { account, format } => history::export(&mut ctx, account.as_ref(), format),
     }
 }
 

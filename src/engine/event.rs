@@ -8,6 +8,7 @@ use crate::model::{
     AccountId, Availability, BareJid, ConnectionState, Contact, IncomingMessage, OutgoingMessage,
     OutgoingState, PresenceUpdate, SubscriptionChange,
 };
+use crate::store::StoredMessage;
 
 /// What a front end asks the engine to do.
 #[derive(Debug)]
@@ -95,10 +96,12 @@ pub enum Event {
         from: BareJid,
         change: SubscriptionChange,
     },
+    /// A message is new in the store: incoming, or our own (queued here,
+    /// or sent from another device).
     Message {
         account: AccountId,
         #[serde(flatten)]
-        message: IncomingMessage,
+        message: StoredMessage,
     },
     MessageState {
         account: AccountId,
@@ -111,5 +114,16 @@ pub enum Event {
         account: AccountId,
         id: Option<String>,
         reason: String,
+    },
+}
+
+/// What sessions hand to the engine: events, and incoming messages that
+/// must be stored (and deduplicated) before anyone hears of them.
+#[derive(Debug)]
+pub(crate) enum SessionOutput {
+    Event(Event),
+    Incoming {
+        account: AccountId,
+        message: IncomingMessage,
     },
 }

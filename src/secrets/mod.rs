@@ -1,39 +1,52 @@
-//! Account passwords: in the OS keychain when one is reachable, otherwise in
-//! Sotto's own encrypted vault, unlocked by a passphrase (as restic and borg
-//! do). Nothing secret is ever written in clear.
+//! Account passwords: in the OS keychain when one is reachable, otherwise
+//! inside Sotto's encrypted database, which is then unlocked by a
+//! passphrase (as restic and borg do). Nothing secret is ever written in
+//! clear.
 
 mod keychain;
-mod vault;
 
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::config::PasswordStore;
 use crate::model::BareJid;
-use crate::paths::Paths;
+use crate::store::{Store, StoreError};
 
 pub use keychain::{Keychain, KeychainError};
-pub use vault::{Vault, VaultError};
 
-/// Gives the vault's passphrase when Sotto needs it.
+/// Gives the database passphrase when Sotto needs it.
 pub const PASSPHRASE_ENV: &str = "SOTTO_PASSPHRASE";
-/// `vault` skips the keychain even where one is reachable.
+/// `passphrase` skips the keychain even where one is reachable.
 pub const BACKEND_ENV: &str = "SOTTO_SECRETS";
+
+#[derive(Debug, Error)]
+pub enum PassphraseError {
+    #[error(
+        "Sotto's database needs its passphrase: set SOTTO_PASSPHRASE or run Sotto in a terminal"
+    )]
+    NotGiven,
+    #[error("could not read the passphrase: {0}")]
+    Prompt(#[source] std::io::Error),
+    #[error("the two passphrases differ; nothing was changed")]
+    Differ,
+    #[error("an empty passphrase would protect nothing; choose one")]
+    Empty,
+}
 
 #[derive(Debug, Error)]
 pub enum SecretsError {
     #[error(transparent)]
     Keychain(#[from] KeychainError),
     #[error(transparent)]
-    Vault(#[from] VaultError),
-    #[error("no password is stored for {0}; add the account again or set its password")]
+    Store(#[from] StoreError),
+    #[error("no password is stored for {0}; remove the account and add it again")]
     Missing(BareJid),
 }
 
-/// Asks the user for the vault passphrase. `creating` is true when the vault
-/// does not exist yet, so the prompt can ask twice.
+/// Asks the user for the database passphrase. `creating` is true when the
+/// database does not exist yet, so the prompt can ask twice.
 pub trait PassphrasePrompt: Send + Sync {
-    fn passphrase(&self, creating: bool) -> Result<SecretString, VaultError>;
+    fn passphrase(&self, creating: bool) -> Result<SecretString, PassphraseError>;
 }
 
 /// `SOTTO_PASSPHRASE` if set, else a prompt on the terminal.
@@ -41,24 +54,36 @@ pub trait PassphrasePrompt: Send + Sync {
 pub struct EnvOrTerminal;
 
 impl PassphrasePrompt for EnvOrTerminal {
-    fn passphrase(&self, creating: bool) -> Result<SecretString, VaultError> {
+    fn passphrase(&self, creating: bool) -> Result<SecretString, PassphraseError> {
         if let Ok(value) = std::env::var(PASSPHRASE_ENV) {
             return Ok(SecretString::from(value));
         }
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(VaultError::NoPassphrase);
+            return Err(PassphraseError::NotGiven);
         }
-        let first = rpassword::prompt_password("Passphrase for Sotto's vault: ")
-            .map_err(VaultError::Prompt)?;
+        let prompt = if creating {
+            "No system keychain is reachable. Choose a passphrase for Sotto's database: "
+        } else {
+            "Passphrase for Sotto's database: "
+        };
+        let first = rpassword::prompt_password(prompt).map_err(PassphraseError::Prompt)?;
         if creating {
             let again = rpassword::prompt_password("Repeat the passphrase: ")
-                .map_err(VaultError::Prompt)?;
+                .map_err(PassphraseError::Prompt)?;
             if again != first {
-                return Err(VaultError::PassphrasesDiffer);
+                return Err(PassphraseError::Differ);
             }
         }
         Ok(SecretString::from(first))
     }
+}
+
+/// Whether to try the OS keychain at all (`SOTTO_SECRETS=passphrase` says
+/// no).
+pub fn keychain_wanted() -> bool {
+    std::env::var(BACKEND_ENV)
+        .map(|v| v != "passphrase")
+        .unwrap_or(true)
 }
 
 /// What happened when a password was stored.
@@ -72,47 +97,26 @@ pub struct Stored {
 
 /// The front ends' entry point to account passwords.
 pub struct Secrets {
-    paths: Paths,
-    prompt: Box<dyn PassphrasePrompt>,
-    vault: Option<Vault>,
+    store: Store,
 }
 
 impl Secrets {
-    pub fn new(paths: Paths, prompt: Box<dyn PassphrasePrompt>) -> Self {
-        Self {
-            paths,
-            prompt,
-            vault: None,
-        }
-    }
-
-    fn keychain_wanted() -> bool {
-        std::env::var(BACKEND_ENV)
-            .map(|v| v != "vault")
-            .unwrap_or(true)
-    }
-
-    fn vault(&mut self) -> Result<&mut Vault, VaultError> {
-        if self.vault.is_none() {
-            let vault = Vault::open(&self.paths.vault_file(), self.prompt.as_ref())?;
-            self.vault = Some(vault);
-        }
-        // Just set above when it was empty.
-        self.vault.as_mut().ok_or(VaultError::NoPassphrase)
+    pub fn new(store: Store) -> Self {
+        Self { store }
     }
 
     fn key(jid: &BareJid) -> String {
         format!("xmpp:{jid}")
     }
 
-    /// Stores in the keychain if it works, otherwise in the vault.
+    /// Stores in the keychain if it works, otherwise in the database.
     pub fn store_password(
-        &mut self,
+        &self,
         jid: &BareJid,
         password: &SecretString,
     ) -> Result<Stored, SecretsError> {
         let mut keychain_unavailable = None;
-        if Self::keychain_wanted() {
+        if keychain_wanted() {
             match Keychain::new(&Self::key(jid)).and_then(|k| k.set_verified(password)) {
                 Ok(()) => {
                     return Ok(Stored {
@@ -127,37 +131,33 @@ impl Secrets {
         if let Some(reason) = &keychain_unavailable {
             tracing::warn!(
                 %reason,
-                "no system keychain is reachable; the password goes to Sotto's encrypted vault"
+                "no system keychain is reachable; the password goes to the encrypted database"
             );
         }
-        self.vault()?
-            .set(&Self::key(jid), password.expose_secret())?;
+        self.store
+            .set_secret(&Self::key(jid), password.expose_secret())?;
         Ok(Stored {
-            store: PasswordStore::Vault,
+            store: PasswordStore::Database,
             keychain_unavailable,
         })
     }
 
     pub fn password(
-        &mut self,
+        &self,
         jid: &BareJid,
         store: PasswordStore,
     ) -> Result<SecretString, SecretsError> {
         let found = match store {
             PasswordStore::Keychain => Keychain::new(&Self::key(jid))?.get()?,
-            PasswordStore::Vault => self.vault()?.get(&Self::key(jid)),
+            PasswordStore::Database => self.store.secret(&Self::key(jid))?.map(SecretString::from),
         };
         found.ok_or_else(|| SecretsError::Missing(jid.clone()))
     }
 
-    pub fn delete_password(
-        &mut self,
-        jid: &BareJid,
-        store: PasswordStore,
-    ) -> Result<(), SecretsError> {
+    pub fn delete_password(&self, jid: &BareJid, store: PasswordStore) -> Result<(), SecretsError> {
         match store {
             PasswordStore::Keychain => Keychain::new(&Self::key(jid))?.delete()?,
-            PasswordStore::Vault => self.vault()?.remove(&Self::key(jid))?,
+            PasswordStore::Database => self.store.delete_secret(&Self::key(jid))?,
         }
         Ok(())
     }

@@ -134,8 +134,15 @@ pub enum MessageMeaning {
         id: Option<String>,
         reason: String,
     },
-    /// Chat states, receipts without a body, group chat (not yet): nothing
-    /// to show.
+    /// The peer got one of ours (XEP-0184 receipt).
+    Delivered {
+        id: String,
+    },
+    /// The peer read up to one of ours (XEP-0333 displayed marker).
+    Displayed {
+        id: String,
+    },
+    /// Chat states, group chat (not yet): nothing to show.
     Ignore,
 }
 
@@ -156,6 +163,18 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
         MessageType::Groupchat | MessageType::Headline => return MessageMeaning::Ignore,
         MessageType::Chat | MessageType::Normal => {}
     }
+    for payload in &message.payloads {
+        if payload.is("received", ns::RECEIPTS)
+            && let Some(id) = payload.attr("id").filter(|id| !id.is_empty())
+        {
+            return MessageMeaning::Delivered { id: id.to_owned() };
+        }
+        if payload.is("displayed", ns::DISPLAYED_MARKERS)
+            && let Some(id) = payload.attr("id").filter(|id| !id.is_empty())
+        {
+            return MessageMeaning::Displayed { id: id.to_owned() };
+        }
+    }
     let (Some(from), Some((_, body))) = (message.from.clone(), message.get_best_body(vec![]))
     else {
         return MessageMeaning::Ignore;
@@ -163,6 +182,7 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
     let mut origin_id = None;
     let mut stanza_id = None;
     let mut delayed_at = None;
+    let mut wants_receipt = false;
     for payload in &message.payloads {
         if payload.is("origin-id", ns::SID) {
             origin_id = OriginId::try_from(payload.clone()).ok().map(|o| o.id);
@@ -177,7 +197,9 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
         } else if payload.is("delay", ns::DELAY) {
             delayed_at = Delay::try_from(payload.clone())
                 .ok()
-                .map(|d| d.stamp.0.to_rfc3339());
+                .map(|d| d.stamp.0.timestamp_millis());
+        } else if payload.is("request", ns::RECEIPTS) {
+            wants_receipt = true;
         }
     }
     MessageMeaning::Chat(IncomingMessage {
@@ -186,7 +208,8 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
         id: message.id.as_ref().map(|id| id.0.clone()),
         origin_id,
         stanza_id,
-        delayed_at,
+        delayed_at_ms: delayed_at,
+        wants_receipt,
     })
 }
 
@@ -211,6 +234,13 @@ fn describe_stanza_error(error: &Element) -> String {
         (Some(other), None) => other.replace('-', " "),
         (None, None) => "the server returned an error".into(),
     }
+}
+
+/// A delivery receipt (XEP-0184) for a message we got.
+pub fn receipt(to: Jid, id: &str) -> Stanza {
+    Message::new(Some(to))
+        .with_payload(tokio_xmpp::parsers::receipts::Received { id: id.to_owned() })
+        .into()
 }
 
 /// The stanza for a message we send: a chat message whose id doubles as its
@@ -306,7 +336,8 @@ mod tests {
         assert_eq!(msg.id.as_deref(), Some("m1"));
         assert_eq!(msg.origin_id.as_deref(), Some("o1"));
         assert_eq!(msg.stanza_id.as_deref(), Some("s1"), "forged stamp ignored");
-        assert_eq!(msg.delayed_at.as_deref(), Some("2026-01-02T03:04:05+00:00"));
+        assert_eq!(msg.delayed_at_ms, Some(1_767_323_045_000));
+        assert!(!msg.wants_receipt);
     }
 
     #[test]
@@ -320,6 +351,34 @@ mod tests {
             "<message xmlns='jabber:client' from='room@muc.x/n' type='groupchat'><body>x</body></message>",
         );
         assert_eq!(message_meaning(&group, "a@x"), MessageMeaning::Ignore);
+    }
+
+    #[test]
+    fn receipts_and_markers_name_the_message() {
+        let r: Message = parse(
+            "<message xmlns='jabber:client' from='b@x/y'>\
+             <received xmlns='urn:xmpp:receipts' id='m1'/></message>",
+        );
+        assert_eq!(
+            message_meaning(&r, "a@x"),
+            MessageMeaning::Delivered { id: "m1".into() }
+        );
+        let d: Message = parse(
+            "<message xmlns='jabber:client' from='b@x/y' type='chat'>\
+             <displayed xmlns='urn:xmpp:chat-markers:0' id='m2'/></message>",
+        );
+        assert_eq!(
+            message_meaning(&d, "a@x"),
+            MessageMeaning::Displayed { id: "m2".into() }
+        );
+        let asks: Message = parse(
+            "<message xmlns='jabber:client' from='b@x/y' type='chat' id='q'><body>x</body>\
+             <request xmlns='urn:xmpp:receipts'/></message>",
+        );
+        let MessageMeaning::Chat(m) = message_meaning(&asks, "a@x") else {
+            panic!("chat expected");
+        };
+        assert!(m.wants_receipt);
     }
 
     #[test]

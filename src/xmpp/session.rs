@@ -30,7 +30,7 @@ use super::backoff::Backoff;
 use super::connect::{ConnectError, Connector, Stream};
 use super::convert::{self, MessageMeaning, PresenceMeaning};
 use crate::config::ServerAddress;
-use crate::engine::Event;
+use crate::engine::{Event, SessionOutput};
 use crate::fingerprint::Fingerprint;
 use crate::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState};
 
@@ -81,11 +81,12 @@ const TIMEOUTS: Timeouts = Timeouts {
 
 /// Runs until closed or failed for good. Every change goes out as an
 /// [`Event`] on `events`.
-pub async fn run_session(
+pub(crate) async fn run_session(
     params: SessionParams,
     mut commands: mpsc::Receiver<SessionCommand>,
-    events: mpsc::Sender<Event>,
+    output: mpsc::Sender<SessionOutput>,
 ) {
+    let events = EventSink(output.clone());
     let account = params.jid.clone();
     let emit_state = |state: ConnectionState| Event::Connection {
         account: account.clone(),
@@ -119,7 +120,7 @@ pub async fn run_session(
     let mut session = Session {
         account: params.jid.clone(),
         stream,
-        events: events.clone(),
+        events: EventSink(output),
         presence: params.presence.clone(),
         roster_iq: None,
     };
@@ -396,10 +397,23 @@ fn choose_scram(
     (plain_scram, ChannelBinding::None)
 }
 
+/// Sends events to the engine; a closed engine just drops them.
+#[derive(Clone)]
+struct EventSink(mpsc::Sender<SessionOutput>);
+
+impl EventSink {
+    async fn send(&self, event: Event) -> Result<(), ()> {
+        self.0
+            .send(SessionOutput::Event(event))
+            .await
+            .map_err(|_| ())
+    }
+}
+
 struct Session {
     account: BareJid,
     stream: StanzaStream,
-    events: mpsc::Sender<Event>,
+    events: EventSink,
     presence: Option<(Availability, Option<String>)>,
     roster_iq: Option<String>,
 }
@@ -407,6 +421,15 @@ struct Session {
 impl Session {
     async fn emit(&self, event: Event) {
         let _ = self.events.send(event).await;
+    }
+
+    async fn emit_state(&self, id: String, state: OutgoingState) {
+        self.emit(Event::MessageState {
+            account: self.account.clone(),
+            id,
+            state,
+        })
+        .await;
     }
 
     async fn send(&self, stanza: impl Into<Stanza>) -> tokio_xmpp::stanzastream::StanzaToken {
@@ -483,11 +506,26 @@ impl Session {
             Stanza::Message(message) => {
                 match convert::message_meaning(&message, self.account.as_str()) {
                     MessageMeaning::Chat(message) => {
-                        self.emit(Event::Message {
-                            account: self.account.clone(),
-                            message,
-                        })
-                        .await;
+                        if message.wants_receipt
+                            && let Some(id) = &message.id
+                            && message.from.to_bare() != self.account
+                        {
+                            self.send(convert::receipt(message.from.clone(), id)).await;
+                        }
+                        let _ = self
+                            .events
+                            .0
+                            .send(SessionOutput::Incoming {
+                                account: self.account.clone(),
+                                message,
+                            })
+                            .await;
+                    }
+                    MessageMeaning::Delivered { id } => {
+                        self.emit_state(id, OutgoingState::Delivered).await;
+                    }
+                    MessageMeaning::Displayed { id } => {
+                        self.emit_state(id, OutgoingState::Read).await;
                     }
                     MessageMeaning::Error { id, reason } => {
                         self.emit(Event::MessageError {
@@ -641,16 +679,10 @@ fn disco_info() -> Element {
     let result = DiscoInfoResult {
         node: None,
         identities: vec![Identity::new("client", "pc", "en", "Sotto")],
-        features: [
-            ns::DISCO_INFO,
-            ns::PING,
-            ns::RECEIPTS,
-            ns::SID,
-            "urn:xmpp:chat-markers:0",
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect(),
+        features: [ns::DISCO_INFO, ns::PING, ns::RECEIPTS, ns::SID]
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         extensions: vec![],
     };
     result.into()
@@ -662,7 +694,7 @@ async fn track_delivery(
     account: BareJid,
     id: String,
     mut token: tokio_xmpp::stanzastream::StanzaToken,
-    events: mpsc::Sender<Event>,
+    events: EventSink,
 ) {
     let mut last = None;
     for stage in [StanzaStage::Sent, StanzaStage::Acked] {

@@ -4,6 +4,7 @@ use sotto::engine::{Command, Engine, Event};
 use sotto::model::{
     Availability, OutgoingMessage, OutgoingState, Subscription, SubscriptionChange,
 };
+use sotto::store::MessageState;
 use sotto::xmpp::RetryPolicy;
 
 use crate::client::TestClient;
@@ -92,19 +93,38 @@ async fn two_accounts_subscribe_see_presence_and_exchange_messages() {
             _ => None,
         })
         .await;
-    let received = bob
-        .wait_for("Alice's message", |e| match e {
-            Event::Message { message, .. } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let received = bob.incoming("Alice's message").await;
     assert_eq!(received.body, "Hello Bob, this is Alice ✓");
-    assert_eq!(received.from.to_bare(), alice.jid);
+    assert_eq!(received.peer, alice.jid.as_str());
+    assert!(received.sender.starts_with(&format!("{}/", alice.jid)));
     assert_eq!(received.origin_id.as_deref(), Some(id.as_str()));
     assert!(
         received.stanza_id.is_some(),
         "Prosody's MAM stamps a stanza-id"
     );
+
+    // Bob's client sent a receipt: Alice's message is delivered.
+    let delivered_id = id.clone();
+    alice
+        .wait_for("delivery receipt", |e| match e {
+            Event::MessageState { id, state, .. } if *id == delivered_id => {
+                (*state == OutgoingState::Delivered).then_some(())
+            }
+            _ => None,
+        })
+        .await;
+    // Both sides stored it before telling anyone.
+    let mine = alice
+        .store
+        .messages_before(alice.jid.as_str(), bob.jid.as_str(), None, 10)
+        .expect("alice's history");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].state, MessageState::Delivered);
+    let theirs = bob
+        .store
+        .messages_before(bob.jid.as_str(), alice.jid.as_str(), None, 10)
+        .expect("bob's history");
+    assert_eq!(theirs, vec![received.clone()]);
 
     // And back.
     bob.send(Command::SendMessage {
@@ -115,13 +135,12 @@ async fn two_accounts_subscribe_see_presence_and_exchange_messages() {
             body: "Hi Alice".into(),
         },
     });
-    let reply = alice
-        .wait_for("Bob's reply", |e| match e {
-            Event::Message { message, .. } => Some(message.body.clone()),
-            _ => None,
-        })
-        .await;
-    assert_eq!(reply, "Hi Alice");
+    let reply = alice.incoming("Bob's reply").await;
+    assert_eq!(reply.body, "Hi Alice");
+    let list = alice.store.conversations(None).expect("conversations");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].last_body.as_deref(), Some("Hi Alice"));
+    assert_eq!(list[0].unread, 1);
 
     alice.send(Command::Shutdown);
     bob.send(Command::Shutdown);
@@ -165,7 +184,13 @@ async fn one_engine_runs_several_accounts_at_once() {
     let server = shared();
     let (a, a_pw) = new_user(server, "multia");
     let (b, b_pw) = new_user(server, "multib");
-    let (engine, mut events) = Engine::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = sotto::store::Store::open(
+        &dir.path().join("sotto.db"),
+        &sotto::store::StoreKey::from_bytes(crate::client::rand_key()),
+    )
+    .expect("store");
+    let (engine, mut events) = Engine::start(store);
     for (user, pw) in [(&a, &a_pw), (&b, &b_pw)] {
         engine
             .send(Command::Start(Box::new(AccountLogin {
@@ -209,13 +234,15 @@ async fn one_engine_runs_several_accounts_at_once() {
                 state: ConnectionState::Failed { reason, .. },
                 ..
             } => panic!("{reason}"),
-            Event::Message { account, message } => delivered = Some((account, message)),
+            Event::Message { account, message } if account == second => {
+                delivered = Some((account, message));
+            }
             _ => {}
         }
     }
     let (account, message) = delivered.expect("delivered");
     assert_eq!(account, second, "the event names the receiving account");
-    assert_eq!(message.from.to_bare(), first);
+    assert_eq!(message.peer, first.as_str());
     assert_eq!(message.body, "between my own accounts");
     engine.send(Command::Shutdown).expect("engine");
 }

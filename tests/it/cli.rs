@@ -16,7 +16,7 @@ fn add_account(home: &std::path::Path, jid: &str, password: &str, extra: &[&str]
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "account add failed: {stdout}{stderr}");
     assert!(stdout.contains(&format!("Added {jid}")), "{stdout}");
-    assert!(stdout.contains("encrypted vault"), "{stdout}");
+    assert!(stdout.contains("encrypted database"), "{stdout}");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn cli_adds_accounts_sends_listens_and_lists_contacts() {
         serde_json::from_slice(&list.stdout).expect("one JSON object per account");
     assert_eq!(row["jid"], bob.as_str());
     assert_eq!(row["tls"], "direct");
-    assert_eq!(row["password_store"], "vault");
+    assert_eq!(row["password_store"], "database");
     assert_eq!(row["pinned_certificate"], fp.as_str());
 
     // Bob listens for one message; Alice sends it.
@@ -104,7 +104,7 @@ fn cli_adds_accounts_sends_listens_and_lists_contacts() {
     for secret in [
         a_pw.as_str(),
         "Hello from the command line",
-        "test vault passphrase",
+        "test store passphrase",
     ] {
         assert!(!log.contains(secret), "the log leaks {secret:?}");
     }
@@ -125,7 +125,46 @@ fn cli_adds_accounts_sends_listens_and_lists_contacts() {
         .find(|v| v["type"] == "message")
         .unwrap_or_else(|| panic!("no message line in {stdout}"));
     assert_eq!(message["body"], "Hello from the command line");
-    assert!(message["from"].as_str().expect("from").starts_with(&alice));
+    assert!(
+        message["sender"]
+            .as_str()
+            .expect("sender")
+            .starts_with(&alice)
+    );
+    assert_eq!(message["peer"], alice.as_str());
+
+    // The store has it on both sides: history, search, export.
+    let history = sotto(home_a.path())
+        .args(["history", &bob])
+        .output()
+        .expect("run history");
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(history.status.success());
+    assert!(text.contains("me: Hello from the command line"), "{text}");
+    assert!(text.contains('✓'), "acknowledged by the server: {text}");
+    let history = sotto(home_b.path())
+        .args(["history", "--json", &alice])
+        .output()
+        .expect("run history");
+    let line: serde_json::Value =
+        serde_json::from_slice(&history.stdout).expect("one JSON message");
+    assert_eq!(line["direction"], "in");
+    assert_eq!(line["body"], "Hello from the command line");
+    let found = sotto(home_b.path())
+        .args(["search", "command lin"])
+        .output()
+        .expect("run search");
+    let text = String::from_utf8_lossy(&found.stdout);
+    assert!(text.contains("«command» «line»"), "{text}");
+    let export = sotto(home_a.path())
+        .args(["export"])
+        .output()
+        .expect("run export");
+    assert!(export.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&export.stdout).expect("JSON export");
+    assert_eq!(doc["account"], alice.as_str());
+    assert_eq!(doc["messages"][0]["body"], "Hello from the command line");
+    assert_eq!(doc["conversations"][0]["peer"], bob.as_str());
 
     let contacts = sotto(home_a.path())
         .args(["contacts"])
@@ -180,7 +219,7 @@ fn cli_failures_are_one_line_with_a_non_zero_status() {
 }
 
 #[test]
-fn a_wrong_vault_passphrase_is_refused_clearly() {
+fn a_wrong_store_passphrase_is_refused_clearly() {
     let server = shared();
     let (a, a_pw) = new_user(server, "vault");
     let jid = format!("{a}@localhost");

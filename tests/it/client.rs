@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use sotto::config::AccountConfig;
 use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, BareJid, ConnectionState};
+use sotto::store::{Direction, Store, StoreKey, StoredMessage};
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
 
@@ -14,6 +15,8 @@ use tokio::sync::mpsc;
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct TestClient {
+    _dir: tempfile::TempDir,
+    pub store: Store,
     pub engine: Engine,
     pub events: mpsc::Receiver<Event>,
     pub jid: BareJid,
@@ -23,7 +26,13 @@ pub struct TestClient {
 impl TestClient {
     pub fn start(account: AccountConfig, password: &str, retry: RetryPolicy) -> Self {
         sotto::logging::init(0);
-        let (engine, events) = Engine::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(
+            &dir.path().join("sotto.db"),
+            &StoreKey::from_bytes(rand_key()),
+        )
+        .expect("store");
+        let (engine, events) = Engine::start(store.clone());
         let jid = account.jid.clone();
         engine
             .send(Command::Start(Box::new(AccountLogin {
@@ -34,6 +43,8 @@ impl TestClient {
             })))
             .expect("engine running");
         Self {
+            _dir: dir,
+            store,
             engine,
             events,
             jid,
@@ -107,7 +118,25 @@ impl TestClient {
         .await
     }
 
+    /// Waits for a newly stored incoming message.
+    pub async fn incoming(&mut self, what: &str) -> StoredMessage {
+        self.wait_for(what, |e| match e {
+            Event::Message { message, .. } if message.direction == Direction::In => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .await
+    }
+
     pub fn send(&self, command: Command) {
         self.engine.send(command).expect("engine running");
     }
+}
+
+/// A key for a test store; every store gets its own.
+pub fn rand_key() -> [u8; 32] {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static N: AtomicU8 = AtomicU8::new(1);
+    [N.fetch_add(1, Ordering::Relaxed); 32]
 }

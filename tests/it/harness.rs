@@ -231,7 +231,7 @@ wait $p"#;
             server: Some(self.starttls_address().parse().expect("addr")),
             direct_tls: false,
             pinned_certificate: Some(self.fingerprint),
-            password_store: PasswordStore::Vault,
+            password_store: PasswordStore::Database,
             enabled: true,
         }
     }
@@ -267,12 +267,13 @@ pub fn new_user(server: &Prosody, prefix: &str) -> (String, String) {
     (name, password)
 }
 
-/// Runs the `sotto` binary with a private home and no keychain.
+/// Runs the `sotto` binary with a private home and no keychain (the
+/// headless path: the store is unlocked by `SOTTO_PASSPHRASE`).
 pub fn sotto(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sotto"));
     cmd.env("SOTTO_HOME", home)
-        .env("SOTTO_PASSPHRASE", "test vault passphrase")
-        .env("SOTTO_SECRETS", "vault")
+        .env("SOTTO_PASSPHRASE", "test store passphrase")
+        .env("SOTTO_SECRETS", "passphrase")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());

@@ -53,7 +53,11 @@ echo "secret-tool: $(secret-tool lookup service im.sotto.Sotto username "xmpp:$J
         stdout.contains(&format!("secret-tool: {a_pw}")),
         "the Secret Service holds the password: {stdout}"
     );
-    assert!(!home.join("data/secrets.vault").exists(), "no vault needed");
+    assert!(
+        !home.join("data/sotto.db.salt").exists(),
+        "the store key is in the keychain too, no passphrase needed"
+    );
+    assert!(home.join("data/sotto.db").exists());
     for file in files_below(&home) {
         let bytes = std::fs::read(&file).expect("read");
         let hit = bytes.windows(a_pw.len()).any(|w| w == a_pw.as_bytes());

@@ -48,13 +48,8 @@ async fn accounts_come_back_after_the_server_restarts() {
             body: "still here".into(),
         },
     });
-    let body = bob
-        .wait_for("message after reconnecting", |e| match e {
-            Event::Message { message, .. } => Some(message.body.clone()),
-            _ => None,
-        })
-        .await;
-    assert_eq!(body, "still here");
+    let message = bob.incoming("message after reconnecting").await;
+    assert_eq!(message.body, "still here");
 }
 
 fn online(e: &Event) -> Option<()> {

@@ -1,0 +1,193 @@
+//! The message pipeline: stores before showing, stores before sending.
+//! Store calls are short SQLite transactions; they run on the blocking
+//! pool so the async workers never wait on the disk.
+
+use tokio::sync::mpsc;
+
+use super::{Event, SessionOutput};
+use crate::model::{AccountId, ConnectionState, IncomingMessage, OutgoingMessage, OutgoingState};
+use crate::store::{MessageState, NewIncoming, NewOutgoing, Store, StoreError, now_ms};
+
+pub struct Pipeline {
+    store: Store,
+    events: mpsc::Sender<Event>,
+}
+
+impl Pipeline {
+    pub fn new(store: Store, events: mpsc::Sender<Event>) -> Self {
+        Self { store, events }
+    }
+
+    async fn emit(&self, event: Event) {
+        let _ = self.events.send(event).await;
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .unwrap_or(Err(StoreError::Poisoned))
+    }
+
+    pub async fn not_connected(&self, account: &AccountId) {
+        self.emit(Event::Connection {
+            account: account.clone(),
+            state: ConnectionState::Failed {
+                reason: "this account is not connected".into(),
+                certificate: None,
+            },
+        })
+        .await;
+    }
+
+    /// Stores an outgoing message as queued and tells the front ends.
+    /// `None` if the store refused it (the failure is reported).
+    pub async fn queue(
+        &self,
+        account: &AccountId,
+        message: OutgoingMessage,
+    ) -> Option<OutgoingMessage> {
+        let (acc, msg) = (account.to_string(), message.clone());
+        let stored = self
+            .blocking(move |s| {
+                s.insert_outgoing(&NewOutgoing {
+                    account: &acc,
+                    peer: msg.to.as_str(),
+                    body: &msg.body,
+                    origin_id: &msg.id,
+                })
+            })
+            .await;
+        match stored {
+            Ok(stored) => {
+                self.emit(Event::Message {
+                    account: account.clone(),
+                    message: stored,
+                })
+                .await;
+                Some(message)
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not store an outgoing message");
+                self.emit(Event::MessageState {
+                    account: account.clone(),
+                    id: message.id,
+                    state: OutgoingState::Failed {
+                        reason: format!("it could not be saved: {e}"),
+                    },
+                })
+                .await;
+                None
+            }
+        }
+    }
+
+    /// The account's queued messages, oldest first.
+    pub async fn outbox(&self, account: &AccountId) -> Vec<OutgoingMessage> {
+        let acc = account.to_string();
+        match self.blocking(move |s| s.outbox(&acc)).await {
+            Ok(messages) => messages
+                .into_iter()
+                .filter_map(|m| {
+                    Some(OutgoingMessage {
+                        id: m.origin_id?,
+                        to: m.peer.parse().ok()?,
+                        body: m.body,
+                    })
+                })
+                .collect(),
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not read the outbox");
+                Vec::new()
+            }
+        }
+    }
+
+    pub async fn handle(&self, output: SessionOutput) {
+        match output {
+            SessionOutput::Incoming { account, message } => self.incoming(account, message).await,
+            SessionOutput::Event(Event::MessageState { account, id, state }) => {
+                self.advance(account, id, state).await;
+            }
+            SessionOutput::Event(Event::MessageError {
+                account,
+                id,
+                reason,
+            }) => {
+                if let Some(id) = &id {
+                    self.advance(
+                        account.clone(),
+                        id.clone(),
+                        OutgoingState::Failed {
+                            reason: reason.clone(),
+                        },
+                    )
+                    .await;
+                }
+                self.emit(Event::MessageError {
+                    account,
+                    id,
+                    reason,
+                })
+                .await;
+            }
+            SessionOutput::Event(event) => self.emit(event).await,
+        }
+    }
+
+    async fn incoming(&self, account: AccountId, message: IncomingMessage) {
+        let acc = account.to_string();
+        let stored = self
+            .blocking(move |s| {
+                let peer = message.from.to_bare().to_string();
+                let sender = message.from.to_string();
+                s.insert_incoming(&NewIncoming {
+                    account: &acc,
+                    peer: &peer,
+                    sender: &sender,
+                    body: &message.body,
+                    sent_at: message.delayed_at_ms.unwrap_or_else(now_ms),
+                    origin_id: message.origin_id.as_deref(),
+                    stanza_id: message.stanza_id.as_deref(),
+                    archive_id: None,
+                    count_unread: true,
+                })
+            })
+            .await;
+        match stored {
+            Ok(Some(stored)) => {
+                self.emit(Event::Message {
+                    account,
+                    message: stored,
+                })
+                .await;
+            }
+            Ok(None) => tracing::debug!(%account, "duplicate message dropped"),
+            // The server keeps it in the archive; catch-up fetches it again.
+            Err(e) => tracing::error!(%account, error = %e, "could not store an incoming message"),
+        }
+    }
+
+    async fn advance(&self, account: AccountId, id: String, state: OutgoingState) {
+        let (stored_state, failure) = match &state {
+            OutgoingState::Queued => (MessageState::Queued, None),
+            OutgoingState::Sent => (MessageState::Sent, None),
+            OutgoingState::Acked => (MessageState::Acked, None),
+            OutgoingState::Delivered => (MessageState::Delivered, None),
+            OutgoingState::Read => (MessageState::Read, None),
+            OutgoingState::Failed { reason } => (MessageState::Failed, Some(reason.clone())),
+        };
+        let (acc, origin) = (account.to_string(), id.clone());
+        let changed = self
+            .blocking(move |s| s.advance_outgoing(&acc, &origin, stored_state, failure.as_deref()))
+            .await;
+        match changed {
+            Ok(Some(_)) => self.emit(Event::MessageState { account, id, state }).await,
+            Ok(None) => {}
+            Err(e) => tracing::error!(%account, error = %e, "could not record a message state"),
+        }
+    }
+}

@@ -1,0 +1,654 @@
+//! Conversations and messages: writes from the pipeline, reads for the
+//! front ends.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Store, StoreError, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Out => "out",
+        }
+    }
+}
+
+/// A message's state. Outgoing ones only move forward:
+/// queued → sent → acked → delivered → read, or to failed before acked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    Queued,
+    Sent,
+    Acked,
+    Delivered,
+    Read,
+    Failed,
+    /// An incoming message.
+    Received,
+}
+
+impl MessageState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Acked => "acked",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+            Self::Received => "received",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "queued" => Self::Queued,
+            "sent" => Self::Sent,
+            "acked" => Self::Acked,
+            "delivered" => Self::Delivered,
+            "read" => Self::Read,
+            "failed" => Self::Failed,
+            _ => Self::Received,
+        }
+    }
+}
+
+/// An incoming message as the pipeline hands it to the store.
+#[derive(Debug, Clone)]
+pub struct NewIncoming<'a> {
+    pub account: &'a str,
+    /// The conversation: the other side's bare JID.
+    pub peer: &'a str,
+    /// Who wrote it (full JID).
+    pub sender: &'a str,
+    pub body: &'a str,
+    pub sent_at: i64,
+    pub origin_id: Option<&'a str>,
+    pub stanza_id: Option<&'a str>,
+    pub archive_id: Option<&'a str>,
+    /// False for messages caught up from the archive that were read
+    /// elsewhere, or our own sent from another device.
+    pub count_unread: bool,
+}
+
+/// An outgoing message, stored as queued before anything is sent.
+#[derive(Debug, Clone)]
+pub struct NewOutgoing<'a> {
+    pub account: &'a str,
+    pub peer: &'a str,
+    pub body: &'a str,
+    pub origin_id: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub account: String,
+    pub peer: String,
+    pub direction: Direction,
+    pub sender: String,
+    pub body: String,
+    pub sent_at: i64,
+    pub state: MessageState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stanza_id: Option<String>,
+}
+
+/// Where a page of history starts or ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub sent_at: i64,
+    pub id: i64,
+}
+
+impl StoredMessage {
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            sent_at: self.sent_at,
+            id: self.id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationSummary {
+    pub account: String,
+    pub peer: String,
+    pub last_activity: i64,
+    pub unread: i64,
+    pub muted: bool,
+    pub last_body: Option<String>,
+    pub last_direction: Option<Direction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchHit {
+    pub message: StoredMessage,
+    /// The matching part of the body, with matches between « and ».
+    pub snippet: String,
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, a.jid, c.peer, m.direction, m.sender, m.body, m.sent_at, \
+     m.state, m.failure, m.origin_id, m.stanza_id";
+
+const MESSAGE_JOIN: &str = "messages m JOIN conversations c ON c.id = m.conversation_id \
+     JOIN accounts a ON a.id = c.account_id";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    let direction: String = row.get(3)?;
+    let state: String = row.get(7)?;
+    Ok(StoredMessage {
+        id: row.get(0)?,
+        account: row.get(1)?,
+        peer: row.get(2)?,
+        direction: if direction == "out" {
+            Direction::Out
+        } else {
+            Direction::In
+        },
+        sender: row.get(4)?,
+        body: row.get(5)?,
+        sent_at: row.get(6)?,
+        state: MessageState::parse(&state),
+        failure: row.get(8)?,
+        origin_id: row.get(9)?,
+        stanza_id: row.get(10)?,
+    })
+}
+
+fn conversation_id(conn: &Connection, account_id: i64, peer: &str) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO conversations (account_id, peer) VALUES (?1, ?2)
+         ON CONFLICT (account_id, peer) DO NOTHING",
+        params![account_id, peer],
+    )?;
+    Ok(conn.query_row(
+        "SELECT id FROM conversations WHERE account_id = ?1 AND peer = ?2",
+        params![account_id, peer],
+        |r| r.get(0),
+    )?)
+}
+
+fn message_by_id(conn: &Connection, id: i64) -> Result<StoredMessage, StoreError> {
+    Ok(conn.query_row(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN} WHERE m.id = ?1"),
+        params![id],
+        message_from_row,
+    )?)
+}
+
+/// FTS5 query for what a person typed: every word must appear, the last
+/// one as a prefix; quotes make operators in the input plain text.
+fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    let (last, rest) = words.split_last()?;
+    let mut query = rest.join(" ");
+    if !query.is_empty() {
+        query.push(' ');
+    }
+    query.push_str(last);
+    query.push('*');
+    Some(query)
+}
+
+impl Store {
+    /// Stores an incoming message unless it is already there (same
+    /// stanza-id from our server, or same origin-id from the sender).
+    /// Returns it when new, `None` for a duplicate.
+    pub fn insert_incoming(
+        &self,
+        m: &NewIncoming<'_>,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.insert(m, Direction::In, MessageState::Received)
+    }
+
+    /// Stores a copy of our own message sent from another device (a carbon
+    /// or an archived one), deduplicated the same way.
+    pub fn insert_own_from_elsewhere(
+        &self,
+        m: &NewIncoming<'_>,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.insert(m, Direction::Out, MessageState::Acked)
+    }
+
+    fn insert(
+        &self,
+        m: &NewIncoming<'_>,
+        direction: Direction,
+        state: MessageState,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let account_id = Self::account_id(&tx, m.account)?;
+        let conversation = conversation_id(&tx, account_id, m.peer)?;
+        let inserted = tx.execute(
+            "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
+                                   state, origin_id, stanza_id, archive_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT DO NOTHING",
+            params![
+                conversation,
+                direction.as_str(),
+                m.sender,
+                m.body,
+                m.sent_at,
+                now_ms(),
+                state.as_str(),
+                m.origin_id,
+                m.stanza_id,
+                m.archive_id,
+            ],
+        )?;
+        if inserted == 0 {
+            // Already stored; an archive id learned later still counts.
+            if let (Some(archive_id), Some(stanza_id)) = (m.archive_id, m.stanza_id) {
+                tx.execute(
+                    "UPDATE messages SET archive_id = ?1
+                     WHERE conversation_id = ?2 AND stanza_id = ?3 AND archive_id IS NULL",
+                    params![archive_id, conversation, stanza_id],
+                )?;
+            }
+            tx.commit()?;
+            return Ok(None);
+        }
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE conversations SET last_activity = max(last_activity, ?2),
+                 unread = unread + ?3 WHERE id = ?1",
+            params![
+                conversation,
+                m.sent_at,
+                i64::from(m.count_unread && direction == Direction::In)
+            ],
+        )?;
+        let stored = message_by_id(&tx, id)?;
+        tx.commit()?;
+        Ok(Some(stored))
+    }
+
+    /// Stores an outgoing message as queued and puts it in the outbox,
+    /// before anything goes on the wire.
+    pub fn insert_outgoing(&self, m: &NewOutgoing<'_>) -> Result<StoredMessage, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let account_id = Self::account_id(&tx, m.account)?;
+        let conversation = conversation_id(&tx, account_id, m.peer)?;
+        let now = now_ms();
+        tx.execute(
+            "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
+                                   state, origin_id)
+             VALUES (?1, 'out', ?2, ?3, ?4, ?4, 'queued', ?5)",
+            params![conversation, m.account, m.body, now, m.origin_id],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO outbox (message_id, account_id) VALUES (?1, ?2)",
+            params![id, account_id],
+        )?;
+        tx.execute(
+            "UPDATE conversations SET last_activity = max(last_activity, ?2) WHERE id = ?1",
+            params![conversation, now],
+        )?;
+        let stored = message_by_id(&tx, id)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Moves an outgoing message forward (never back). Leaving `queued`
+    /// for `acked` or beyond takes it out of the outbox. Returns the
+    /// message when its state changed.
+    pub fn advance_outgoing(
+        &self,
+        account: &str,
+        origin_id: &str,
+        state: MessageState,
+        failure: Option<&str>,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let row: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT m.id, m.state FROM messages m
+                 JOIN conversations c ON c.id = m.conversation_id
+                 JOIN accounts a ON a.id = c.account_id
+                 WHERE a.jid = ?1 AND m.direction = 'out' AND m.origin_id = ?2",
+                params![account, origin_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, current)) = row else {
+            return Ok(None);
+        };
+        let current = MessageState::parse(&current);
+        let allowed = match state {
+            // A failure only counts while the server does not have it.
+            MessageState::Failed => current <= MessageState::Sent,
+            _ => {
+                current == MessageState::Failed && state >= MessageState::Acked
+                    || current < state && current != MessageState::Failed
+            }
+        };
+        if !allowed {
+            return Ok(None);
+        }
+        tx.execute(
+            "UPDATE messages SET state = ?2, failure = ?3 WHERE id = ?1",
+            params![id, state.as_str(), failure],
+        )?;
+        if state >= MessageState::Acked && state != MessageState::Failed {
+            tx.execute("DELETE FROM outbox WHERE message_id = ?1", params![id])?;
+        } else if state == MessageState::Failed {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1",
+                params![id, failure],
+            )?;
+        }
+        let stored = message_by_id(&tx, id)?;
+        tx.commit()?;
+        Ok(Some(stored))
+    }
+
+    /// The account's messages still to be sent, oldest first.
+    pub fn outbox(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN} JOIN outbox o ON o.message_id = m.id
+             WHERE a.jid = ?1 AND o.wedged = 0 ORDER BY m.id"
+        ))?;
+        let rows = stmt.query_map(params![account], message_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Conversations, most recent first, with the last message.
+    pub fn conversations(
+        &self,
+        account: Option<&str>,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT a.jid, c.peer, c.last_activity, c.unread, c.muted,
+                    (SELECT body FROM messages WHERE conversation_id = c.id
+                     ORDER BY sent_at DESC, id DESC LIMIT 1),
+                    (SELECT direction FROM messages WHERE conversation_id = c.id
+                     ORDER BY sent_at DESC, id DESC LIMIT 1)
+             FROM conversations c JOIN accounts a ON a.id = c.account_id
+             WHERE ?1 IS NULL OR a.jid = ?1
+             ORDER BY c.last_activity DESC, c.id DESC",
+        )?;
+        let rows = stmt.query_map(params![account], |r| {
+            let direction: Option<String> = r.get(6)?;
+            Ok(ConversationSummary {
+                account: r.get(0)?,
+                peer: r.get(1)?,
+                last_activity: r.get(2)?,
+                unread: r.get(3)?,
+                muted: r.get::<_, i64>(4)? != 0,
+                last_body: r.get(5)?,
+                last_direction: direction.map(|d| {
+                    if d == "out" {
+                        Direction::Out
+                    } else {
+                        Direction::In
+                    }
+                }),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Up to `limit` messages older than `before` (or the newest), in
+    /// chronological order.
+    pub fn messages_before(
+        &self,
+        account: &str,
+        peer: &str,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.conn()?;
+        let (at, id) = before.map_or((i64::MAX, i64::MAX), |c| (c.sent_at, c.id));
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN}
+             WHERE a.jid = ?1 AND c.peer = ?2 AND (m.sent_at, m.id) < (?3, ?4)
+             ORDER BY m.sent_at DESC, m.id DESC LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![account, peer, at, id, limit as i64],
+            message_from_row,
+        )?;
+        let mut page: Vec<StoredMessage> = rows.collect::<Result<_, _>>()?;
+        page.reverse();
+        Ok(page)
+    }
+
+    /// Up to `limit` messages newer than `after`, in chronological order.
+    pub fn messages_after(
+        &self,
+        account: &str,
+        peer: &str,
+        after: Cursor,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN}
+             WHERE a.jid = ?1 AND c.peer = ?2 AND (m.sent_at, m.id) > (?3, ?4)
+             ORDER BY m.sent_at, m.id LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![account, peer, after.sent_at, after.id, limit as i64],
+            message_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Full-text search over bodies, best matches first.
+    pub fn search(
+        &self,
+        account: Option<&str>,
+        input: &str,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let Some(query) = fts_query(input) else {
+            return Ok(Vec::new());
+        };
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS}, snippet(messages_fts, 0, '«', '»', '…', 12)
+             FROM {MESSAGE_JOIN} JOIN messages_fts ON messages_fts.rowid = m.id
+             WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR a.jid = ?2)
+             ORDER BY rank LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![query, account, limit as i64], |r| {
+            Ok(SearchHit {
+                message: message_from_row(r)?,
+                snippet: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The conversation was seen: no unread messages left.
+    pub fn mark_read(&self, account: &str, peer: &str) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE conversations SET unread = 0 WHERE peer = ?2
+             AND account_id = (SELECT id FROM accounts WHERE jid = ?1)",
+            params![account, peer],
+        )?;
+        Ok(())
+    }
+
+    /// Every message of an account, oldest first, for export.
+    pub fn all_messages(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN} WHERE a.jid = ?1
+             ORDER BY c.peer, m.sent_at, m.id"
+        ))?;
+        let rows = stmt.query_map(params![account], message_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreKey;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            Store::open(&dir.path().join("db"), &StoreKey::from_bytes([9; 32])).expect("open");
+        (dir, store)
+    }
+
+    fn incoming<'a>(body: &'a str, at: i64, stanza_id: Option<&'a str>) -> NewIncoming<'a> {
+        NewIncoming {
+            account: "me@x",
+            peer: "bob@x",
+            sender: "bob@x/phone",
+            body,
+            sent_at: at,
+            origin_id: None,
+            stanza_id,
+            archive_id: None,
+            count_unread: true,
+        }
+    }
+
+    #[test]
+    fn duplicates_are_stored_once() {
+        let (_d, store) = store();
+        assert!(
+            store
+                .insert_incoming(&incoming("hi", 1, Some("s1")))
+                .expect("insert")
+                .is_some()
+        );
+        assert!(
+            store
+                .insert_incoming(&incoming("hi", 1, Some("s1")))
+                .expect("insert")
+                .is_none()
+        );
+        let mut by_origin = incoming("yo", 2, None);
+        by_origin.origin_id = Some("o1");
+        assert!(store.insert_incoming(&by_origin).expect("insert").is_some());
+        assert!(store.insert_incoming(&by_origin).expect("insert").is_none());
+        assert_eq!(
+            store
+                .messages_before("me@x", "bob@x", None, 10)
+                .expect("page")
+                .len(),
+            2
+        );
+        let conv = &store.conversations(None).expect("list")[0];
+        assert_eq!(conv.unread, 2);
+        store.mark_read("me@x", "bob@x").expect("read");
+        assert_eq!(store.conversations(None).expect("list")[0].unread, 0);
+    }
+
+    #[test]
+    fn outgoing_moves_forward_only_and_leaves_the_outbox_when_acked() {
+        let (_d, store) = store();
+        let m = store
+            .insert_outgoing(&NewOutgoing {
+                account: "me@x",
+                peer: "bob@x",
+                body: "hello",
+                origin_id: "o9",
+            })
+            .expect("insert");
+        assert_eq!(m.state, MessageState::Queued);
+        assert_eq!(store.outbox("me@x").expect("outbox").len(), 1);
+        let adv = |s| {
+            store
+                .advance_outgoing("me@x", "o9", s, None)
+                .expect("advance")
+        };
+        assert!(adv(MessageState::Sent).is_some());
+        assert!(adv(MessageState::Queued).is_none(), "never backwards");
+        assert_eq!(
+            store.outbox("me@x").expect("outbox").len(),
+            1,
+            "sent is not enough"
+        );
+        assert!(adv(MessageState::Acked).is_some());
+        assert!(store.outbox("me@x").expect("outbox").is_empty());
+        assert!(adv(MessageState::Failed).is_none(), "the server has it");
+        assert_eq!(
+            adv(MessageState::Read).expect("read").state,
+            MessageState::Read
+        );
+        assert!(adv(MessageState::Delivered).is_none());
+    }
+
+    #[test]
+    fn pages_walk_backwards_and_forwards_in_order() {
+        let (_d, store) = store();
+        let ids: Vec<String> = (0..25).map(|i| format!("s{i}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            store
+                .insert_incoming(&incoming(&format!("m{i}"), i as i64, Some(id)))
+                .expect("insert");
+        }
+        let newest = store
+            .messages_before("me@x", "bob@x", None, 10)
+            .expect("page");
+        let bodies: Vec<&str> = newest.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies.first(), Some(&"m15"));
+        assert_eq!(bodies.last(), Some(&"m24"));
+        let older = store
+            .messages_before("me@x", "bob@x", Some(newest[0].cursor()), 10)
+            .expect("page");
+        assert_eq!(older.last().map(|m| m.body.as_str()), Some("m14"));
+        let newer = store
+            .messages_after("me@x", "bob@x", older[0].cursor(), 3)
+            .expect("page");
+        let bodies: Vec<&str> = newer.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["m6", "m7", "m8"]);
+    }
+
+    #[test]
+    fn search_finds_words_and_prefixes_and_treats_operators_as_text() {
+        let (_d, store) = store();
+        store
+            .insert_incoming(&incoming("Let's meet at the café tomorrow", 1, Some("a")))
+            .expect("insert");
+        store
+            .insert_incoming(&incoming("nothing to see", 2, Some("b")))
+            .expect("insert");
+        let hits = store.search(None, "cafe tomor", 10).expect("search");
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].snippet.contains("«café»"), "{}", hits[0].snippet);
+        assert!(
+            store
+                .search(None, "\" OR NOT (", 10)
+                .expect("no syntax error")
+                .is_empty()
+        );
+        assert!(
+            store
+                .search(Some("other@x"), "cafe", 10)
+                .expect("search")
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! The encrypted store: one SQLCipher database holding accounts' contacts,
+//! conversations, messages and outbox (and the passwords when no keychain
+//! is reachable). The only code that speaks SQL.
+
+mod key;
+mod messages;
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+pub use key::{KeyOrigin, StoreKey, database_file, unlock};
+pub use messages::{
+    ConversationSummary, Cursor, Direction, MessageState, NewIncoming, NewOutgoing, SearchHit,
+    StoredMessage,
+};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the database could not be unlocked: wrong key or passphrase, or the file is damaged")]
+    Locked,
+    #[error(
+        "the database was written by a newer Sotto (schema {found}; this one knows up to {known})"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("the database key is not in the system keychain; without it {0} cannot be opened")]
+    KeyMissing(PathBuf),
+    #[error(transparent)]
+    Keychain(#[from] crate::secrets::KeychainError),
+    #[error(transparent)]
+    Passphrase(#[from] crate::secrets::PassphraseError),
+    #[error("could not read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the database is in use by a crashed task; restart Sotto")]
+    Poisoned,
+}
+
+/// A handle to the open database; cheap to clone, safe to share.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path` with `key`, and brings
+    /// its schema up to date. A wrong key is [`StoreError::Locked`], never
+    /// a new empty database.
+    pub fn open(path: &Path, key: &StoreKey) -> Result<Self, StoreError> {
+        let existed = path.exists();
+        let mut conn = Connection::open(path)?;
+        let hex = Zeroizing::new(
+            key.bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        );
+        // A raw key skips SQLCipher's own KDF: ours is already a 256-bit
+        // random key or an Argon2id output.
+        // SQLCipher would print decryption failures to stderr; a wrong key
+        // is reported as StoreError::Locked instead.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        conn.execute_batch(&Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", *hex)))?;
+        // The first read tells whether the key is right.
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(StoreError::Locked);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if !existed {
+            restrict_permissions(path)?;
+        }
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        migrations::apply(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// The account's row id, created on first use.
+    fn account_id(conn: &Connection, jid: &str) -> Result<i64, StoreError> {
+        conn.execute(
+            "INSERT INTO accounts (jid) VALUES (?1) ON CONFLICT (jid) DO NOTHING",
+            params![jid],
+        )?;
+        Ok(conn.query_row(
+            "SELECT id FROM accounts WHERE jid = ?1",
+            params![jid],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Forgets an account and everything stored for it.
+    pub fn remove_account(&self, jid: &str) -> Result<(), StoreError> {
+        self.conn()?
+            .execute("DELETE FROM accounts WHERE jid = ?1", params![jid])?;
+        Ok(())
+    }
+
+    pub fn set_secret(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO secrets (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn secret(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT value FROM secrets WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn delete_secret(&self, name: &str) -> Result<(), StoreError> {
+        self.conn()?
+            .execute("DELETE FROM secrets WHERE name = ?1", params![name])?;
+        Ok(())
+    }
+}
+
+fn restrict_permissions(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| StoreError::Io {
+                path: path.to_owned(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> StoreKey {
+        StoreKey::from_bytes([byte; 32])
+    }
+
+    #[test]
+    fn the_file_on_disk_holds_no_plaintext() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sotto.db");
+        let store = Store::open(&path, &key(7)).expect("open");
+        store
+            .insert_incoming(&NewIncoming {
+                account: "a@example.org",
+                peer: "b@example.org",
+                sender: "b@example.org/phone",
+                body: "unique-marker-5f1c2e",
+                sent_at: 1,
+                origin_id: None,
+                stanza_id: Some("s1"),
+                archive_id: None,
+                count_unread: true,
+            })
+            .expect("insert");
+        store
+            .set_secret("xmpp:a@example.org", "hunter2-marker")
+            .expect("secret");
+        drop(store);
+        for entry in std::fs::read_dir(dir.path()).expect("dir") {
+            let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+            for needle in [
+                &b"unique-marker-5f1c2e"[..],
+                b"hunter2-marker",
+                b"SQLite format 3",
+            ] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "plaintext {:?} on disk",
+                    String::from_utf8_lossy(needle)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_key_is_a_clear_error_not_a_new_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sotto.db");
+        Store::open(&path, &key(1))
+            .expect("create")
+            .set_secret("k", "v")
+            .expect("write");
+        let before = std::fs::read(&path).expect("read");
+        let err = Store::open(&path, &key(2)).expect_err("must fail");
+        assert!(matches!(err, StoreError::Locked), "{err}");
+        assert!(err.to_string().contains("could not be unlocked"));
+        assert_eq!(std::fs::read(&path).expect("read"), before, "untouched");
+        let store = Store::open(&path, &key(1)).expect("right key still works");
+        assert_eq!(store.secret("k").expect("read").as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn fts5_is_compiled_in() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db"), &key(3)).expect("open");
+        let conn = store.conn().expect("conn");
+        conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5(x)")
+            .expect("fts5 available");
+    }
+}
