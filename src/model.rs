@@ -8,6 +8,15 @@ use std::fmt;
 pub use jid::{BareJid, FullJid, Jid};
 use serde::{Deserialize, Serialize};
 
+/// Milliseconds since the Unix epoch, now: the time unit of stored
+/// messages.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// An account is known by its bare JID.
 pub type AccountId = BareJid;
 
@@ -169,4 +178,22 @@ pub struct OutgoingMessage {
     pub id: String,
     pub to: BareJid,
     pub body: String,
+}
+
+/// A copy of a one-to-one message that reached us another way: a carbon
+/// (XEP-0280) of a message to or from another of our devices, or an entry
+/// of the server's archive (XEP-0313).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncedMessage {
+    /// The other side of the conversation.
+    pub peer: BareJid,
+    /// Who wrote it (full JID when known).
+    pub sender: Jid,
+    pub body: String,
+    /// We wrote it, from this or another device.
+    pub outgoing: bool,
+    pub origin_id: Option<String>,
+    /// Our server's id for it (XEP-0359), which is also its archive id.
+    pub stanza_id: Option<String>,
+    pub sent_at_ms: Option<i64>,
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::config::AccountConfig;
 use crate::model::{
     AccountId, Availability, BareJid, ConnectionState, Contact, IncomingMessage, OutgoingMessage,
-    OutgoingState, PresenceUpdate, SubscriptionChange,
+    OutgoingState, PresenceUpdate, SubscriptionChange, SyncedMessage,
 };
 use crate::store::StoredMessage;
 
@@ -109,6 +109,14 @@ pub enum Event {
         #[serde(flatten)]
         state: OutgoingState,
     },
+    /// Catching up with the server's archive after logging in: `fetched`
+    /// messages so far, `total` when the server says, `done` at the end.
+    CatchUp {
+        account: AccountId,
+        fetched: usize,
+        total: Option<usize>,
+        done: bool,
+    },
     /// A message we sent came back as an error.
     MessageError {
         account: AccountId,
@@ -125,5 +133,16 @@ pub(crate) enum SessionOutput {
     Incoming {
         account: AccountId,
         message: IncomingMessage,
+    },
+    /// A carbon or an archived message.
+    Synced {
+        account: AccountId,
+        message: SyncedMessage,
+    },
+    /// One page of the archive is done; `last` is its newest id.
+    ArchivePage {
+        account: AccountId,
+        last: Option<String>,
+        complete: bool,
     },
 }

@@ -87,6 +87,8 @@ async fn run(
                         for message in pipeline.outbox(account).await {
                             let _ = a.commands.send(SessionCommand::Send(message)).await;
                         }
+                        let after = pipeline.start_catch_up(account).await;
+                        let _ = a.commands.send(SessionCommand::CatchUp(after)).await;
                     }
                 }
                 pipeline.handle(output).await;

@@ -2,20 +2,82 @@
 //! Store calls are short SQLite transactions; they run on the blocking
 //! pool so the async workers never wait on the disk.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use tokio::sync::mpsc;
 
 use super::{Event, SessionOutput};
-use crate::model::{AccountId, ConnectionState, IncomingMessage, OutgoingMessage, OutgoingState};
+use crate::model::{
+    AccountId, ConnectionState, IncomingMessage, OutgoingMessage, OutgoingState, SyncedMessage,
+};
 use crate::store::{MessageState, NewIncoming, NewOutgoing, Store, StoreError, now_ms};
 
 pub struct Pipeline {
     store: Store,
     events: mpsc::Sender<Event>,
+    /// Accounts whose archive catch-up is running, with the newest live
+    /// id seen meanwhile: until catch-up ends, live messages must not move
+    /// the resume point past what is fetched; when it ends, they are the
+    /// newest there is.
+    catching_up: Mutex<HashMap<AccountId, Option<String>>>,
 }
 
 impl Pipeline {
     pub fn new(store: Store, events: mpsc::Sender<Event>) -> Self {
-        Self { store, events }
+        Self {
+            store,
+            events,
+            catching_up: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Where the archive catch-up of `account` resumes; marks it running.
+    pub async fn start_catch_up(&self, account: &AccountId) -> Option<String> {
+        if let Ok(mut s) = self.catching_up.lock() {
+            s.insert(account.clone(), None);
+        }
+        let acc = account.to_string();
+        self.blocking(move |s| s.mam_last_id(&acc))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(%account, error = %e, "could not read the archive position");
+                None
+            })
+    }
+
+    async fn archive_page(&self, account: AccountId, last: Option<String>, complete: bool) {
+        let live = if complete {
+            self.catching_up
+                .lock()
+                .ok()
+                .and_then(|mut s| s.remove(&account))
+                .flatten()
+        } else {
+            None
+        };
+        if let Some(last) = live.or(last) {
+            let acc = account.to_string();
+            if let Err(e) = self.blocking(move |s| s.set_mam_last_id(&acc, &last)).await {
+                tracing::error!(%account, error = %e, "could not record the archive position");
+            }
+        }
+    }
+
+    /// Live messages carry our server's id; while no catch-up runs, the
+    /// newest one is where the next catch-up starts.
+    async fn note_live_id(&self, account: &AccountId, stanza_id: Option<String>) {
+        let Some(id) = stanza_id else { return };
+        if let Ok(mut s) = self.catching_up.lock()
+            && let Some(seen) = s.get_mut(account)
+        {
+            *seen = Some(id);
+            return;
+        }
+        let acc = account.to_string();
+        if let Err(e) = self.blocking(move |s| s.set_mam_last_id(&acc, &id)).await {
+            tracing::error!(%account, error = %e, "could not record the archive position");
+        }
     }
 
     async fn emit(&self, event: Event) {
@@ -134,12 +196,58 @@ impl Pipeline {
                 })
                 .await;
             }
+            SessionOutput::Synced { account, message } => self.synced(account, message).await,
+            SessionOutput::ArchivePage {
+                account,
+                last,
+                complete,
+            } => self.archive_page(account, last, complete).await,
             SessionOutput::Event(event) => self.emit(event).await,
         }
     }
 
+    async fn synced(&self, account: AccountId, message: SyncedMessage) {
+        let acc = account.to_string();
+        let stanza_id = message.stanza_id.clone();
+        let stored = self
+            .blocking(move |s| {
+                let peer = message.peer.to_string();
+                let sender = message.sender.to_string();
+                let new = NewIncoming {
+                    account: &acc,
+                    peer: &peer,
+                    sender: &sender,
+                    body: &message.body,
+                    sent_at: message.sent_at_ms.unwrap_or_else(now_ms),
+                    origin_id: message.origin_id.as_deref(),
+                    stanza_id: message.stanza_id.as_deref(),
+                    archive_id: message.stanza_id.as_deref(),
+                    count_unread: !message.outgoing,
+                };
+                if message.outgoing {
+                    s.insert_own_from_elsewhere(&new)
+                } else {
+                    s.insert_incoming(&new)
+                }
+            })
+            .await;
+        match stored {
+            Ok(Some(stored)) => {
+                self.emit(Event::Message {
+                    account: account.clone(),
+                    message: stored,
+                })
+                .await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(%account, error = %e, "could not store a synced message"),
+        }
+        self.note_live_id(&account, stanza_id).await;
+    }
+
     async fn incoming(&self, account: AccountId, message: IncomingMessage) {
         let acc = account.to_string();
+        let stanza_id = message.stanza_id.clone();
         let stored = self
             .blocking(move |s| {
                 let peer = message.from.to_bare().to_string();
@@ -160,15 +268,19 @@ impl Pipeline {
         match stored {
             Ok(Some(stored)) => {
                 self.emit(Event::Message {
-                    account,
+                    account: account.clone(),
                     message: stored,
                 })
                 .await;
             }
             Ok(None) => tracing::debug!(%account, "duplicate message dropped"),
             // The server keeps it in the archive; catch-up fetches it again.
-            Err(e) => tracing::error!(%account, error = %e, "could not store an incoming message"),
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not store an incoming message");
+                return;
+            }
         }
+        self.note_live_id(&account, stanza_id).await;
     }
 
     async fn advance(&self, account: AccountId, id: String, state: OutgoingState) {

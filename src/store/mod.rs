@@ -133,6 +133,30 @@ impl Store {
         Ok(())
     }
 
+    /// The newest archive id stored for the account: where catch-up
+    /// resumes.
+    pub fn mam_last_id(&self, account: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT mam_last_id FROM accounts WHERE jid = ?1",
+                params![account],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    pub fn set_mam_last_id(&self, account: &str, id: &str) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        let account_id = Self::account_id(&conn, account)?;
+        conn.execute(
+            "UPDATE accounts SET mam_last_id = ?2 WHERE id = ?1",
+            params![account_id, id],
+        )?;
+        Ok(())
+    }
+
     pub fn set_secret(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.conn()?.execute(
             "INSERT INTO secrets (name, value) VALUES (?1, ?2)
@@ -174,13 +198,7 @@ fn restrict_permissions(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use crate::model::now_ms;
 
 #[cfg(test)]
 mod tests {

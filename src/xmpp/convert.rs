@@ -15,7 +15,7 @@ use tokio_xmpp::parsers::stanza_id::{OriginId, StanzaId};
 
 use crate::model::{
     Availability, Contact, IncomingMessage, OutgoingMessage, PresenceUpdate, Subscription,
-    SubscriptionChange,
+    SubscriptionChange, SyncedMessage, now_ms,
 };
 
 pub fn contact_from_item(item: Item) -> Contact {
@@ -197,7 +197,7 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
         } else if payload.is("delay", ns::DELAY) {
             delayed_at = Delay::try_from(payload.clone())
                 .ok()
-                .map(|d| d.stamp.0.timestamp_millis());
+                .map(|d| stamp_ms(&d.stamp));
         } else if payload.is("request", ns::RECEIPTS) {
             wants_receipt = true;
         }
@@ -234,6 +234,112 @@ fn describe_stanza_error(error: &Element) -> String {
         (Some(other), None) => other.replace('-', " "),
         (None, None) => "the server returned an error".into(),
     }
+}
+
+/// A delay stamp as a sort time. Servers stamp whole seconds, which would
+/// put a message queued at 12:00:00.9 before one received live at
+/// 12:00:00.5; the end of the stamped second, capped at now, keeps order.
+pub fn stamp_ms(stamp: &tokio_xmpp::parsers::date::DateTime) -> i64 {
+    let ms = stamp.0.timestamp_millis();
+    if ms % 1000 == 0 {
+        (ms + 999).min(now_ms())
+    } else {
+        ms
+    }
+}
+
+/// Reads the message inside a carbon or an archive result. `own` is the
+/// account's bare JID: a message from it is one we sent.
+pub fn synced_message(
+    inner: &Message,
+    own: &BareJid,
+    stanza_id: Option<String>,
+    stamp: Option<i64>,
+) -> Option<SyncedMessage> {
+    if !matches!(inner.type_, MessageType::Chat | MessageType::Normal) {
+        return None;
+    }
+    let (_, body) = inner.get_best_body(vec![])?;
+    let from = inner.from.clone()?;
+    let outgoing = from.to_bare() == *own;
+    let peer = if outgoing {
+        inner.to.as_ref()?.to_bare()
+    } else {
+        from.to_bare()
+    };
+    let mut origin_id = None;
+    let mut delayed = None;
+    for payload in &inner.payloads {
+        if payload.is("origin-id", ns::SID) {
+            origin_id = OriginId::try_from(payload.clone()).ok().map(|o| o.id);
+        } else if payload.is("delay", ns::DELAY) {
+            delayed = Delay::try_from(payload.clone())
+                .ok()
+                .map(|d| stamp_ms(&d.stamp));
+        }
+    }
+    Some(SyncedMessage {
+        peer,
+        sender: from,
+        body: body.clone(),
+        outgoing,
+        origin_id,
+        stanza_id,
+        sent_at_ms: stamp.or(delayed),
+    })
+}
+
+/// What a carbon (XEP-0280) carries, if this message is one. Only our own
+/// bare JID may send carbons; anything else is a forgery and ignored.
+pub fn carbon(message: &Message, own: &BareJid) -> Option<SyncedMessage> {
+    use tokio_xmpp::parsers::carbons::{Received, Sent};
+    let from = message.from.as_ref()?;
+    if from.resource().is_some() || from.to_bare() != *own {
+        return None;
+    }
+    for payload in &message.payloads {
+        let forwarded = if payload.is("received", ns::CARBONS) {
+            Received::try_from(payload.clone()).ok()?.forwarded
+        } else if payload.is("sent", ns::CARBONS) {
+            Sent::try_from(payload.clone()).ok()?.forwarded
+        } else {
+            continue;
+        };
+        let stanza_id = forwarded.message.payloads.iter().find_map(|p| {
+            StanzaId::try_from(p.clone())
+                .ok()
+                .filter(|s| s.by.to_bare() == *own)
+                .map(|s| s.id)
+        });
+        return synced_message(&forwarded.message, own, stanza_id, None);
+    }
+    None
+}
+
+/// An archive (XEP-0313) result for query `query_id`, with its archive id.
+pub fn archive_result(
+    message: &Message,
+    own: &BareJid,
+    query_id: &str,
+) -> Option<(String, Option<SyncedMessage>)> {
+    use tokio_xmpp::parsers::mam::Result_;
+    // Results come from our own account (or the server on its behalf).
+    if message.from.as_ref().is_some_and(|f| f.to_bare() != *own) {
+        return None;
+    }
+    let payload = message.payloads.iter().find(|p| p.is("result", ns::MAM))?;
+    let result = Result_::try_from(payload.clone()).ok()?;
+    if result.queryid.as_ref().map(|q| q.0.as_str()) != Some(query_id) {
+        return None;
+    }
+    let stamp = result.forwarded.delay.as_ref().map(|d| stamp_ms(&d.stamp));
+    let synced = synced_message(
+        &result.forwarded.message,
+        own,
+        Some(result.id.clone()),
+        stamp,
+    );
+    Some((result.id, synced))
 }
 
 /// A delivery receipt (XEP-0184) for a message we got.
@@ -336,7 +442,7 @@ mod tests {
         assert_eq!(msg.id.as_deref(), Some("m1"));
         assert_eq!(msg.origin_id.as_deref(), Some("o1"));
         assert_eq!(msg.stanza_id.as_deref(), Some("s1"), "forged stamp ignored");
-        assert_eq!(msg.delayed_at_ms, Some(1_767_323_045_000));
+        assert_eq!(msg.delayed_at_ms, Some(1_767_323_045_999));
         assert!(!msg.wants_receipt);
     }
 
@@ -379,6 +485,44 @@ mod tests {
             panic!("chat expected");
         };
         assert!(m.wants_receipt);
+    }
+
+    #[test]
+    fn carbons_only_from_our_own_account() {
+        let own: BareJid = "me@x".parse().expect("jid");
+        let sent = "<message xmlns='jabber:client' from='me@x' to='me@x/laptop' type='chat'>\
+             <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>\
+             <message xmlns='jabber:client' from='me@x/phone' to='bob@x' type='chat' id='o5'>\
+             <body>from my phone</body><origin-id xmlns='urn:xmpp:sid:0' id='o5'/></message>\
+             </forwarded></sent></message>";
+        let m: Message = parse(sent);
+        let c = carbon(&m, &own).expect("a sent carbon");
+        assert!(c.outgoing);
+        assert_eq!(c.peer.as_str(), "bob@x");
+        assert_eq!(c.origin_id.as_deref(), Some("o5"));
+        let forged: Message = parse(&sent.replace("from='me@x' to=", "from='eve@x' to="));
+        assert_eq!(carbon(&forged, &own), None);
+        let from_resource: Message =
+            parse(&sent.replace("from='me@x' to=", "from='me@x/evil' to="));
+        assert_eq!(carbon(&from_resource, &own), None);
+    }
+
+    #[test]
+    fn archive_results_match_our_query() {
+        let own: BareJid = "me@x".parse().expect("jid");
+        let xml = "<message xmlns='jabber:client' to='me@x/laptop'>\
+             <result xmlns='urn:xmpp:mam:2' queryid='q1' id='A7'>\
+             <forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>\
+             <message xmlns='jabber:client' from='bob@x/p' to='me@x' type='chat'><body>old</body></message>\
+             </forwarded></result></message>";
+        let m: Message = parse(xml);
+        let (id, synced) = archive_result(&m, &own, "q1").expect("ours");
+        assert_eq!(id, "A7");
+        let synced = synced.expect("a chat message");
+        assert!(!synced.outgoing);
+        assert_eq!(synced.stanza_id.as_deref(), Some("A7"));
+        assert_eq!(synced.sent_at_ms, Some(1_767_225_600_999));
+        assert!(archive_result(&m, &own, "other").is_none());
     }
 
     #[test]

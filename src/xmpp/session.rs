@@ -60,7 +60,22 @@ pub enum SessionCommand {
     FetchRoster,
     AddContact(BareJid, Option<String>),
     AnswerSubscription(BareJid, bool),
+    /// Fetch what the archive holds after this id (everything recent when
+    /// `None`, on a first login).
+    CatchUp(Option<String>),
     Close,
+}
+
+/// Messages per archive page we ask for (servers may send fewer).
+const ARCHIVE_PAGE: usize = 250;
+/// On a first login, how much recent history to fetch.
+const FIRST_SYNC: usize = 100;
+
+struct CatchUp {
+    iq_id: String,
+    query_id: String,
+    fetched: usize,
+    first_sync: bool,
 }
 
 /// What the reconnector tells the session about its attempts.
@@ -123,6 +138,7 @@ pub(crate) async fn run_session(
         events: EventSink(output),
         presence: params.presence.clone(),
         roster_iq: None,
+        catch_up: None,
     };
 
     loop {
@@ -416,6 +432,7 @@ struct Session {
     events: EventSink,
     presence: Option<(Availability, Option<String>)>,
     roster_iq: Option<String>,
+    catch_up: Option<CatchUp>,
 }
 
 impl Session {
@@ -447,8 +464,11 @@ impl Session {
         })
         .await;
         // State was lost with the old stream: ask again for what the front
-        // ends show.
+        // ends show, and have copies of our other devices' messages.
+        self.catch_up = None;
         self.fetch_roster().await;
+        self.send(Iq::from_set(new_id(), tokio_xmpp::parsers::carbons::Enable))
+            .await;
         if let Some((availability, status)) = self.presence.clone() {
             self.send(convert::own_presence(availability, status.as_deref()))
                 .await;
@@ -497,13 +517,115 @@ impl Session {
                 };
                 self.send(answer.with_to(jid)).await;
             }
+            SessionCommand::CatchUp(after) => self.query_archive(after, true).await,
             SessionCommand::Close => {}
+        }
+    }
+
+    async fn output(&self, output: SessionOutput) {
+        let _ = self.events.0.send(output).await;
+    }
+
+    async fn query_archive(&mut self, after: Option<String>, starting: bool) {
+        use tokio_xmpp::parsers::mam::{Query, QueryId};
+        use tokio_xmpp::parsers::rsm::SetQuery;
+        let first_sync = starting && after.is_none();
+        let set = SetQuery {
+            max: Some(if first_sync { FIRST_SYNC } else { ARCHIVE_PAGE }),
+            // No id yet: the newest page (an empty <before/>).
+            before: first_sync.then(String::new),
+            after,
+            index: None,
+        };
+        let query_id = new_id();
+        let iq_id = new_id();
+        let fetched = match (&self.catch_up, starting) {
+            (Some(c), false) => c.fetched,
+            _ => 0,
+        };
+        self.catch_up = Some(CatchUp {
+            iq_id: iq_id.clone(),
+            query_id: query_id.clone(),
+            fetched,
+            first_sync: first_sync
+                || self
+                    .catch_up
+                    .as_ref()
+                    .is_some_and(|c| c.first_sync && !starting),
+        });
+        let query = Query {
+            queryid: Some(QueryId(query_id)),
+            node: None,
+            form: None,
+            set: Some(set),
+            flip_page: false,
+        };
+        self.send(Iq::from_set(iq_id, query)).await;
+    }
+
+    /// The server finished one archive page: report, then ask for the
+    /// next or stop.
+    async fn archive_page_done(&mut self, payload: Option<Element>) {
+        use tokio_xmpp::parsers::mam::Fin;
+        let Some(state) = self.catch_up.as_ref() else {
+            return;
+        };
+        let (fetched, first_sync) = (state.fetched, state.first_sync);
+        let fin = payload.and_then(|p| Fin::try_from(p).ok());
+        let (last, complete, total) = match &fin {
+            Some(fin) => (fin.set.last.clone(), fin.complete, fin.set.count),
+            None => (None, true, None),
+        };
+        // A first sync takes one page of recent history, not the past.
+        let complete = complete || first_sync || last.is_none();
+        self.output(SessionOutput::ArchivePage {
+            account: self.account.clone(),
+            last: last.clone(),
+            complete,
+        })
+        .await;
+        self.emit(Event::CatchUp {
+            account: self.account.clone(),
+            fetched,
+            total,
+            done: complete,
+        })
+        .await;
+        if complete {
+            self.catch_up = None;
+        } else {
+            self.query_archive(last, false).await;
         }
     }
 
     async fn handle_stanza(&mut self, stanza: Stanza) {
         match stanza {
             Stanza::Message(message) => {
+                if let Some(synced) = convert::carbon(&message, &self.account) {
+                    self.output(SessionOutput::Synced {
+                        account: self.account.clone(),
+                        message: synced,
+                    })
+                    .await;
+                    return;
+                }
+                let query = self.catch_up.as_ref().map(|c| c.query_id.clone());
+                if let Some(query) = query
+                    && let Some((_, synced)) =
+                        convert::archive_result(&message, &self.account, &query)
+                {
+                    if let Some(c) = self.catch_up.as_mut() {
+                        c.fetched += 1;
+                    }
+                    if let Some(synced) = synced {
+                        self.output(SessionOutput::Synced {
+                            account: self.account.clone(),
+                            message: synced,
+                        })
+                        .await;
+                    }
+                    return;
+                }
                 match convert::message_meaning(&message, self.account.as_str()) {
                     MessageMeaning::Chat(message) => {
                         if message.wants_receipt
@@ -588,6 +710,17 @@ impl Session {
                     contacts,
                 })
                 .await;
+            }
+            Iq::Result { id, payload, .. }
+                if self.catch_up.as_ref().is_some_and(|c| c.iq_id == id) =>
+            {
+                self.archive_page_done(payload).await;
+            }
+            Iq::Error { id, error, .. }
+                if self.catch_up.as_ref().is_some_and(|c| c.iq_id == id) =>
+            {
+                tracing::warn!(account = %self.account, condition = ?error.defined_condition, "archive query failed");
+                self.archive_page_done(None).await;
             }
             Iq::Error { id, error, .. } if self.roster_iq.as_deref() == Some(id.as_str()) => {
                 self.roster_iq = None;

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct TestClient {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     pub store: Store,
     pub engine: Engine,
     pub events: mpsc::Receiver<Event>,
@@ -24,26 +24,37 @@ pub struct TestClient {
 }
 
 impl TestClient {
+    /// An engine over a fresh store of its own, logging in as `account`.
     pub fn start(account: AccountConfig, password: &str, retry: RetryPolicy) -> Self {
-        sotto::logging::init(0);
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(
             &dir.path().join("sotto.db"),
             &StoreKey::from_bytes(rand_key()),
         )
         .expect("store");
-        let (engine, events) = Engine::start(store.clone());
-        let jid = account.jid.clone();
-        engine
-            .send(Command::Start(Box::new(AccountLogin {
+        let mut client = Self::with_store(
+            store,
+            AccountLogin {
                 config: account,
                 password: SecretString::from(password.to_owned()),
                 presence: Some((Availability::Available, None)),
                 retry,
-            })))
+            },
+        );
+        client._dir = Some(dir);
+        client
+    }
+
+    /// An engine over `store`, which outlives it (a client restarted).
+    pub fn with_store(store: Store, login: AccountLogin) -> Self {
+        sotto::logging::init(0);
+        let (engine, events) = Engine::start(store.clone());
+        let jid = login.config.jid.clone();
+        engine
+            .send(Command::Start(Box::new(login)))
             .expect("engine running");
         Self {
-            _dir: dir,
+            _dir: None,
             store,
             engine,
             events,

@@ -6,4 +6,5 @@ mod client;
 mod harness;
 mod keychain;
 mod reconnect;
+mod sync;
 mod tls;

@@ -1,0 +1,306 @@
+//! Nothing lost, nothing doubled: archive catch-up (XEP-0313), carbons
+//! (XEP-0280), and stream resumption (XEP-0198) across a cut connection.
+
+use std::time::Duration;
+
+use sotto::engine::{AccountLogin, Command, Engine, Event};
+use sotto::model::{Availability, BareJid, ConnectionState, OutgoingMessage, OutgoingState};
+use sotto::store::{Direction, Store, StoreKey};
+use sotto::xmpp::RetryPolicy;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use crate::client::{TestClient, rand_key};
+use crate::harness::{Prosody, new_user, shared};
+
+fn send(client: &TestClient, to: &TestClient, body: &str) -> String {
+    send_to(client, &to.jid, body)
+}
+
+fn send_to(client: &TestClient, to: &BareJid, body: &str) -> String {
+    let id = Engine::new_message_id();
+    client.send(Command::SendMessage {
+        account: client.jid.clone(),
+        message: OutgoingMessage {
+            id: id.clone(),
+            to: to.clone(),
+            body: body.into(),
+        },
+    });
+    id
+}
+
+async fn acked(client: &mut TestClient, id: &str) {
+    client
+        .wait_for("server ack", |e| match e {
+            Event::MessageState { id: got, state, .. } if got == id => match state {
+                OutgoingState::Acked => Some(()),
+                OutgoingState::Failed { reason } => panic!("{reason}"),
+                _ => None,
+            },
+            _ => None,
+        })
+        .await;
+}
+
+/// A client over an existing store, optionally invisible (no presence, so
+/// the server's offline storage does not deliver: only the archive can).
+fn client_on(
+    server: &Prosody,
+    user: &str,
+    password: &str,
+    store: &Store,
+    presence: bool,
+) -> TestClient {
+    TestClient::with_store(
+        store.clone(),
+        AccountLogin {
+            config: server.account(user),
+            password: secrecy::SecretString::from(password.to_owned()),
+            presence: presence.then_some((Availability::Available, None)),
+            retry: RetryPolicy::Never,
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_fetches_everything_once_and_in_order() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "archa");
+    let (b, b_pw) = new_user(server, "archb");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bob_store = Store::open(
+        &dir.path().join("bob.db"),
+        &StoreKey::from_bytes(rand_key()),
+    )
+    .expect("store");
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
+    alice.online().await;
+
+    // Bob is online once and gets one message live: that sets where his
+    // next catch-up starts.
+    let bob_jid = server.account(&b).jid;
+    let mut bob = client_on(server, &b, &b_pw, &bob_store, true);
+    bob.online().await;
+    // Wait for the first login's catch-up, so the live message is
+    // recorded as the resume point, as in everyday use.
+    bob.wait_for("first sync", |e| {
+        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+    })
+    .await;
+    send(&alice, &bob, "before");
+    bob.incoming("the live message").await;
+    bob.send(Command::Shutdown);
+    drop(bob);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // While Bob is away, Alice writes more than one archive page.
+    const AWAY: usize = 120;
+    let mut last = String::new();
+    for i in 0..AWAY {
+        last = send_to(&alice, &bob_jid, &format!("away {i:03}"));
+    }
+    acked(&mut alice, &last).await;
+
+    let resume = bob_store.mam_last_id(bob_jid.as_str()).expect("position");
+    let stored_before = bob_store
+        .messages_before(bob_jid.as_str(), alice.jid.as_str(), None, 1)
+        .expect("history");
+    assert_eq!(
+        resume, stored_before[0].stanza_id,
+        "catch-up resumes after the newest message seen live"
+    );
+    // Bob comes back invisible: only the archive can bring them.
+    let mut bob = client_on(server, &b, &b_pw, &bob_store, false);
+    bob.online().await;
+    let (fetched, total) = bob
+        .wait_for("catch-up to finish", |e| match e {
+            Event::CatchUp {
+                fetched,
+                total,
+                done: true,
+                ..
+            } => Some((*fetched, *total)),
+            _ => None,
+        })
+        .await;
+    // The archive also holds Bob's own receipt for "before": progress
+    // counts archive entries, not only chat messages.
+    assert!((AWAY..=AWAY + 1).contains(&fetched), "{fetched}");
+    if let Some(total) = total {
+        assert_eq!(total, fetched);
+    }
+    let pages = bob
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::CatchUp { done: false, .. }))
+        .count();
+    assert!(pages >= 1, "the archive came in several pages");
+    let history = bob_store
+        .messages_before(bob.jid.as_str(), alice.jid.as_str(), None, 1000)
+        .expect("history");
+    let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
+    let mut expected = vec!["before".to_owned()];
+    expected.extend((0..AWAY).map(|i| format!("away {i:03}")));
+    assert_eq!(bodies, expected, "everything, once, in order");
+    bob.send(Command::Shutdown);
+    drop(bob);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Back with presence: the server's offline store now delivers the
+    // same messages live. They must not be stored twice.
+    let mut bob = client_on(server, &b, &b_pw, &bob_store, true);
+    bob.online().await;
+    send_to(&alice, &bob_jid, "after");
+    bob.wait_for("the new message", |e| match e {
+        Event::Message { message, .. } if message.body == "after" => Some(()),
+        _ => None,
+    })
+    .await;
+    let history = bob_store
+        .messages_before(bob.jid.as_str(), alice.jid.as_str(), None, 1000)
+        .expect("history");
+    assert_eq!(
+        history.len(),
+        AWAY + 2,
+        "offline delivery added no duplicate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_from_one_device_appears_on_the_other() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "carba");
+    let (b, b_pw) = new_user(server, "carbb");
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
+    let mut laptop = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Never);
+    let mut desktop = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Never);
+    alice.online().await;
+    laptop.online().await;
+    desktop.online().await;
+    // Carbons are enabled right after login; give the server a moment to
+    // have both requests before the first message.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let id = send(&laptop, &alice, "sent from the laptop");
+    let copy = desktop
+        .wait_for("sent carbon", |e| match e {
+            Event::Message { message, .. } if message.direction == Direction::Out => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(copy.body, "sent from the laptop");
+    assert_eq!(copy.peer, alice.jid.as_str());
+    assert_eq!(copy.origin_id.as_deref(), Some(id.as_str()));
+    alice.incoming("the laptop's message").await;
+
+    // A reply reaches both devices, and each stores it once.
+    send(&alice, &laptop, "reply to both");
+    laptop.incoming("reply on the laptop").await;
+    desktop.incoming("reply on the desktop").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for device in [&laptop, &desktop] {
+        let history = device
+            .store
+            .messages_before(device.jid.as_str(), alice.jid.as_str(), None, 10)
+            .expect("history");
+        let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["sent from the laptop", "reply to both"]);
+    }
+}
+
+/// A TCP proxy whose connections can be cut, as a network drop would.
+struct Proxy {
+    port: u16,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    async fn start(target: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (cut, cut_rx) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(async move {
+            let mut tasks = JoinSet::new();
+            let mut cut_rx = cut_rx;
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { return };
+                        tasks.spawn(async move {
+                            let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await else {
+                                return;
+                            };
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        });
+                    }
+                    changed = cut_rx.changed() => {
+                        if changed.is_err() { return; }
+                        // Dropping the sockets mid-stream, as a dead link does.
+                        tasks.abort_all();
+                    }
+                }
+            }
+        });
+        Self { port, cut }
+    }
+
+    fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_connection_resumes_without_loss_or_duplicates() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "smacka");
+    let (b, b_pw) = new_user(server, "smackb");
+    let proxy = Proxy::start(server.c2s_port).await;
+    let mut account = server.account(&b);
+    account.server = Some(format!("127.0.0.1:{}", proxy.port).parse().expect("addr"));
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
+    let mut bob = TestClient::start(account, &b_pw, RetryPolicy::Forever);
+    alice.online().await;
+    bob.online().await;
+    send(&alice, &bob, "first");
+    bob.incoming("first").await;
+
+    proxy.cut();
+    bob.wait_for("the drop", |e| match e {
+        Event::Connection {
+            state: ConnectionState::Suspended,
+            ..
+        } => Some(()),
+        _ => None,
+    })
+    .await;
+    // Written while Bob's link is down; Prosody holds it in the
+    // hibernating session.
+    let id = send(&alice, &bob, "during the cut");
+    acked(&mut alice, &id).await;
+
+    bob.wait_for("resumption", |e| match e {
+        Event::Connection {
+            state: ConnectionState::Online { resumed, .. },
+            ..
+        } => {
+            assert!(*resumed, "the stream must resume, not restart");
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    let during = bob.incoming("the message sent during the cut").await;
+    assert_eq!(during.body, "during the cut");
+    send(&alice, &bob, "after");
+    let after = bob.incoming("after").await;
+    assert_eq!(after.body, "after");
+    let history = bob
+        .store
+        .messages_before(bob.jid.as_str(), alice.jid.as_str(), None, 10)
+        .expect("history");
+    let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["first", "during the cut", "after"]);
+}
