@@ -53,6 +53,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Chat on the terminal: each line of stdin is sent to WITH; incoming
+    /// messages are printed. At the end of input, waits until everything
+    /// queued has reached the server, then exits.
+    Chat {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        with: BareJid,
+        /// Incoming messages as JSON, one object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the account's contacts.
     Contacts {
         #[arg(long, short)]

@@ -214,3 +214,100 @@ pub fn contacts(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Res
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+pub fn chat(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    with: BareJid,
+    json: bool,
+) -> Result<ExitCode> {
+    let (account, password, store) = ctx.login(account)?;
+    let jid = account.jid.to_string();
+    // Lines are read on a thread of their own: stdin blocks.
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    runtime()?.block_on(async {
+        let mut online = connect::connect(
+            store.clone(),
+            account,
+            password,
+            Some((Availability::Available, None)),
+            RetryPolicy::Forever,
+        )
+        .await?;
+        eprintln!("Chatting with {with} as {}", online.jid);
+        let mut out = std::io::stdout().lock();
+        let mut input_open = true;
+        let mut caught_up = false;
+        let outbox_empty =
+            |store: &sotto::store::Store| store.outbox(&jid).map(|o| o.is_empty()).unwrap_or(false);
+        loop {
+            if !input_open && caught_up && outbox_empty(&store) {
+                break;
+            }
+            let event = tokio::select! {
+                line = lines.recv(), if input_open => {
+                    match line {
+                        Some(line) if !line.trim().is_empty() => {
+                            online.engine.send(Command::SendMessage {
+                                account: online.account.jid.clone(),
+                                message: OutgoingMessage {
+                                    id: Engine::new_message_id(),
+                                    to: with.clone(),
+                                    body: line,
+                                },
+                            })?;
+                        }
+                        Some(_) => {}
+                        None => input_open = false,
+                    }
+                    continue;
+                }
+                event = online.events.recv() => event,
+                _ = tokio::signal::ctrl_c() => break,
+            };
+            let Some(event) = event else { break };
+            match &event {
+                Event::Message { message, .. } if message.direction == Direction::In => {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        writeln!(out, "{}: {}", message.sender, message.body)?;
+                    }
+                    out.flush()?;
+                }
+                Event::CatchUp { done: true, .. } => caught_up = true,
+                Event::Connection { state, .. } => match state {
+                    ConnectionState::Failed {
+                        reason,
+                        certificate,
+                    } => {
+                        return Err(connect::failure(
+                            &online.account,
+                            reason,
+                            certificate.map(|c| c.to_string()),
+                        ));
+                    }
+                    // A fresh stream starts a new catch-up; a resumed one
+                    // lost nothing.
+                    ConnectionState::Online { resumed: false, .. } => caught_up = false,
+                    ConnectionState::WaitingToRetry { seconds, reason } => {
+                        eprintln!("sotto: {reason}; trying again in {seconds} s");
+                    }
+                    _ => {}
+                },
+                Event::MessageError { reason, .. } => eprintln!("sotto: not delivered: {reason}"),
+                _ => {}
+            }
+        }
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

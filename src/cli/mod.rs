@@ -107,6 +107,11 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             count,
             json,
         } => chat::listen(&mut ctx, account.as_ref(), count, json),
+        Command::Chat {
+            account,
+            with,
+            json,
+        } => chat::chat(&mut ctx, account.as_ref(), with, json),
         Command::Contacts { account, json } => chat::contacts(&mut ctx, account.as_ref(), json),
         Command::History {
             account,

@@ -172,7 +172,7 @@ impl Pipeline {
         match output {
             SessionOutput::Incoming { account, message } => self.incoming(account, message).await,
             SessionOutput::Event(Event::MessageState { account, id, state }) => {
-                self.advance(account, id, state).await;
+                self.advance(account, id, state, false).await;
             }
             SessionOutput::Event(Event::MessageError {
                 account,
@@ -180,14 +180,10 @@ impl Pipeline {
                 reason,
             }) => {
                 if let Some(id) = &id {
-                    self.advance(
-                        account.clone(),
-                        id.clone(),
-                        OutgoingState::Failed {
-                            reason: reason.clone(),
-                        },
-                    )
-                    .await;
+                    let state = OutgoingState::Failed {
+                        reason: reason.clone(),
+                    };
+                    self.advance(account.clone(), id.clone(), state, true).await;
                 }
                 self.emit(Event::MessageError {
                     account,
@@ -283,7 +279,7 @@ impl Pipeline {
         self.note_live_id(&account, stanza_id).await;
     }
 
-    async fn advance(&self, account: AccountId, id: String, state: OutgoingState) {
+    async fn advance(&self, account: AccountId, id: String, state: OutgoingState, refused: bool) {
         let (stored_state, failure) = match &state {
             OutgoingState::Queued => (MessageState::Queued, None),
             OutgoingState::Sent => (MessageState::Sent, None),
@@ -294,7 +290,9 @@ impl Pipeline {
         };
         let (acc, origin) = (account.to_string(), id.clone());
         let changed = self
-            .blocking(move |s| s.advance_outgoing(&acc, &origin, stored_state, failure.as_deref()))
+            .blocking(move |s| {
+                s.advance_outgoing(&acc, &origin, stored_state, failure.as_deref(), refused)
+            })
             .await;
         match changed {
             Ok(Some(_)) => self.emit(Event::MessageState { account, id, state }).await,

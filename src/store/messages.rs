@@ -311,15 +311,17 @@ impl Store {
         Ok(stored)
     }
 
-    /// Moves an outgoing message forward (never back). Leaving `queued`
-    /// for `acked` or beyond takes it out of the outbox. Returns the
-    /// message when its state changed.
+    /// Moves an outgoing message forward (never back). Reaching `acked`
+    /// or beyond takes it out of the outbox; `failed` with `refused` (a
+    /// server said no) parks it there as wedged. Returns the message when
+    /// its state changed.
     pub fn advance_outgoing(
         &self,
         account: &str,
         origin_id: &str,
         state: MessageState,
         failure: Option<&str>,
+        refused: bool,
     ) -> Result<Option<StoredMessage>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
@@ -355,9 +357,13 @@ impl Store {
         if state >= MessageState::Acked && state != MessageState::Failed {
             tx.execute("DELETE FROM outbox WHERE message_id = ?1", params![id])?;
         } else if state == MessageState::Failed {
+            // Refused by a server: retrying by itself would fail again, so
+            // it waits (wedged) until the user retries. A transport failure
+            // stays queued for the next connection.
             tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1",
-                params![id, failure],
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, wedged = ?3
+                 WHERE message_id = ?1",
+                params![id, failure, i64::from(refused)],
             )?;
         }
         let stored = message_by_id(&tx, id)?;
@@ -580,7 +586,7 @@ mod tests {
         assert_eq!(store.outbox("me@x").expect("outbox").len(), 1);
         let adv = |s| {
             store
-                .advance_outgoing("me@x", "o9", s, None)
+                .advance_outgoing("me@x", "o9", s, None, false)
                 .expect("advance")
         };
         assert!(adv(MessageState::Sent).is_some());
@@ -598,6 +604,47 @@ mod tests {
             MessageState::Read
         );
         assert!(adv(MessageState::Delivered).is_none());
+    }
+
+    #[test]
+    fn a_refused_message_is_wedged_not_retried() {
+        let (_d, store) = store();
+        store
+            .insert_outgoing(&NewOutgoing {
+                account: "me@x",
+                peer: "nobody@y",
+                body: "hello?",
+                origin_id: "w1",
+            })
+            .expect("insert");
+        let failed = store
+            .advance_outgoing(
+                "me@x",
+                "w1",
+                MessageState::Failed,
+                Some("no such user"),
+                true,
+            )
+            .expect("advance")
+            .expect("changed");
+        assert_eq!(failed.failure.as_deref(), Some("no such user"));
+        assert!(store.outbox("me@x").expect("outbox").is_empty());
+        store
+            .insert_outgoing(&NewOutgoing {
+                account: "me@x",
+                peer: "bob@x",
+                body: "later",
+                origin_id: "w2",
+            })
+            .expect("insert");
+        store
+            .advance_outgoing("me@x", "w2", MessageState::Failed, Some("link down"), false)
+            .expect("advance");
+        assert_eq!(
+            store.outbox("me@x").expect("outbox").len(),
+            1,
+            "retried later"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod chat;
 mod cli;
 mod client;
+mod crash;
 mod harness;
 mod keychain;
 mod reconnect;
