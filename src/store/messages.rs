@@ -171,24 +171,22 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
 }
 
 fn conversation_id(conn: &Connection, account_id: i64, peer: &str) -> Result<i64, StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO conversations (account_id, peer) VALUES (?1, ?2)
          ON CONFLICT (account_id, peer) DO NOTHING",
-        params![account_id, peer],
-    )?;
-    Ok(conn.query_row(
-        "SELECT id FROM conversations WHERE account_id = ?1 AND peer = ?2",
-        params![account_id, peer],
-        |r| r.get(0),
-    )?)
+    )?
+    .execute(params![account_id, peer])?;
+    Ok(conn
+        .prepare_cached("SELECT id FROM conversations WHERE account_id = ?1 AND peer = ?2")?
+        .query_row(params![account_id, peer], |r| r.get(0))?)
 }
 
 fn message_by_id(conn: &Connection, id: i64) -> Result<StoredMessage, StoreError> {
-    Ok(conn.query_row(
-        &format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN} WHERE m.id = ?1"),
-        params![id],
-        message_from_row,
-    )?)
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN} WHERE m.id = ?1"
+        ))?
+        .query_row(params![id], message_from_row)?)
 }
 
 /// FTS5 query for what a person typed: every word must appear, the last
@@ -206,6 +204,59 @@ fn fts_query(input: &str) -> Option<String> {
     query.push_str(last);
     query.push('*');
     Some(query)
+}
+
+/// Inserts one message inside the caller's transaction; `None` when it
+/// is a duplicate.
+fn insert_in(
+    tx: &Connection,
+    m: &NewIncoming<'_>,
+    direction: Direction,
+    state: MessageState,
+) -> Result<Option<StoredMessage>, StoreError> {
+    let account_id = Store::account_id(tx, m.account)?;
+    let conversation = conversation_id(tx, account_id, m.peer)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
+                                   state, origin_id, stanza_id, archive_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            conversation,
+            direction.as_str(),
+            m.sender,
+            m.body,
+            m.sent_at,
+            now_ms(),
+            state.as_str(),
+            m.origin_id,
+            m.stanza_id,
+            m.archive_id,
+        ])?;
+    if inserted == 0 {
+        // Already stored; an archive id learned later still counts.
+        if let (Some(archive_id), Some(stanza_id)) = (m.archive_id, m.stanza_id) {
+            tx.execute(
+                "UPDATE messages SET archive_id = ?1
+                 WHERE conversation_id = ?2 AND stanza_id = ?3 AND archive_id IS NULL",
+                params![archive_id, conversation, stanza_id],
+            )?;
+        }
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    tx.prepare_cached(
+        "UPDATE conversations SET last_activity = max(last_activity, ?2),
+             unread = unread + ?3 WHERE id = ?1",
+    )?
+    .execute(params![
+        conversation,
+        m.sent_at,
+        i64::from(m.count_unread && direction == Direction::In)
+    ])?;
+    Ok(Some(message_by_id(tx, id)?))
 }
 
 impl Store {
@@ -236,51 +287,31 @@ impl Store {
     ) -> Result<Option<StoredMessage>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let account_id = Self::account_id(&tx, m.account)?;
-        let conversation = conversation_id(&tx, account_id, m.peer)?;
-        let inserted = tx.execute(
-            "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
-                                   state, origin_id, stanza_id, archive_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT DO NOTHING",
-            params![
-                conversation,
-                direction.as_str(),
-                m.sender,
-                m.body,
-                m.sent_at,
-                now_ms(),
-                state.as_str(),
-                m.origin_id,
-                m.stanza_id,
-                m.archive_id,
-            ],
-        )?;
-        if inserted == 0 {
-            // Already stored; an archive id learned later still counts.
-            if let (Some(archive_id), Some(stanza_id)) = (m.archive_id, m.stanza_id) {
-                tx.execute(
-                    "UPDATE messages SET archive_id = ?1
-                     WHERE conversation_id = ?2 AND stanza_id = ?3 AND archive_id IS NULL",
-                    params![archive_id, conversation, stanza_id],
-                )?;
-            }
-            tx.commit()?;
-            return Ok(None);
-        }
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "UPDATE conversations SET last_activity = max(last_activity, ?2),
-                 unread = unread + ?3 WHERE id = ?1",
-            params![
-                conversation,
-                m.sent_at,
-                i64::from(m.count_unread && direction == Direction::In)
-            ],
-        )?;
-        let stored = message_by_id(&tx, id)?;
+        let stored = insert_in(&tx, m, direction, state)?;
         tx.commit()?;
-        Ok(Some(stored))
+        Ok(stored)
+    }
+
+    /// Stores many messages in one transaction (an archive page), each
+    /// deduplicated as [`Store::insert_incoming`] does. `outgoing` marks our
+    /// own. Returns the ones that were new, in order.
+    pub fn insert_many(
+        &self,
+        messages: &[(NewIncoming<'_>, bool)],
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut new = Vec::new();
+        for (m, outgoing) in messages {
+            let (direction, state) = if *outgoing {
+                (Direction::Out, MessageState::Acked)
+            } else {
+                (Direction::In, MessageState::Received)
+            };
+            new.extend(insert_in(&tx, m, direction, state)?);
+        }
+        tx.commit()?;
+        Ok(new)
     }
 
     /// Stores an outgoing message as queued and puts it in the outbox,

@@ -115,15 +115,25 @@ impl Store {
 
     /// The account's row id, created on first use.
     fn account_id(conn: &Connection, jid: &str) -> Result<i64, StoreError> {
-        conn.execute(
-            "INSERT INTO accounts (jid) VALUES (?1) ON CONFLICT (jid) DO NOTHING",
-            params![jid],
+        conn.prepare_cached("INSERT INTO accounts (jid) VALUES (?1) ON CONFLICT (jid) DO NOTHING")?
+            .execute(params![jid])?;
+        Ok(conn
+            .prepare_cached("SELECT id FROM accounts WHERE jid = ?1")?
+            .query_row(params![jid], |r| r.get(0))?)
+    }
+
+    /// An unencrypted database, only to measure what SQLCipher costs.
+    #[cfg(feature = "bench-plaintext")]
+    pub fn open_plaintext_for_benchmarks(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )?;
-        Ok(conn.query_row(
-            "SELECT id FROM accounts WHERE jid = ?1",
-            params![jid],
-            |r| r.get(0),
-        )?)
+        migrations::apply(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_owned(),
+        })
     }
 
     /// Forgets an account and everything stored for it.
