@@ -1,6 +1,6 @@
 //! The user's settings file (`sotto.toml`): accounts and their connection
 //! options. It never holds a secret: passwords live in the keychain or the
-//! encrypted vault (see `secrets`).
+//! encrypted database (see `secrets`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

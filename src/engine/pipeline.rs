@@ -198,7 +198,32 @@ impl Pipeline {
                 last,
                 complete,
             } => self.archive_page(account, last, complete).await,
-            SessionOutput::Event(event) => self.emit(event).await,
+            SessionOutput::Event(event) => {
+                self.remember_contacts(&event).await;
+                self.emit(event).await;
+            }
+        }
+    }
+
+    /// Keeps the store's copy of the roster in step with the server's.
+    async fn remember_contacts(&self, event: &Event) {
+        let result = match event.clone() {
+            Event::Roster { account, contacts } => {
+                self.blocking(move |s| s.replace_roster(account.as_str(), &contacts))
+                    .await
+            }
+            Event::ContactChanged { account, contact } => {
+                self.blocking(move |s| s.save_contact(account.as_str(), &contact))
+                    .await
+            }
+            Event::ContactRemoved { account, jid } => {
+                self.blocking(move |s| s.remove_contact(account.as_str(), jid.as_str()))
+                    .await
+            }
+            _ => return,
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not store the contact list");
         }
     }
 

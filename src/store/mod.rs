@@ -2,6 +2,7 @@
 //! conversations, messages and outbox (and the passwords when no keychain
 //! is reachable). The only code that speaks SQL.
 
+mod contacts;
 mod key;
 mod messages;
 mod migrations;

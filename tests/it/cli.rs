@@ -1,4 +1,5 @@
-//! The `sotto` binary end to end, with the headless (vault) secrets path.
+//! The `sotto` binary end to end, on the headless path: no keychain, the
+//! store unlocked by a passphrase.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
