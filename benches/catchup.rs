@@ -137,7 +137,7 @@ async fn main() {
     let start = Instant::now();
     let mut redraws = 0usize;
     let fetched = wait(&mut bob_events, "catch-up", |e| match e {
-        Event::Message { .. } => {
+        Event::Message { .. } | Event::Archived { .. } => {
             redraws += 1;
             None
         }

@@ -109,6 +109,13 @@ pub enum Event {
         #[serde(flatten)]
         state: OutgoingState,
     },
+    /// Messages new in the store from one page of the server's archive,
+    /// in order: one event per page rather than per message, so a long
+    /// catch-up is a few redraws.
+    Archived {
+        account: AccountId,
+        messages: Vec<StoredMessage>,
+    },
     /// Catching up with the server's archive after logging in: `fetched`
     /// messages so far, `total` when the server says, `done` at the end.
     CatchUp {
@@ -139,9 +146,10 @@ pub(crate) enum SessionOutput {
         account: AccountId,
         message: SyncedMessage,
     },
-    /// One page of the archive is done; `last` is its newest id.
+    /// One page of the archive, in order; `last` is its newest id.
     ArchivePage {
         account: AccountId,
+        messages: Vec<SyncedMessage>,
         last: Option<String>,
         complete: bool,
     },

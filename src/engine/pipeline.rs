@@ -12,6 +12,10 @@ use crate::model::{
     AccountId, ConnectionState, IncomingMessage, OutgoingMessage, OutgoingState, SyncedMessage,
 };
 use crate::store::{MessageState, NewIncoming, NewOutgoing, Store, StoreError, now_ms};
+use crate::xmpp::CatchUpFrom;
+
+/// How far back a device's very first catch-up reaches.
+pub const FIRST_SYNC_DAYS: i64 = 14;
 
 pub struct Pipeline {
     store: Store,
@@ -32,18 +36,24 @@ impl Pipeline {
         }
     }
 
-    /// Where the archive catch-up of `account` resumes; marks it running.
-    pub async fn start_catch_up(&self, account: &AccountId) -> Option<String> {
+    /// Where the archive catch-up of `account` starts; marks it running.
+    /// A store that has never caught up reaches back [`FIRST_SYNC_DAYS`].
+    pub async fn start_catch_up(&self, account: &AccountId) -> CatchUpFrom {
         if let Ok(mut s) = self.catching_up.lock() {
             s.insert(account.clone(), None);
         }
         let acc = account.to_string();
-        self.blocking(move |s| s.mam_last_id(&acc))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(%account, error = %e, "could not read the archive position");
-                None
+        let default = now_ms() - FIRST_SYNC_DAYS * 24 * 3600 * 1000;
+        let from = self
+            .blocking(move |s| match s.mam_last_id(&acc)? {
+                Some(id) => Ok(CatchUpFrom::After(id)),
+                None => Ok(CatchUpFrom::Since(s.sync_since(&acc, default)?)),
             })
+            .await;
+        from.unwrap_or_else(|e| {
+            tracing::error!(%account, error = %e, "could not read the archive position");
+            CatchUpFrom::Since(default)
+        })
     }
 
     async fn archive_page(&self, account: AccountId, last: Option<String>, complete: bool) {
@@ -91,7 +101,7 @@ impl Pipeline {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(&store))
             .await
-            .unwrap_or(Err(StoreError::Poisoned))
+            .unwrap_or(Err(StoreError::Interrupted))
     }
 
     pub async fn not_connected(&self, account: &AccountId) {
@@ -195,9 +205,15 @@ impl Pipeline {
             SessionOutput::Synced { account, message } => self.synced(account, message).await,
             SessionOutput::ArchivePage {
                 account,
+                messages,
                 last,
                 complete,
-            } => self.archive_page(account, last, complete).await,
+            } => {
+                let stored = self.store_archived(account.clone(), messages).await;
+                // Never move the resume point past a page that is not stored.
+                self.archive_page(account, last.filter(|_| stored), complete)
+                    .await;
+            }
             SessionOutput::Event(event) => {
                 self.remember_contacts(&event).await;
                 self.emit(event).await;
@@ -227,6 +243,41 @@ impl Pipeline {
         }
     }
 
+    /// Stores an archive page in one transaction and tells the front ends
+    /// once.
+    async fn store_archived(&self, account: AccountId, messages: Vec<SyncedMessage>) -> bool {
+        if messages.is_empty() {
+            return true;
+        }
+        let acc = account.to_string();
+        let stored = self
+            .blocking(move |s| {
+                let rows: Vec<(String, String)> = messages
+                    .iter()
+                    .map(|m| (m.peer.to_string(), m.sender.to_string()))
+                    .collect();
+                let batch: Vec<(NewIncoming<'_>, bool)> = messages
+                    .iter()
+                    .zip(&rows)
+                    .map(|(m, (peer, sender))| (new_incoming(&acc, peer, sender, m), m.outgoing))
+                    .collect();
+                s.insert_many(&batch)
+            })
+            .await;
+        match stored {
+            Ok(messages) => {
+                if !messages.is_empty() {
+                    self.emit(Event::Archived { account, messages }).await;
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not store an archive page");
+                false
+            }
+        }
+    }
+
     async fn synced(&self, account: AccountId, message: SyncedMessage) {
         let acc = account.to_string();
         let stanza_id = message.stanza_id.clone();
@@ -234,17 +285,7 @@ impl Pipeline {
             .blocking(move |s| {
                 let peer = message.peer.to_string();
                 let sender = message.sender.to_string();
-                let new = NewIncoming {
-                    account: &acc,
-                    peer: &peer,
-                    sender: &sender,
-                    body: &message.body,
-                    sent_at: message.sent_at_ms.unwrap_or_else(now_ms),
-                    origin_id: message.origin_id.as_deref(),
-                    stanza_id: message.stanza_id.as_deref(),
-                    archive_id: message.stanza_id.as_deref(),
-                    count_unread: !message.outgoing,
-                };
+                let new = new_incoming(&acc, &peer, &sender, &message);
                 if message.outgoing {
                     s.insert_own_from_elsewhere(&new)
                 } else {
@@ -324,5 +365,24 @@ impl Pipeline {
             Ok(None) => {}
             Err(e) => tracing::error!(%account, error = %e, "could not record a message state"),
         }
+    }
+}
+
+fn new_incoming<'a>(
+    account: &'a str,
+    peer: &'a str,
+    sender: &'a str,
+    m: &'a SyncedMessage,
+) -> NewIncoming<'a> {
+    NewIncoming {
+        account,
+        peer,
+        sender,
+        body: &m.body,
+        sent_at: m.sent_at_ms.unwrap_or_else(now_ms),
+        origin_id: m.origin_id.as_deref(),
+        stanza_id: m.stanza_id.as_deref(),
+        archive_id: m.stanza_id.as_deref(),
+        count_unread: !m.outgoing,
     }
 }

@@ -44,6 +44,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the database is in use by a crashed task; restart Sotto")]
     Poisoned,
+    #[error("the database operation was interrupted because Sotto is shutting down")]
+    Interrupted,
 }
 
 /// A handle to the open database; cheap to clone, safe to share.
@@ -156,6 +158,22 @@ impl Store {
             )
             .optional()?
             .flatten())
+    }
+
+    /// How far back the first catch-up reaches: `default` on the first
+    /// call, the same value on every later one.
+    pub fn sync_since(&self, account: &str, default: i64) -> Result<i64, StoreError> {
+        let conn = self.conn()?;
+        let account_id = Self::account_id(&conn, account)?;
+        conn.execute(
+            "UPDATE accounts SET sync_since = ?2 WHERE id = ?1 AND sync_since IS NULL",
+            params![account_id, default],
+        )?;
+        Ok(conn.query_row(
+            "SELECT sync_since FROM accounts WHERE id = ?1",
+            params![account_id],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn set_mam_last_id(&self, account: &str, id: &str) -> Result<(), StoreError> {

@@ -10,6 +10,6 @@ mod tls;
 
 pub use backoff::Backoff;
 pub use connect::ConnectError;
-pub use session::{RetryPolicy, new_id};
+pub use session::{CatchUpFrom, RetryPolicy, new_id};
 pub(crate) use session::{SessionCommand, SessionParams, run_session};
 pub use srv::{Candidate, SrvRecord, order_srv};

@@ -32,7 +32,7 @@ use super::convert::{self, MessageMeaning, PresenceMeaning};
 use crate::config::ServerAddress;
 use crate::engine::{Event, SessionOutput};
 use crate::fingerprint::Fingerprint;
-use crate::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState};
+use crate::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState, SyncedMessage};
 
 /// What to do when a connection attempt fails for a reason that may pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,22 +60,29 @@ pub enum SessionCommand {
     FetchRoster,
     AddContact(BareJid, Option<String>),
     AnswerSubscription(BareJid, bool),
-    /// Fetch what the archive holds after this id (everything recent when
-    /// `None`, on a first login).
-    CatchUp(Option<String>),
+    /// Fetch what the archive holds from there on.
+    CatchUp(CatchUpFrom),
     Close,
+}
+
+/// Where an archive catch-up starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatchUpFrom {
+    /// After the newest archive id already stored.
+    After(String),
+    /// From this time (ms since the epoch), when no id is known yet.
+    Since(i64),
 }
 
 /// Messages per archive page we ask for (servers may send fewer).
 const ARCHIVE_PAGE: usize = 250;
-/// On a first login, how much recent history to fetch.
-const FIRST_SYNC: usize = 100;
 
 struct CatchUp {
     iq_id: String,
     query_id: String,
     fetched: usize,
-    first_sync: bool,
+    /// This page's messages, handed over together when the page ends.
+    page: Vec<SyncedMessage>,
 }
 
 /// What the reconnector tells the session about its attempts.
@@ -517,7 +524,7 @@ impl Session {
                 };
                 self.send(answer.with_to(jid)).await;
             }
-            SessionCommand::CatchUp(after) => self.query_archive(after, true).await,
+            SessionCommand::CatchUp(from) => self.query_archive(from, true).await,
             SessionCommand::Close => {}
         }
     }
@@ -526,14 +533,27 @@ impl Session {
         let _ = self.events.0.send(output).await;
     }
 
-    async fn query_archive(&mut self, after: Option<String>, starting: bool) {
+    async fn query_archive(&mut self, from: CatchUpFrom, starting: bool) {
+        use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field};
         use tokio_xmpp::parsers::mam::{Query, QueryId};
         use tokio_xmpp::parsers::rsm::SetQuery;
-        let first_sync = starting && after.is_none();
+        let (after, form) = match from {
+            CatchUpFrom::After(id) => (Some(id), None),
+            CatchUpFrom::Since(ms) => {
+                let start = chrono::DateTime::from_timestamp_millis(ms)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let form = DataForm::new(
+                    DataFormType::Submit,
+                    ns::MAM,
+                    vec![Field::text_single("start", &start)],
+                );
+                (None, Some(form))
+            }
+        };
         let set = SetQuery {
-            max: Some(if first_sync { FIRST_SYNC } else { ARCHIVE_PAGE }),
-            // No id yet: the newest page (an empty <before/>).
-            before: first_sync.then(String::new),
+            max: Some(ARCHIVE_PAGE),
+            before: None,
             after,
             index: None,
         };
@@ -547,16 +567,12 @@ impl Session {
             iq_id: iq_id.clone(),
             query_id: query_id.clone(),
             fetched,
-            first_sync: first_sync
-                || self
-                    .catch_up
-                    .as_ref()
-                    .is_some_and(|c| c.first_sync && !starting),
+            page: Vec::new(),
         });
         let query = Query {
             queryid: Some(QueryId(query_id)),
             node: None,
-            form: None,
+            form,
             set: Some(set),
             flip_page: false,
         };
@@ -567,19 +583,20 @@ impl Session {
     /// next or stop.
     async fn archive_page_done(&mut self, payload: Option<Element>) {
         use tokio_xmpp::parsers::mam::Fin;
-        let Some(state) = self.catch_up.as_ref() else {
+        let Some(state) = self.catch_up.as_mut() else {
             return;
         };
-        let (fetched, first_sync) = (state.fetched, state.first_sync);
+        let fetched = state.fetched;
+        let messages = std::mem::take(&mut state.page);
         let fin = payload.and_then(|p| Fin::try_from(p).ok());
         let (last, complete, total) = match &fin {
             Some(fin) => (fin.set.last.clone(), fin.complete, fin.set.count),
             None => (None, true, None),
         };
-        // A first sync takes one page of recent history, not the past.
-        let complete = complete || first_sync || last.is_none();
+        let complete = complete || last.is_none();
         self.output(SessionOutput::ArchivePage {
             account: self.account.clone(),
+            messages,
             last: last.clone(),
             complete,
         })
@@ -593,8 +610,8 @@ impl Session {
         .await;
         if complete {
             self.catch_up = None;
-        } else {
-            self.query_archive(last, false).await;
+        } else if let Some(last) = last {
+            self.query_archive(CatchUpFrom::After(last), false).await;
         }
     }
 
@@ -616,13 +633,7 @@ impl Session {
                 {
                     if let Some(c) = self.catch_up.as_mut() {
                         c.fetched += 1;
-                    }
-                    if let Some(synced) = synced {
-                        self.output(SessionOutput::Synced {
-                            account: self.account.clone(),
-                            message: synced,
-                        })
-                        .await;
+                        c.page.extend(synced);
                     }
                     return;
                 }

@@ -66,7 +66,11 @@ async fn two_accounts_subscribe_see_presence_and_exchange_messages() {
         .store
         .contacts(alice.jid.as_str())
         .expect("stored contacts");
-    assert_eq!(stored, vec![contact.clone()], "the roster is kept in the store");
+    assert_eq!(
+        stored,
+        vec![contact.clone()],
+        "the roster is kept in the store"
+    );
     let presence = alice
         .wait_for("Bob's presence", |e| match e {
             Event::Presence { update, .. } if update.from.to_bare() == bob_jid => {

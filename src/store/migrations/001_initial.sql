@@ -4,7 +4,10 @@ CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
     jid TEXT NOT NULL UNIQUE,
     -- The newest server-archive (MAM) id stored, where catch-up resumes.
-    mam_last_id TEXT
+    mam_last_id TEXT,
+    -- Before any archive id is known: how far back the first catch-up
+    -- reaches, fixed on the first attempt so a crash cannot narrow it.
+    sync_since INTEGER
 );
 
 CREATE TABLE contacts (
