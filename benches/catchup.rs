@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use sotto::engine::{AccountLogin, Command, Engine, Event};
-use sotto::model::{Availability, ConnectionState, OutgoingMessage};
+use sotto::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState};
 use sotto::store::{Store, StoreKey};
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
@@ -114,10 +114,20 @@ async fn main() {
     for i in 0..count {
         send(format!("archived message number {i}")).expect("send");
     }
+    // Drain Alice's events while the server acknowledges each message.
+    let mut acked = 0usize;
+    wait(&mut alice_events, "acks", |e| {
+        if let Event::MessageState {
+            state: OutgoingState::Acked,
+            ..
+        } = e
+        {
+            acked += 1;
+        }
+        (acked == count).then_some(())
+    })
+    .await;
     let alice_jid = server.account(&a).jid.to_string();
-    while !alice_store.outbox(&alice_jid).expect("outbox").is_empty() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let send_time = start.elapsed();
 
     let (bob, mut bob_events) = Engine::start(bob_store.clone());
@@ -155,7 +165,10 @@ async fn main() {
         .expect("history")
         .len();
     assert_eq!(stored, count + 1, "everything stored once");
-    println!("sending {count} messages to the archive took {send_time:.1?}");
+    println!(
+        "sending {count} messages (stored, sent, acknowledged) took {send_time:.1?}: {:.0} messages/s",
+        count as f64 / send_time.as_secs_f64()
+    );
     println!(
         "catch-up of {fetched} archived messages: {took:.2?}, {:.0} messages/s end to end; \
          {redraws} message events",

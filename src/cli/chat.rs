@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 use sotto::engine::{Command, Engine, Event};
 use sotto::model::{Availability, BareJid, ConnectionState, OutgoingMessage, OutgoingState};
-use sotto::store::Direction;
+use sotto::store::{Direction, StoredMessage};
 use sotto::xmpp::RetryPolicy;
 
 use super::{Context, connect, runtime};
@@ -106,15 +106,11 @@ pub fn listen(
                 _ = tokio::signal::ctrl_c() => break,
             };
             let Some(event) = event else { break };
+            for message in incoming(&event) {
+                print_incoming(&mut out, &event, message, json)?;
+                messages += 1;
+            }
             match &event {
-                Event::Message { message, .. } if message.direction == Direction::In => {
-                    if json {
-                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
-                    } else {
-                        writeln!(out, "{}: {}", message.sender, message.body)?;
-                    }
-                    messages += 1;
-                }
                 Event::Presence { update, .. } => {
                     if json {
                         writeln!(out, "{}", serde_json::to_string(&event)?)?;
@@ -273,15 +269,11 @@ pub fn chat(
                 _ = tokio::signal::ctrl_c() => break,
             };
             let Some(event) = event else { break };
+            for message in incoming(&event) {
+                print_incoming(&mut out, &event, message, json)?;
+                out.flush()?;
+            }
             match &event {
-                Event::Message { message, .. } if message.direction == Direction::In => {
-                    if json {
-                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
-                    } else {
-                        writeln!(out, "{}: {}", message.sender, message.body)?;
-                    }
-                    out.flush()?;
-                }
                 Event::CatchUp { done: true, .. } => caught_up = true,
                 Event::Connection { state, .. } => match state {
                     ConnectionState::Failed {
@@ -310,4 +302,40 @@ pub fn chat(
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The incoming messages an event brings: one live, or a page caught up
+/// from the archive.
+fn incoming(event: &Event) -> Vec<&StoredMessage> {
+    let all: Vec<&StoredMessage> = match event {
+        Event::Message { message, .. } => vec![message],
+        Event::Archived { messages, .. } => messages.iter().collect(),
+        _ => Vec::new(),
+    };
+    all.into_iter()
+        .filter(|m| m.direction == Direction::In)
+        .collect()
+}
+
+/// One line per message: `sender: body`, or the JSON of a message event.
+fn print_incoming(
+    out: &mut impl Write,
+    event: &Event,
+    message: &StoredMessage,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let account = match event {
+            Event::Message { account, .. } | Event::Archived { account, .. } => account.clone(),
+            _ => return Ok(()),
+        };
+        let single = Event::Message {
+            account,
+            message: message.clone(),
+        };
+        writeln!(out, "{}", serde_json::to_string(&single)?)?;
+    } else {
+        writeln!(out, "{}: {}", message.sender, message.body)?;
+    }
+    Ok(())
 }

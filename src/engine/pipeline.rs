@@ -46,7 +46,14 @@ impl Pipeline {
         let default = now_ms() - FIRST_SYNC_DAYS * 24 * 3600 * 1000;
         let from = self
             .blocking(move |s| match s.mam_last_id(&acc)? {
-                Some(id) => Ok(CatchUpFrom::After(id)),
+                Some(id) => {
+                    // Minutes of overlap cover clock skew; duplicates are
+                    // dropped by id.
+                    let fallback_since = s
+                        .newest_message_time(&acc)?
+                        .map_or(default, |t| t - 10 * 60 * 1000);
+                    Ok(CatchUpFrom::After { id, fallback_since })
+                }
                 None => Ok(CatchUpFrom::Since(s.sync_since(&acc, default)?)),
             })
             .await;

@@ -522,6 +522,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// When the account's newest stored message was sent.
+    pub fn newest_message_time(&self, account: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn()?.query_row(
+            "SELECT max(c.last_activity) FROM conversations c JOIN accounts a ON a.id = c.account_id
+             WHERE a.jid = ?1",
+            params![account],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The conversation was seen: no unread messages left.
     pub fn mark_read(&self, account: &str, peer: &str) -> Result<(), StoreError> {
         self.conn()?.execute(

@@ -68,8 +68,9 @@ pub enum SessionCommand {
 /// Where an archive catch-up starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CatchUpFrom {
-    /// After the newest archive id already stored.
-    After(String),
+    /// After the newest archive id already stored; if the server no longer
+    /// has that id (archives are pruned), from `fallback_since` instead.
+    After { id: String, fallback_since: i64 },
     /// From this time (ms since the epoch), when no id is known yet.
     Since(i64),
 }
@@ -80,6 +81,8 @@ const ARCHIVE_PAGE: usize = 250;
 struct CatchUp {
     iq_id: String,
     query_id: String,
+    /// Where this page's query started, to fall back when its id is gone.
+    from: CatchUpFrom,
     fetched: usize,
     /// This page's messages, handed over together when the page ends.
     page: Vec<SyncedMessage>,
@@ -537,8 +540,9 @@ impl Session {
         use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field};
         use tokio_xmpp::parsers::mam::{Query, QueryId};
         use tokio_xmpp::parsers::rsm::SetQuery;
+        let started_from = from.clone();
         let (after, form) = match from {
-            CatchUpFrom::After(id) => (Some(id), None),
+            CatchUpFrom::After { id, .. } => (Some(id), None),
             CatchUpFrom::Since(ms) => {
                 let start = chrono::DateTime::from_timestamp_millis(ms)
                     .unwrap_or_default()
@@ -566,6 +570,7 @@ impl Session {
         self.catch_up = Some(CatchUp {
             iq_id: iq_id.clone(),
             query_id: query_id.clone(),
+            from: started_from,
             fetched,
             page: Vec::new(),
         });
@@ -611,7 +616,19 @@ impl Session {
         if complete {
             self.catch_up = None;
         } else if let Some(last) = last {
-            self.query_archive(CatchUpFrom::After(last), false).await;
+            let fallback_since = match self.catch_up.as_ref().map(|c| &c.from) {
+                Some(CatchUpFrom::After { fallback_since, .. }) => *fallback_since,
+                Some(CatchUpFrom::Since(ms)) => *ms,
+                None => 0,
+            };
+            self.query_archive(
+                CatchUpFrom::After {
+                    id: last,
+                    fallback_since,
+                },
+                false,
+            )
+            .await;
         }
     }
 
@@ -730,8 +747,22 @@ impl Session {
             Iq::Error { id, error, .. }
                 if self.catch_up.as_ref().is_some_and(|c| c.iq_id == id) =>
             {
-                tracing::warn!(account = %self.account, condition = ?error.defined_condition, "archive query failed");
-                self.archive_page_done(None).await;
+                let fallback = match self.catch_up.as_ref().map(|c| &c.from) {
+                    Some(CatchUpFrom::After { fallback_since, .. })
+                        if error.defined_condition == DefinedCondition::ItemNotFound =>
+                    {
+                        Some(*fallback_since)
+                    }
+                    _ => None,
+                };
+                if let Some(since) = fallback {
+                    // The server pruned our resume point: go by time.
+                    tracing::info!(account = %self.account, "archive resume point is gone; catching up by time");
+                    self.query_archive(CatchUpFrom::Since(since), false).await;
+                } else {
+                    tracing::warn!(account = %self.account, condition = ?error.defined_condition, "archive query failed");
+                    self.archive_page_done(None).await;
+                }
             }
             Iq::Error { id, error, .. } if self.roster_iq.as_deref() == Some(id.as_str()) => {
                 self.roster_iq = None;

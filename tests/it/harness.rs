@@ -49,12 +49,15 @@ impl TestCerts {
 
 pub struct ProsodyOptions {
     pub certs: TestCerts,
+    /// Messages each user's archive keeps before Prosody prunes the oldest.
+    pub archive_limit: usize,
 }
 
 impl Default for ProsodyOptions {
     fn default() -> Self {
         Self {
             certs: TestCerts::generate(),
+            archive_limit: 100_000,
         }
     }
 }
@@ -89,6 +92,7 @@ impl Prosody {
         let c2s_port = free_port();
         let direct_tls_port = free_port();
         let dp = d.display();
+        let archive_limit = options.archive_limit;
         let config = format!(
             r#"run_as_root = true
 prosody_user = "root"
@@ -112,6 +116,7 @@ modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep";
   "register"; "mam"; "csi_simple"; "smacks"; "bookmarks"; "offline" }}
 modules_disabled = {{ "s2s" }}
 archive_expires_after = "never"
+storage_archive_item_limit = {archive_limit}
 certificates = "{dp}/certs"
 VirtualHost "{DOMAIN}"
   ssl = {{ key = "{dp}/certs/localhost.key"; certificate = "{dp}/certs/localhost.crt" }}
@@ -146,7 +151,9 @@ p=$!
 trap 'kill $p 2>/dev/null; exit 0' TERM INT
 while kill -0 "$3" 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.3; done
 kill $p 2>/dev/null
-wait $p"#;
+wait $p
+# The test process is gone (a shared server outlives every test): tidy up.
+kill -0 "$3" 2>/dev/null || rm -rf "$2""#;
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)

@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::client::{TestClient, rand_key};
-use crate::harness::{Prosody, new_user, shared};
+use crate::harness::{Prosody, ProsodyOptions, new_user, shared};
 
 fn send(client: &TestClient, to: &TestClient, body: &str) -> String {
     send_to(client, &to.jid, body)
@@ -165,6 +165,64 @@ async fn catch_up_fetches_everything_once_and_in_order() {
         AWAY + 2,
         "offline delivery added no duplicate"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pruned_resume_point_falls_back_to_time() {
+    // A server that keeps only 30 messages per archive.
+    let server = Prosody::start(ProsodyOptions {
+        archive_limit: 30,
+        ..ProsodyOptions::default()
+    });
+    let (a, a_pw) = new_user(&server, "prunea");
+    let (b, b_pw) = new_user(&server, "pruneb");
+    let bob_jid = server.account(&b).jid;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bob_store = Store::open(
+        &dir.path().join("bob.db"),
+        &StoreKey::from_bytes(rand_key()),
+    )
+    .expect("store");
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
+    alice.online().await;
+    let mut bob = client_on(&server, &b, &b_pw, &bob_store, true);
+    bob.online().await;
+    bob.wait_for("first sync", |e| {
+        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+    })
+    .await;
+    send(&alice, &bob, "before");
+    bob.incoming("the live message").await;
+    bob.send(Command::Shutdown);
+    drop(bob);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Enough to push "before", Bob's resume point, out of his archive.
+    let mut last = String::new();
+    for i in 0..40 {
+        last = send_to(&alice, &bob_jid, &format!("away {i:02}"));
+    }
+    acked(&mut alice, &last).await;
+
+    let mut bob = client_on(&server, &b, &b_pw, &bob_store, false);
+    bob.online().await;
+    bob.wait_for("catch-up to finish", |e| {
+        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+    })
+    .await;
+    let history = bob_store
+        .messages_before(bob_jid.as_str(), alice.jid.as_str(), None, 100)
+        .expect("history");
+    let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
+    // What the server still has arrived, in order, after "before".
+    assert_eq!(bodies.first(), Some(&"before"));
+    assert_eq!(bodies.last(), Some(&"away 39"));
+    assert!(bodies.len() >= 20, "{bodies:?}");
+    let mut sorted = bodies[1..].to_vec();
+    sorted.sort();
+    assert_eq!(sorted, bodies[1..].to_vec(), "in order, no duplicates");
+    sorted.dedup();
+    assert_eq!(sorted.len(), bodies.len() - 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
