@@ -58,7 +58,14 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
-    let server = harness::Prosody::start(harness::ProsodyOptions::default());
+    let page: usize = std::env::var("SOTTO_BENCH_PAGE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let server = harness::Prosody::start(harness::ProsodyOptions {
+        archive_page: page,
+        ..harness::ProsodyOptions::default()
+    });
     let (a, a_pw) = harness::new_user(&server, "bencha");
     let (b, b_pw) = harness::new_user(&server, "benchb");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -170,8 +177,8 @@ async fn main() {
         count as f64 / send_time.as_secs_f64()
     );
     println!(
-        "catch-up of {fetched} archived messages: {took:.2?}, {:.0} messages/s end to end; \
-         {redraws} message events",
+        "catch-up of {fetched} archived messages, pages of up to {page}: {took:.2?}, \
+         {:.0} messages/s end to end; {redraws} message events",
         fetched as f64 / took.as_secs_f64()
     );
 }

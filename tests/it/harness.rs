@@ -51,6 +51,8 @@ pub struct ProsodyOptions {
     pub certs: TestCerts,
     /// Messages each user's archive keeps before Prosody prunes the oldest.
     pub archive_limit: usize,
+    /// The most results one archive query returns (Prosody's default: 50).
+    pub archive_page: usize,
 }
 
 impl Default for ProsodyOptions {
@@ -58,6 +60,7 @@ impl Default for ProsodyOptions {
         Self {
             certs: TestCerts::generate(),
             archive_limit: 100_000,
+            archive_page: 50,
         }
     }
 }
@@ -93,6 +96,7 @@ impl Prosody {
         let direct_tls_port = free_port();
         let dp = d.display();
         let archive_limit = options.archive_limit;
+        let archive_page = options.archive_page;
         let config = format!(
             r#"run_as_root = true
 prosody_user = "root"
@@ -117,6 +121,7 @@ modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep";
 modules_disabled = {{ "s2s" }}
 archive_expires_after = "never"
 storage_archive_item_limit = {archive_limit}
+max_archive_query_results = {archive_page}
 certificates = "{dp}/certs"
 VirtualHost "{DOMAIN}"
   ssl = {{ key = "{dp}/certs/localhost.key"; certificate = "{dp}/certs/localhost.crt" }}
