@@ -8,6 +8,7 @@
 pub mod config;
 pub mod engine;
 pub mod fingerprint;
+pub mod knock;
 pub mod logging;
 pub mod model;
 pub mod paths;

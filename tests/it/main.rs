@@ -6,6 +6,7 @@ mod client;
 mod crash;
 mod harness;
 mod keychain;
+mod knock;
 mod reconnect;
 mod sync;
 mod tls;

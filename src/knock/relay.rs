@@ -1,0 +1,321 @@
+//! The relay client: POSTs a knock as the ChatSecure push relay expects
+//! (JSON, `priority: "high"`, oldest token first, 404 drops a token). The
+//! endpoint came from a contact, so: HTTPS only, no redirects, short
+//! timeouts, a small response limit, and no private, loopback or
+//! link-local targets, unless the development switch says otherwise.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{StatusCode, Url};
+use thiserror::Error;
+
+use super::push_info::{PushInfo, Token};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A relay answers with an echo or a small error map; more is not a relay.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024;
+
+/// What a knock may reach, and how long it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnockPolicy {
+    /// Development switch: allow plain http and loopback or private
+    /// addresses, for testers running a relay on their own machine.
+    pub allow_insecure: bool,
+    /// The whole request, connection included.
+    pub timeout: Duration,
+}
+
+impl Default for KnockPolicy {
+    fn default() -> Self {
+        Self {
+            allow_insecure: false,
+            timeout: TOTAL_TIMEOUT,
+        }
+    }
+}
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum KnockError {
+    #[error("the relay address {0} does not use https; Sotto only knocks over https")]
+    NotHttps(String),
+    #[error(
+        "the relay {host} resolves to {addr}, a private, loopback or link-local address; \
+         Sotto does not knock inside your network"
+    )]
+    ForbiddenAddress { host: String, addr: IpAddr },
+    #[error("the relay {host} could not be found: {reason}")]
+    Resolve { host: String, reason: String },
+    #[error("the relay answered with a redirect ({0}); Sotto does not follow redirects for knocks")]
+    Redirect(u16),
+    #[error("the relay rejected the knock as malformed: {0}")]
+    BadRequest(String),
+    #[error("the relay is having trouble (HTTP {0}); try again later")]
+    RelayTrouble(u16),
+    #[error("the relay answered HTTP {0}, which a push relay does not send")]
+    UnexpectedStatus(u16),
+    #[error("the relay did not answer in time")]
+    Timeout,
+    #[error("could not reach the relay: {0}")]
+    Network(String),
+    #[error("the relay sent more than {MAX_RESPONSE_BYTES} bytes; not a push relay")]
+    ResponseTooLarge,
+    #[error("every token was refused as unknown; ask the contact for new push info")]
+    NoTokensLeft,
+    #[error("TLS could not be set up: {0}")]
+    Tls(String),
+}
+
+/// How a knock went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnockReport {
+    /// `Ok` with the token that was accepted.
+    pub result: Result<Token, KnockError>,
+    /// Tokens the relay no longer knows (404): remove them from the store.
+    pub dropped: Vec<Token>,
+}
+
+fn forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                // 100.64.0.0/10, carrier-grade NAT.
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link local
+        }
+    }
+}
+
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, KnockError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
+        .map_err(|e| KnockError::Tls(e.to_string()))?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| KnockError::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Checks the URL and resolves its host once; the connection then goes to
+/// exactly these addresses, so DNS cannot swap in a private one later.
+async fn vet(url: &Url, policy: KnockPolicy) -> Result<(String, Vec<SocketAddr>), KnockError> {
+    if url.scheme() != "https" && !policy.allow_insecure {
+        return Err(KnockError::NotHttps(url.to_string()));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| KnockError::NotHttps(url.to_string()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| KnockError::Resolve {
+            host: host.clone(),
+            reason: e.to_string(),
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(KnockError::Resolve {
+            host,
+            reason: "no address".into(),
+        });
+    }
+    if !policy.allow_insecure
+        && let Some(bad) = addrs.iter().find(|a| forbidden(a.ip()))
+    {
+        return Err(KnockError::ForbiddenAddress {
+            host,
+            addr: bad.ip(),
+        });
+    }
+    Ok((host, addrs))
+}
+
+/// Knocks with each token in turn, oldest first, until one is accepted.
+pub async fn knock(info: &PushInfo, policy: KnockPolicy) -> KnockReport {
+    let mut dropped = Vec::new();
+    let result = knock_tokens(info, policy, &mut dropped).await;
+    KnockReport { result, dropped }
+}
+
+async fn knock_tokens(
+    info: &PushInfo,
+    policy: KnockPolicy,
+    dropped: &mut Vec<Token>,
+) -> Result<Token, KnockError> {
+    let url = info.knock_url();
+    let (host, addrs) = vet(&url, policy).await?;
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured((*tls_config()?).clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT.min(policy.timeout))
+        .timeout(policy.timeout)
+        .no_proxy()
+        .resolve_to_addrs(&host, &addrs)
+        .user_agent(concat!("Sotto/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| KnockError::Tls(e.to_string()))?;
+    for token in &info.tokens {
+        match post(&client, &url, token).await {
+            Ok(()) => return Ok(token.clone()),
+            Err(Post::UnknownToken) => {
+                tracing::info!(relay = %host, token = ?token, "the relay no longer knows a token");
+                dropped.push(token.clone());
+            }
+            Err(Post::Failed(e)) => return Err(e),
+        }
+    }
+    Err(KnockError::NoTokensLeft)
+}
+
+enum Post {
+    UnknownToken,
+    Failed(KnockError),
+}
+
+async fn post(client: &reqwest::Client, url: &Url, token: &Token) -> Result<(), Post> {
+    let body = serde_json::json!({ "token": token.expose(), "priority": "high" }).to_string();
+    let response = client
+        .post(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            Post::Failed(if e.is_timeout() {
+                KnockError::Timeout
+            } else {
+                KnockError::Network(e.to_string())
+            })
+        })?;
+    let status = response.status();
+    let body = read_limited(response).await.map_err(Post::Failed)?;
+    match status {
+        StatusCode::ACCEPTED => Ok(()),
+        StatusCode::NOT_FOUND => Err(Post::UnknownToken),
+        StatusCode::BAD_REQUEST => Err(Post::Failed(KnockError::BadRequest(describe_400(&body)))),
+        s if s.is_redirection() => Err(Post::Failed(KnockError::Redirect(s.as_u16()))),
+        s if s.is_server_error() => Err(Post::Failed(KnockError::RelayTrouble(s.as_u16()))),
+        s => Err(Post::Failed(KnockError::UnexpectedStatus(s.as_u16()))),
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, KnockError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(KnockError::ResponseTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => return Err(KnockError::Timeout),
+            Err(e) => return Err(KnockError::Network(e.to_string())),
+        }
+    }
+}
+
+/// The relay's 400 body is a JSON map of field → messages; show it plainly.
+fn describe_400(body: &[u8]) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return "no details given".into();
+    };
+    let parts: Vec<String> = map
+        .iter()
+        .map(|(field, v)| {
+            let text = match v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.to_string(),
+            };
+            // Field messages come from a stranger's server: keep them short.
+            let text: String = text.chars().take(120).collect();
+            format!("{field}: {text}")
+        })
+        .collect();
+    if parts.is_empty() {
+        "no details given".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_local_addresses_are_forbidden() {
+        for bad in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:192.168.0.1",
+        ] {
+            assert!(forbidden(bad.parse().expect("ip")), "{bad}");
+        }
+        for good in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(!forbidden(good.parse().expect("ip")), "{good}");
+        }
+    }
+
+    #[test]
+    fn field_errors_read_plainly() {
+        assert_eq!(
+            describe_400(br#"{"token": ["Ensure this field has no more than 200 characters."]}"#),
+            "token: Ensure this field has no more than 200 characters."
+        );
+        assert_eq!(describe_400(b"<html>"), "no details given");
+    }
+
+    #[tokio::test]
+    async fn http_and_loopback_need_the_development_switch() {
+        let token = Token::parse("t").expect("token");
+        let http = PushInfo::new("http://127.0.0.1:9/api/v1/", vec![token.clone()]).expect("ok");
+        let report = knock(&http, KnockPolicy::default()).await;
+        assert!(matches!(report.result, Err(KnockError::NotHttps(_))));
+        let loopback = PushInfo::new("https://127.0.0.1:9/api/v1/", vec![token]).expect("ok");
+        let report = knock(&loopback, KnockPolicy::default()).await;
+        assert!(matches!(
+            report.result,
+            Err(KnockError::ForbiddenAddress { .. })
+        ));
+    }
+}

@@ -1,0 +1,296 @@
+//! Knocks against a relay double that behaves like the ChatSecure push
+//! relay (knock-protocol.md): 202 echo, 404 with an empty body for unknown
+//! tokens, 400 with a JSON map of field errors, a redirect without the
+//! trailing slash, 401 for a bad Authorization header.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use sotto::knock::{KnockError, KnockPolicy, PushInfo, Token, knock};
+use tokio::net::TcpListener;
+
+/// How the double misbehaves, for the refusal tests.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Normal,
+    Slow,
+    Oversize,
+    Redirect,
+    Broken,
+}
+
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    content_type: Option<String>,
+    authorization: Option<String>,
+    body: serde_json::Value,
+}
+
+struct Relay {
+    port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+const KNOWN: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1";
+const ALSO_KNOWN: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2";
+const REVOKED: &str = "dddddddddddddddddddddddddddddddddddddddd";
+/// The double rejects this one's shape with a 400, as Django REST would.
+const MALFORMED: &str = "bad-token";
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert("content-type", "application/json".parse().expect("header"));
+    r
+}
+
+fn empty(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    mode: Mode,
+    received: Arc<Mutex<Vec<Received>>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (content_type, authorization) = (header("content-type"), header("authorization"));
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    received.lock().expect("lock").push(Received {
+        path: path.clone(),
+        content_type,
+        authorization: authorization.clone(),
+        body: body.clone(),
+    });
+    match mode {
+        Mode::Slow => tokio::time::sleep(Duration::from_secs(5)).await,
+        Mode::Oversize => {
+            return Ok(json(
+                StatusCode::ACCEPTED,
+                serde_json::json!({ "padding": "x".repeat(100_000) }),
+            ));
+        }
+        Mode::Redirect => {
+            let mut r = empty(StatusCode::FOUND);
+            r.headers_mut().insert(
+                "location",
+                "http://127.0.0.1:1/elsewhere/".parse().expect("header"),
+            );
+            return Ok(r);
+        }
+        Mode::Broken => return Ok(empty(StatusCode::INTERNAL_SERVER_ERROR)),
+        Mode::Normal => {}
+    }
+    if authorization.is_some() {
+        return Ok(json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({ "detail": "Invalid token." }),
+        ));
+    }
+    if path == "/api/v1/messages" {
+        let mut r = empty(StatusCode::MOVED_PERMANENTLY);
+        r.headers_mut()
+            .insert("location", "/api/v1/messages/".parse().expect("header"));
+        return Ok(r);
+    }
+    if path != "/api/v1/messages/" {
+        return Ok(empty(StatusCode::NOT_FOUND));
+    }
+    let token = body["token"].as_str().unwrap_or_default();
+    let priority = body
+        .get("priority")
+        .and_then(|p| p.as_str())
+        .unwrap_or("low");
+    let mut errors = serde_json::Map::new();
+    if token.is_empty() {
+        errors.insert(
+            "token".into(),
+            serde_json::json!(["This field is required."]),
+        );
+    } else if token.len() > 200 || token == MALFORMED {
+        errors.insert(
+            "token".into(),
+            serde_json::json!(["Ensure this field has no more than 200 characters."]),
+        );
+    }
+    if !["high", "low"].contains(&priority) {
+        errors.insert(
+            "priority".into(),
+            serde_json::json!([format!("\"{priority}\" is not a valid choice.")]),
+        );
+    }
+    if !errors.is_empty() {
+        return Ok(json(
+            StatusCode::BAD_REQUEST,
+            serde_json::Value::Object(errors),
+        ));
+    }
+    if token != KNOWN && token != ALSO_KNOWN {
+        return Ok(empty(StatusCode::NOT_FOUND));
+    }
+    Ok(json(
+        StatusCode::ACCEPTED,
+        serde_json::json!({ "token": token, "priority": priority, "data": body.get("data") }),
+    ))
+}
+
+impl Relay {
+    async fn start(mode: Mode) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req| handle(req, mode, log.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { port, received }
+    }
+
+    fn info(&self, endpoint_path: &str, tokens: &[&str]) -> PushInfo {
+        let tokens = tokens
+            .iter()
+            .map(|t| Token::parse(t).expect("token"))
+            .collect();
+        PushInfo::new(
+            &format!("http://127.0.0.1:{}{endpoint_path}", self.port),
+            tokens,
+        )
+        .expect("push info")
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+}
+
+fn dev() -> KnockPolicy {
+    KnockPolicy {
+        allow_insecure: true,
+        timeout: Duration::from_secs(2),
+    }
+}
+
+#[tokio::test]
+async fn a_knock_reaches_the_relay_with_the_right_fields() {
+    let relay = Relay::start(Mode::Normal).await;
+    for endpoint in ["/api/v1/", "/api/v1", "/api/v1/messages/"] {
+        let report = knock(&relay.info(endpoint, &[KNOWN]), dev()).await;
+        assert_eq!(report.result.expect("accepted").expose(), KNOWN);
+        assert!(report.dropped.is_empty());
+    }
+    for got in relay.received() {
+        assert_eq!(
+            got.path, "/api/v1/messages/",
+            "always with the trailing slash"
+        );
+        assert_eq!(got.content_type.as_deref(), Some("application/json"));
+        assert_eq!(
+            got.authorization, None,
+            "the token alone authorises a knock"
+        );
+        assert_eq!(got.body["token"], KNOWN);
+        assert_eq!(got.body["priority"], "high", "low is dropped for iPhones");
+        assert!(got.body.get("data").is_none(), "a knock carries no content");
+    }
+}
+
+#[tokio::test]
+async fn unknown_tokens_are_dropped_and_the_next_one_tried() {
+    let relay = Relay::start(Mode::Normal).await;
+    let report = knock(
+        &relay.info("/api/v1/", &[REVOKED, ALSO_KNOWN, KNOWN]),
+        dev(),
+    )
+    .await;
+    assert_eq!(report.result.expect("accepted").expose(), ALSO_KNOWN);
+    let dropped: Vec<&str> = report.dropped.iter().map(Token::expose).collect();
+    assert_eq!(dropped, [REVOKED]);
+    let tried: Vec<serde_json::Value> = relay
+        .received()
+        .into_iter()
+        .map(|r| r.body["token"].clone())
+        .collect();
+    assert_eq!(
+        tried,
+        [REVOKED, ALSO_KNOWN],
+        "oldest first, stops at the first accepted"
+    );
+
+    let report = knock(&relay.info("/api/v1/", &[REVOKED]), dev()).await;
+    assert_eq!(report.result, Err(KnockError::NoTokensLeft));
+    assert_eq!(report.dropped.len(), 1);
+}
+
+#[tokio::test]
+async fn relay_errors_keep_the_token_and_read_plainly() {
+    let relay = Relay::start(Mode::Normal).await;
+    let report = knock(&relay.info("/api/v1/", &[MALFORMED, KNOWN]), dev()).await;
+    match report.result {
+        Err(KnockError::BadRequest(detail)) => assert!(detail.starts_with("token:"), "{detail}"),
+        other => panic!("expected a 400, got {other:?}"),
+    }
+    assert!(report.dropped.is_empty(), "a 400 is not a revoked token");
+
+    let broken = Relay::start(Mode::Broken).await;
+    let report = knock(&broken.info("/api/v1/", &[KNOWN]), dev()).await;
+    assert_eq!(report.result, Err(KnockError::RelayTrouble(500)));
+    assert!(report.dropped.is_empty());
+}
+
+#[tokio::test]
+async fn redirects_oversize_answers_and_slow_relays_are_refused() {
+    let redirect = Relay::start(Mode::Redirect).await;
+    let report = knock(&redirect.info("/api/v1/", &[KNOWN]), dev()).await;
+    assert_eq!(report.result, Err(KnockError::Redirect(302)));
+    assert_eq!(
+        redirect.received().len(),
+        1,
+        "the redirect was not followed"
+    );
+
+    let oversize = Relay::start(Mode::Oversize).await;
+    let report = knock(&oversize.info("/api/v1/", &[KNOWN]), dev()).await;
+    assert_eq!(report.result, Err(KnockError::ResponseTooLarge));
+
+    let slow = Relay::start(Mode::Slow).await;
+    let report = knock(&slow.info("/api/v1/", &[KNOWN]), dev()).await;
+    assert_eq!(report.result, Err(KnockError::Timeout));
+}
+
+#[tokio::test]
+async fn without_the_switch_http_and_loopback_are_refused_before_connecting() {
+    let relay = Relay::start(Mode::Normal).await;
+    let report = knock(&relay.info("/api/v1/", &[KNOWN]), KnockPolicy::default()).await;
+    assert!(matches!(report.result, Err(KnockError::NotHttps(_))));
+    assert!(relay.received().is_empty(), "nothing was sent");
+}
