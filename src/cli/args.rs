@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
 use sotto::model::BareJid;
 
 #[derive(Debug, Parser)]
@@ -71,6 +72,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Wake a contact's phone through the push relay they gave you.
+    Knock {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+        #[arg(long)]
+        json: bool,
+        /// Development only: allow plain http and relays on this machine or
+        /// the local network (also SOTTO_KNOCK_INSECURE=1).
+        #[arg(
+            long,
+            env = "SOTTO_KNOCK_INSECURE",
+            action = clap::ArgAction::SetTrue,
+            value_parser = clap::builder::BoolishValueParser::new()
+        )]
+        insecure_relay: bool,
+    },
+    /// Show, add or remove a contact's push info (relay endpoint + tokens).
+    #[command(subcommand)]
+    PushInfo(PushInfoCommand),
     /// Show the latest messages of a conversation, from the local store.
     History {
         #[arg(long, short)]
@@ -100,6 +121,40 @@ pub enum Command {
         account: Option<BareJid>,
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PushInfoCommand {
+    /// Show what is stored for a contact (tokens are never shown in full).
+    Show {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add push info by hand: an endpoint and tokens, or the JSON a
+    /// contact gave you.
+    Add {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+        /// The relay's knock URL or API base, e.g. https://push.example.net/api/v1/
+        #[arg(long, required_unless_present = "json")]
+        endpoint: Option<String>,
+        /// A whitelist token (repeat for several).
+        #[arg(long = "token", required_unless_present = "json")]
+        tokens: Vec<String>,
+        /// The push info JSON: {"endpoint": ..., "tokens": [...]}
+        #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
+        json: Option<String>,
+    },
+    /// Forget a contact's push info.
+    Remove {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
     },
 }
 

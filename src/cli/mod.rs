@@ -9,6 +9,7 @@ mod args;
 mod chat;
 mod connect;
 mod history;
+mod knock;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ use sotto::paths::Paths;
 use sotto::secrets::{EnvOrTerminal, Secrets};
 use sotto::store::Store;
 
-pub use args::{AccountCommand, Args, Command};
+pub use args::{AccountCommand, Args, Command, PushInfoCommand};
 
 /// Prints a failure as one line, the way people read it.
 pub fn report_error(error: &anyhow::Error) {
@@ -113,6 +114,13 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             json,
         } => chat::chat(&mut ctx, account.as_ref(), with, json),
         Command::Contacts { account, json } => chat::contacts(&mut ctx, account.as_ref(), json),
+        Command::Knock {
+            account,
+            contact,
+            json,
+            insecure_relay,
+        } => knock::knock(&mut ctx, account.as_ref(), &contact, json, insecure_relay),
+        Command::PushInfo(command) => knock::push_info(&mut ctx, command),
         Command::History {
             account,
             with,

@@ -68,6 +68,17 @@ pub enum KnockError {
     Tls(String),
 }
 
+impl KnockError {
+    /// Whether the relay was contacted at all; refusals on our side do not
+    /// count against the cooldown.
+    pub fn reached_relay(&self) -> bool {
+        !matches!(
+            self,
+            Self::NotHttps(_) | Self::ForbiddenAddress { .. } | Self::Resolve { .. } | Self::Tls(_)
+        )
+    }
+}
+
 /// How a knock went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnockReport {

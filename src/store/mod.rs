@@ -6,6 +6,7 @@ mod contacts;
 mod key;
 mod messages;
 mod migrations;
+mod push;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +20,7 @@ pub use messages::{
     ConversationSummary, Cursor, Direction, MessageState, NewIncoming, NewOutgoing, SearchHit,
     StoredMessage,
 };
+pub use push::{PushSource, StoredPushInfo};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

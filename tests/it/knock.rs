@@ -294,3 +294,88 @@ async fn without_the_switch_http_and_loopback_are_refused_before_connecting() {
     assert!(matches!(report.result, Err(KnockError::NotHttps(_))));
     assert!(relay.received().is_empty(), "nothing was sent");
 }
+
+#[test]
+fn the_cli_knocks_rotates_tokens_and_cools_down() {
+    use crate::harness::{run_with_stdin, sotto};
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let relay = rt.block_on(Relay::start(Mode::Normal));
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut add = sotto(home.path());
+    add.args([
+        "account",
+        "add",
+        "me@localhost",
+        "--password-stdin",
+        "--no-connect",
+    ]);
+    assert!(run_with_stdin(add, "pw\n").status.success());
+
+    let endpoint = format!("http://127.0.0.1:{}/api/v1/", relay.port);
+    let added = sotto(home.path())
+        .args(["push-info", "add", "bob@localhost", "--endpoint", &endpoint])
+        .args(["--token", REVOKED, "--token", KNOWN])
+        .output()
+        .expect("run");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    // Without the development switch, plain http is refused before any
+    // connection (and does not count against the cooldown).
+    let refused = sotto(home.path())
+        .args(["knock", "bob@localhost"])
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("https"));
+    assert!(relay.received().is_empty());
+
+    let knocked = sotto(home.path())
+        .env("SOTTO_KNOCK_INSECURE", "1")
+        .args(["knock", "--json", "bob@localhost"])
+        .output()
+        .expect("run");
+    assert!(
+        knocked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&knocked.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&knocked.stdout).expect("json");
+    assert_eq!(report["result"], "accepted");
+    assert_eq!(report["dropped_tokens"], 1);
+    assert!(
+        !String::from_utf8_lossy(&knocked.stdout).contains(KNOWN),
+        "tokens never in full"
+    );
+    let tried: Vec<serde_json::Value> = relay
+        .received()
+        .into_iter()
+        .map(|r| r.body["token"].clone())
+        .collect();
+    assert_eq!(tried, [REVOKED, KNOWN]);
+
+    let shown = sotto(home.path())
+        .args(["push-info", "show", "--json", "bob@localhost"])
+        .output()
+        .expect("run");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(
+        shown["tokens"].as_array().map(Vec::len),
+        Some(1),
+        "the revoked token is gone"
+    );
+    assert_eq!(shown["last_result"], "accepted");
+
+    let again = sotto(home.path())
+        .env("SOTTO_KNOCK_INSECURE", "1")
+        .args(["knock", "bob@localhost"])
+        .output()
+        .expect("run");
+    assert!(!again.status.success(), "no hammering the relay");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("wait"));
+    assert_eq!(relay.received().len(), 2);
+}
