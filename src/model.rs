@@ -197,3 +197,15 @@ pub struct SyncedMessage {
     pub stanza_id: Option<String>,
     pub sent_at_ms: Option<i64>,
 }
+
+/// Where a contact's push info came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushSource {
+    /// Typed or pasted by the user.
+    Manual,
+    /// The contact's PEP node.
+    Pep,
+    /// A `<push-info/>` in a message from the contact.
+    Message,
+}

@@ -156,6 +156,29 @@ pub enum PushInfoCommand {
         account: Option<BareJid>,
         contact: BareJid,
     },
+    /// Fetch a contact's published push info (their PEP node) and store it.
+    Fetch {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+    },
+    /// Publish your own push info (from your phone's relay account) for
+    /// the contacts who see your presence.
+    Publish {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        #[arg(long, required_unless_present = "json")]
+        endpoint: Option<String>,
+        #[arg(long = "token", required_unless_present = "json")]
+        tokens: Vec<String>,
+        #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
+        json: Option<String>,
+    },
+    /// Take your published push info down.
+    Unpublish {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

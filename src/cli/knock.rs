@@ -8,7 +8,13 @@ use sotto::knock::{KnockPolicy, PushInfo, Token};
 use sotto::model::BareJid;
 use sotto::store::{PushSource, now_ms};
 
-use super::{Context, PushInfoCommand, runtime};
+use secrecy::SecretString;
+use sotto::config::AccountConfig;
+use sotto::engine::{Command as EngineCommand, Event};
+use sotto::store::Store;
+use sotto::xmpp::RetryPolicy;
+
+use super::{Context, PushInfoCommand, connect, runtime};
 
 /// A relay is never knocked twice for the same contact within this.
 const COOLDOWN_MS: i64 = 30_000;
@@ -58,16 +64,7 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             json,
         } => {
             let account = ctx.account(account.as_ref())?;
-            let info = match json {
-                Some(json) => PushInfo::from_json(&json)?,
-                None => {
-                    let tokens = tokens
-                        .iter()
-                        .map(|t| Token::parse(t))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    PushInfo::new(endpoint.as_deref().unwrap_or_default(), tokens)?
-                }
-            };
+            let info = parse_info(endpoint, tokens, json)?;
             let store = ctx.store()?;
             let stored = store.add_push_info(
                 account.jid.as_str(),
@@ -85,6 +82,33 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
                     "s"
                 }
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        PushInfoCommand::Fetch { account, contact } => {
+            let (account, password, store) = ctx.login(account.as_ref())?;
+            let (relay, tokens) = runtime()?.block_on(fetch(store, account, password, &contact))?;
+            println!(
+                "{contact} can now be knocked through {relay} ({tokens} token{}).",
+                if tokens == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        PushInfoCommand::Publish {
+            account,
+            endpoint,
+            tokens,
+            json,
+        } => {
+            let info = parse_info(endpoint, tokens, json)?;
+            let (account, password, store) = ctx.login(account.as_ref())?;
+            runtime()?.block_on(publish(store, account, password, Some(info.to_json())))?;
+            println!("Published: contacts who see your presence can knock your phone.");
+            Ok(ExitCode::SUCCESS)
+        }
+        PushInfoCommand::Unpublish { account } => {
+            let (account, password, store) = ctx.login(account.as_ref())?;
+            runtime()?.block_on(publish(store, account, password, None))?;
+            println!("Your push info is no longer published.");
             Ok(ExitCode::SUCCESS)
         }
         PushInfoCommand::Remove { account, contact } => {
@@ -108,14 +132,14 @@ pub fn knock(
     json: bool,
     insecure_relay: bool,
 ) -> Result<ExitCode> {
-    let account = ctx.account(account)?;
-    let store = ctx.store()?;
+    let (account, password, store) = ctx.login(account)?;
     let (acc, who) = (account.jid.as_str(), contact.as_str());
+    if store.push_info(acc, who)?.is_none() {
+        // Fetch on demand: the contact may have published it.
+        runtime()?.block_on(fetch(store.clone(), account.clone(), password, contact))?;
+    }
     let Some(stored) = store.push_info(acc, who)? else {
-        bail!(
-            "{contact} has not shared push info, so their phone cannot be knocked; \
-             add it with `sotto push-info add`"
-        );
+        bail!("{contact} has no usable push info");
     };
     if let Some(at) = stored.last_knock_at {
         let wait = COOLDOWN_MS - (now_ms() - at);
@@ -179,4 +203,82 @@ pub fn knock(
             bail!("could not knock {contact}: {e}")
         }
     }
+}
+
+fn parse_info(
+    endpoint: Option<String>,
+    tokens: Vec<String>,
+    json: Option<String>,
+) -> Result<PushInfo> {
+    Ok(match json {
+        Some(json) => PushInfo::from_json(&json)?,
+        None => {
+            let tokens = tokens
+                .iter()
+                .map(|t| Token::parse(t))
+                .collect::<Result<Vec<_>, _>>()?;
+            PushInfo::new(endpoint.as_deref().unwrap_or_default(), tokens)?
+        }
+    })
+}
+
+/// Connects, fetches the contact's PEP push info into the store, and
+/// returns the relay host and token count.
+async fn fetch(
+    store: Store,
+    account: AccountConfig,
+    password: SecretString,
+    contact: &BareJid,
+) -> Result<(String, usize)> {
+    let mut online = connect::connect(store, account, password, None, RetryPolicy::Never).await?;
+    online.engine.send(EngineCommand::FetchPushInfo {
+        account: online.account.jid.clone(),
+        contact: contact.clone(),
+    })?;
+    let outcome = loop {
+        match online.events.recv().await {
+            Some(Event::PushInfoLearned {
+                contact: c,
+                relay,
+                tokens,
+                ..
+            }) if &c == contact => break Ok((relay, tokens)),
+            Some(Event::PushInfoRejected {
+                contact: c, reason, ..
+            }) if &c == contact => {
+                break Err(anyhow::anyhow!("{reason}; their phone cannot be knocked"));
+            }
+            Some(_) => {}
+            None => break Err(anyhow::anyhow!("the connection closed")),
+        }
+    };
+    online.close().await;
+    outcome
+}
+
+/// Publishes (`Some(json)`) or takes down (`None`) our own push info.
+async fn publish(
+    store: Store,
+    account: AccountConfig,
+    password: SecretString,
+    json: Option<String>,
+) -> Result<()> {
+    let mut online = connect::connect(store, account, password, None, RetryPolicy::Never).await?;
+    let jid = online.account.jid.clone();
+    online.engine.send(match json {
+        Some(json) => EngineCommand::PublishPushInfo { account: jid, json },
+        None => EngineCommand::RetractPushInfo { account: jid },
+    })?;
+    let outcome = loop {
+        match online.events.recv().await {
+            Some(Event::PushInfoPublished { error: None, .. }) => break Ok(()),
+            Some(Event::PushInfoPublished { error: Some(e), .. }) => {
+                break Err(anyhow::anyhow!("{e}"));
+            }
+            Some(_) => {}
+            None => break Err(anyhow::anyhow!("the connection closed")),
+        }
+    };
+    online.close().await;
+    outcome
 }

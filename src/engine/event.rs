@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::config::AccountConfig;
 use crate::model::{
     AccountId, Availability, BareJid, ConnectionState, Contact, IncomingMessage, OutgoingMessage,
-    OutgoingState, PresenceUpdate, SubscriptionChange, SyncedMessage,
+    OutgoingState, PresenceUpdate, PushSource, SubscriptionChange, SyncedMessage,
 };
 use crate::store::StoredMessage;
 
@@ -40,6 +40,21 @@ pub enum Command {
         account: AccountId,
         jid: BareJid,
         approve: bool,
+    },
+    /// Publish our push info (its JSON) in PEP for contacts who see our
+    /// presence.
+    PublishPushInfo {
+        account: AccountId,
+        json: String,
+    },
+    /// Take our published push info down.
+    RetractPushInfo {
+        account: AccountId,
+    },
+    /// Fetch a contact's published push info into the store.
+    FetchPushInfo {
+        account: AccountId,
+        contact: BareJid,
     },
     /// Disconnect everything and stop the engine.
     Shutdown,
@@ -124,6 +139,27 @@ pub enum Event {
         total: Option<usize>,
         done: bool,
     },
+    /// A contact's push info is stored (new or with more tokens).
+    PushInfoLearned {
+        account: AccountId,
+        contact: BareJid,
+        relay: String,
+        tokens: usize,
+        source: PushSource,
+    },
+    /// A contact's push info was unusable or absent.
+    PushInfoRejected {
+        account: AccountId,
+        contact: BareJid,
+        reason: String,
+    },
+    /// Our own push info was published (or, with `published: false`,
+    /// taken down), or the server refused.
+    PushInfoPublished {
+        account: AccountId,
+        published: bool,
+        error: Option<String>,
+    },
     /// A message we sent came back as an error.
     MessageError {
         account: AccountId,
@@ -145,6 +181,13 @@ pub(crate) enum SessionOutput {
     Synced {
         account: AccountId,
         message: SyncedMessage,
+    },
+    /// Push info from a contact (`None`: they have none published).
+    PushInfo {
+        account: AccountId,
+        contact: BareJid,
+        json: Option<String>,
+        source: PushSource,
     },
     /// One page of the archive, in order; `last` is its newest id.
     ArchivePage {

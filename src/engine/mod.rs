@@ -173,6 +173,33 @@ async fn handle_command(
             let command = SessionCommand::AnswerSubscription(jid, approve);
             route(accounts, pipeline, &account, command).await;
         }
+        Command::PublishPushInfo { account, json } => {
+            route(
+                accounts,
+                pipeline,
+                &account,
+                SessionCommand::PublishPushInfo(json),
+            )
+            .await;
+        }
+        Command::RetractPushInfo { account } => {
+            route(
+                accounts,
+                pipeline,
+                &account,
+                SessionCommand::RetractPushInfo,
+            )
+            .await;
+        }
+        Command::FetchPushInfo { account, contact } => {
+            route(
+                accounts,
+                pipeline,
+                &account,
+                SessionCommand::FetchPushInfo(contact),
+            )
+            .await;
+        }
         Command::Shutdown => {}
     }
 }

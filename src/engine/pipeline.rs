@@ -8,8 +8,10 @@ use std::sync::Mutex;
 use tokio::sync::mpsc;
 
 use super::{Event, SessionOutput};
+use crate::knock::PushInfo;
 use crate::model::{
-    AccountId, ConnectionState, IncomingMessage, OutgoingMessage, OutgoingState, SyncedMessage,
+    AccountId, BareJid, ConnectionState, IncomingMessage, OutgoingMessage, OutgoingState,
+    PushSource, SyncedMessage,
 };
 use crate::store::{MessageState, NewIncoming, NewOutgoing, Store, StoreError, now_ms};
 use crate::xmpp::CatchUpFrom;
@@ -221,9 +223,65 @@ impl Pipeline {
                 self.archive_page(account, last.filter(|_| stored), complete)
                     .await;
             }
+            SessionOutput::PushInfo {
+                account,
+                contact,
+                json,
+                source,
+            } => self.push_info(account, contact, json, source).await,
             SessionOutput::Event(event) => {
                 self.remember_contacts(&event).await;
                 self.emit(event).await;
+            }
+        }
+    }
+
+    /// Validates a contact's push info and stores it; tokens never leave
+    /// the store in events.
+    async fn push_info(
+        &self,
+        account: AccountId,
+        contact: BareJid,
+        json: Option<String>,
+        source: PushSource,
+    ) {
+        let rejected = |reason: String| Event::PushInfoRejected {
+            account: account.clone(),
+            contact: contact.clone(),
+            reason,
+        };
+        let Some(json) = json else {
+            self.emit(rejected(format!("{contact} has not published push info")))
+                .await;
+            return;
+        };
+        let info = match PushInfo::from_json(&json) {
+            Ok(info) => info,
+            Err(e) => {
+                tracing::info!(%account, %contact, error = %e, "unusable push info ignored");
+                self.emit(rejected(e.to_string())).await;
+                return;
+            }
+        };
+        let (acc, who) = (account.to_string(), contact.to_string());
+        match self
+            .blocking(move |s| s.add_push_info(&acc, &who, info, source))
+            .await
+        {
+            Ok(stored) => {
+                self.emit(Event::PushInfoLearned {
+                    account,
+                    contact,
+                    relay: stored.info.endpoint.host_str().unwrap_or("?").to_owned(),
+                    tokens: stored.info.tokens.len(),
+                    source,
+                })
+                .await;
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not store push info");
+                self.emit(rejected(format!("it could not be saved: {e}")))
+                    .await;
             }
         }
     }

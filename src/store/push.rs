@@ -1,22 +1,10 @@
 //! Contacts' push info for knocks.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::{Store, StoreError, now_ms};
 use crate::knock::{PushInfo, Token};
-
-/// Where push info came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PushSource {
-    /// Typed or pasted by the user.
-    Manual,
-    /// The contact's PEP node.
-    Pep,
-    /// A `<push-info/>` in a message from the contact.
-    Message,
-}
+pub use crate::model::PushSource;
 
 impl PushSource {
     fn as_str(self) -> &'static str {

@@ -4,6 +4,7 @@
 mod backoff;
 mod connect;
 mod convert;
+mod pep;
 mod session;
 mod srv;
 mod tls;

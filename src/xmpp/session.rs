@@ -29,9 +29,11 @@ use tokio_xmpp::{Error as XmppError, Stanza, connect::ServerConnector, error::Au
 use super::backoff::Backoff;
 use super::connect::{ConnectError, Connector, Stream};
 use super::convert::{self, MessageMeaning, PresenceMeaning};
+use super::pep;
 use crate::config::ServerAddress;
 use crate::engine::{Event, SessionOutput};
 use crate::fingerprint::Fingerprint;
+use crate::model::PushSource;
 use crate::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState, SyncedMessage};
 
 /// What to do when a connection attempt fails for a reason that may pass.
@@ -62,6 +64,9 @@ pub enum SessionCommand {
     AnswerSubscription(BareJid, bool),
     /// Fetch what the archive holds from there on.
     CatchUp(CatchUpFrom),
+    PublishPushInfo(String),
+    RetractPushInfo,
+    FetchPushInfo(BareJid),
     Close,
 }
 
@@ -149,6 +154,7 @@ pub(crate) async fn run_session(
         presence: params.presence.clone(),
         roster_iq: None,
         catch_up: None,
+        pep: std::collections::HashMap::new(),
     };
 
     loop {
@@ -443,6 +449,14 @@ struct Session {
     presence: Option<(Availability, Option<String>)>,
     roster_iq: Option<String>,
     catch_up: Option<CatchUp>,
+    /// PEP requests in flight, by IQ id.
+    pep: std::collections::HashMap<String, PepRequest>,
+}
+
+enum PepRequest {
+    Publish,
+    Retract,
+    Fetch(BareJid),
 }
 
 impl Session {
@@ -528,6 +542,22 @@ impl Session {
                 self.send(answer.with_to(jid)).await;
             }
             SessionCommand::CatchUp(from) => self.query_archive(from, true).await,
+            SessionCommand::PublishPushInfo(json) => {
+                let id = new_id();
+                self.pep.insert(id.clone(), PepRequest::Publish);
+                self.send(pep::publish(id, &json)).await;
+            }
+            SessionCommand::RetractPushInfo => {
+                let id = new_id();
+                self.pep.insert(id.clone(), PepRequest::Retract);
+                self.send(pep::retract(id)).await;
+            }
+            SessionCommand::FetchPushInfo(contact) => {
+                let id = new_id();
+                let request = pep::fetch(id.clone(), &contact);
+                self.pep.insert(id, PepRequest::Fetch(contact));
+                self.send(request).await;
+            }
             SessionCommand::Close => {}
         }
     }
@@ -635,6 +665,17 @@ impl Session {
     async fn handle_stanza(&mut self, stanza: Stanza) {
         match stanza {
             Stanza::Message(message) => {
+                if let (Some(json), Some(from)) = (pep::from_message(&message), &message.from)
+                    && from.to_bare() != self.account
+                {
+                    self.output(SessionOutput::PushInfo {
+                        account: self.account.clone(),
+                        contact: from.to_bare(),
+                        json: Some(json),
+                        source: PushSource::Message,
+                    })
+                    .await;
+                }
                 if let Some(synced) = convert::carbon(&message, &self.account) {
                     self.output(SessionOutput::Synced {
                         account: self.account.clone(),
@@ -716,7 +757,49 @@ impl Session {
         from.is_none_or(|f| f.to_bare() == self.account)
     }
 
+    async fn pep_answer(&mut self, request: PepRequest, result: Result<Option<Element>, String>) {
+        match request {
+            PepRequest::Fetch(contact) => {
+                let json = result.ok().and_then(pep::from_items_result);
+                self.output(SessionOutput::PushInfo {
+                    account: self.account.clone(),
+                    contact,
+                    json,
+                    source: PushSource::Pep,
+                })
+                .await;
+            }
+            PepRequest::Publish | PepRequest::Retract => {
+                let published = matches!(request, PepRequest::Publish);
+                self.emit(Event::PushInfoPublished {
+                    account: self.account.clone(),
+                    published,
+                    error: result.err(),
+                })
+                .await;
+            }
+        }
+    }
+
     async fn handle_iq(&mut self, iq: Iq) {
+        let pep_id = match &iq {
+            Iq::Result { id, .. } | Iq::Error { id, .. } if self.pep.contains_key(id) => {
+                Some(id.clone())
+            }
+            _ => None,
+        };
+        if let Some(request) = pep_id.and_then(|id| self.pep.remove(&id)) {
+            let result = match iq {
+                Iq::Result { payload, .. } => Ok(payload),
+                Iq::Error { error, .. } => Err(format!(
+                    "the server refused ({})",
+                    format!("{:?}", error.defined_condition).to_lowercase()
+                )),
+                _ => Err("unexpected answer".into()),
+            };
+            self.pep_answer(request, result).await;
+            return;
+        }
         match iq {
             Iq::Result {
                 id, payload, from, ..

@@ -379,3 +379,138 @@ fn the_cli_knocks_rotates_tokens_and_cools_down() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("wait"));
     assert_eq!(relay.received().len(), 2);
 }
+
+#[test]
+fn a_contact_publishes_push_info_and_a_knock_finds_it() {
+    use sotto::engine::{Command, Event};
+    use sotto::model::{Subscription, SubscriptionChange};
+    use sotto::xmpp::RetryPolicy;
+
+    use crate::client::TestClient;
+    use crate::harness::{new_user, run_with_stdin, shared, sotto};
+
+    let server = shared();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let relay = rt.block_on(Relay::start(Mode::Normal));
+    let (a, a_pw) = new_user(server, "knocka");
+    let (b, b_pw) = new_user(server, "knockb");
+    let (alice_jid, bob_jid) = (format!("{a}@localhost"), format!("{b}@localhost"));
+
+    // Alice sees Bob's presence: Bob's PEP node (access model "presence")
+    // is readable to her.
+    rt.block_on(async {
+        let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
+        let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Never);
+        alice.online().await;
+        bob.online().await;
+        alice.send(Command::AddContact {
+            account: alice.jid.clone(),
+            jid: bob.jid.clone(),
+            name: None,
+        });
+        bob.wait_for("request", |e| {
+            matches!(
+                e,
+                Event::Subscription {
+                    change: SubscriptionChange::Requested,
+                    ..
+                }
+            )
+            .then_some(())
+        })
+        .await;
+        bob.send(Command::AnswerSubscription {
+            account: bob.jid.clone(),
+            jid: alice.jid.clone(),
+            approve: true,
+        });
+        alice
+            .wait_for("subscription", |e| match e {
+                Event::ContactChanged { contact, .. }
+                    if contact.subscription == Subscription::To =>
+                {
+                    Some(())
+                }
+                _ => None,
+            })
+            .await;
+    });
+
+    let add = |home: &std::path::Path, jid: &str, pw: &str| {
+        let mut cmd = sotto(home);
+        cmd.args(["account", "add", jid, "--password-stdin", "--server"])
+            .arg(server.starttls_address())
+            .args(["--trust-fingerprint", &server.fingerprint.to_string()]);
+        let out = run_with_stdin(cmd, &format!("{pw}\n"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (alice_home, bob_home) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    add(alice_home.path(), &alice_jid, &a_pw);
+    add(bob_home.path(), &bob_jid, &b_pw);
+
+    // Bob publishes the push info of his phone's relay, then is offline.
+    let endpoint = format!("http://127.0.0.1:{}/api/v1/", relay.port);
+    let published = sotto(bob_home.path())
+        .args([
+            "push-info",
+            "publish",
+            "--endpoint",
+            &endpoint,
+            "--token",
+            KNOWN,
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+
+    // Alice knocks: Sotto fetches Bob's PEP node, stores it, knocks.
+    let knocked = sotto(alice_home.path())
+        .env("SOTTO_KNOCK_INSECURE", "1")
+        .args(["knock", "--json", &bob_jid])
+        .output()
+        .expect("run");
+    assert!(
+        knocked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&knocked.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&knocked.stdout).expect("json");
+    assert_eq!(report["result"], "accepted");
+    let got = relay.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body["token"], KNOWN);
+    let shown = sotto(alice_home.path())
+        .args(["push-info", "show", "--json", &bob_jid])
+        .output()
+        .expect("run");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(shown["source"], "pep");
+
+    // A stranger (no subscription) cannot read it.
+    let (c, c_pw) = new_user(server, "knockc");
+    let carol_home = tempfile::tempdir().expect("dir");
+    add(carol_home.path(), &format!("{c}@localhost"), &c_pw);
+    let refused = sotto(carol_home.path())
+        .env("SOTTO_KNOCK_INSECURE", "1")
+        .args(["knock", &bob_jid])
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("has not published push info"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(relay.received().len(), 1, "no knock without push info");
+}

@@ -1,0 +1,149 @@
+//! Push info over XMPP (`urn:sotto:knock:0`): our own published in PEP
+//! for contacts with a presence subscription, a contact's fetched from
+//! their PEP node, or a `<push-info/>` sent in a message. Only the JSON
+//! text crosses this edge; `knock` validates it.
+
+use tokio_xmpp::jid::BareJid;
+use tokio_xmpp::minidom::Element;
+use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field};
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::message::Message;
+use tokio_xmpp::parsers::pubsub::pubsub::{Item, Items, PubSub, Publish, PublishOptions, Retract};
+use tokio_xmpp::parsers::pubsub::{ItemId, NodeName};
+
+/// The namespace, PEP node and element name of push info.
+pub const KNOCK_NS: &str = "urn:sotto:knock:0";
+const ITEM_ID: &str = "current";
+
+fn push_info_element(json: &str) -> Element {
+    Element::builder("push-info", KNOCK_NS)
+        .append(json.to_owned())
+        .build()
+}
+
+/// Publishes our push info, readable by contacts who see our presence.
+pub fn publish(id: String, json: &str) -> Iq {
+    let options = DataForm::new(
+        DataFormType::Submit,
+        "http://jabber.org/protocol/pubsub#publish-options",
+        vec![
+            Field::text_single("pubsub#access_model", "presence"),
+            Field::text_single("pubsub#persist_items", "true"),
+        ],
+    );
+    Iq::from_set(
+        id,
+        PubSub::Publish {
+            publish: Publish {
+                node: NodeName(KNOCK_NS.into()),
+                items: vec![Item {
+                    id: Some(ItemId(ITEM_ID.into())),
+                    publisher: None,
+                    payload: Some(push_info_element(json)),
+                }],
+            },
+            publish_options: Some(PublishOptions {
+                form: Some(options),
+            }),
+        },
+    )
+}
+
+/// Takes our published push info down.
+pub fn retract(id: String) -> Iq {
+    Iq::from_set(
+        id,
+        PubSub::Retract(Retract {
+            node: NodeName(KNOCK_NS.into()),
+            notify: true,
+            items: vec![Item {
+                id: Some(ItemId(ITEM_ID.into())),
+                publisher: None,
+                payload: None,
+            }],
+        }),
+    )
+}
+
+/// Asks a contact's PEP service for their push info.
+pub fn fetch(id: String, contact: &BareJid) -> Iq {
+    Iq::from_get(
+        id,
+        PubSub::Items(Items {
+            max_items: Some(1),
+            node: NodeName(KNOCK_NS.into()),
+            subid: None,
+            items: vec![],
+        }),
+    )
+    .with_to(contact.clone().into())
+}
+
+/// The push-info JSON in an items result, if there is one.
+pub fn from_items_result(payload: Option<Element>) -> Option<String> {
+    let pubsub = PubSub::try_from(payload?).ok()?;
+    let PubSub::Items(items) = pubsub else {
+        return None;
+    };
+    items
+        .items
+        .into_iter()
+        .filter_map(|i| i.payload)
+        .find(|p| p.is("push-info", KNOCK_NS))
+        .map(|p| p.text())
+}
+
+/// The push-info JSON sent directly in a message, if any.
+pub fn from_message(message: &Message) -> Option<String> {
+    message
+        .payloads
+        .iter()
+        .find(|p| p.is("push-info", KNOCK_NS))
+        .map(Element::text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_carries_the_json_and_the_presence_access_model() {
+        let el: Element =
+            publish("p1".into(), r#"{"endpoint":"https://x/","tokens":["t"]}"#).into();
+        let xml = String::from(&el);
+        assert!(xml.contains("urn:sotto:knock:0"), "{xml}");
+        assert!(xml.contains("pubsub#access_model"), "{xml}");
+        assert!(xml.contains("presence"), "{xml}");
+        assert!(
+            xml.contains(r#"{"endpoint":"https://x/","tokens":["t"]}"#)
+                || xml.contains("{&quot;endpoint&quot;"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn reads_push_info_from_results_and_messages() {
+        let result: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+            <items node='urn:sotto:knock:0'><item id='current'>\
+            <push-info xmlns='urn:sotto:knock:0'>{\"endpoint\":\"https://r/\",\"tokens\":[\"a\"]}</push-info>\
+            </item></items></pubsub>"
+            .parse()
+            .expect("xml");
+        assert_eq!(
+            from_items_result(Some(result)).as_deref(),
+            Some(r#"{"endpoint":"https://r/","tokens":["a"]}"#)
+        );
+        let empty: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+            <items node='urn:sotto:knock:0'/></pubsub>"
+            .parse()
+            .expect("xml");
+        assert_eq!(from_items_result(Some(empty)), None);
+        let message: Message = "<message xmlns='jabber:client' from='b@x/p' type='chat'>\
+            <push-info xmlns='urn:sotto:knock:0'>{}</push-info></message>"
+            .parse::<Element>()
+            .expect("xml")
+            .try_into()
+            .expect("message");
+        assert_eq!(from_message(&message).as_deref(), Some("{}"));
+    }
+}
