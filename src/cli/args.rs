@@ -174,6 +174,15 @@ pub enum PushInfoCommand {
         #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
         json: Option<String>,
     },
+    /// Knock once by itself when a message is queued for this contact
+    /// while they are offline.
+    AutoKnock {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+        #[arg(value_parser = clap::builder::BoolishValueParser::new())]
+        on: bool,
+    },
     /// Take your published push info down.
     Unpublish {
         #[arg(long, short)]

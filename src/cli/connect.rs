@@ -3,7 +3,8 @@
 use anyhow::{Result, anyhow, bail};
 use secrecy::SecretString;
 use sotto::config::AccountConfig;
-use sotto::engine::{AccountLogin, Command, Engine, Event};
+use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
+use sotto::knock::KnockPolicy;
 use sotto::model::{Availability, ConnectionState};
 use sotto::store::Store;
 use sotto::xmpp::RetryPolicy;
@@ -46,7 +47,13 @@ pub async fn connect(
     presence: Option<(Availability, Option<String>)>,
     retry: RetryPolicy,
 ) -> Result<Online> {
-    let (engine, mut events) = Engine::start(store);
+    let options = EngineOptions {
+        knock: KnockPolicy {
+            allow_insecure: insecure_relays_allowed(),
+            ..KnockPolicy::default()
+        },
+    };
+    let (engine, mut events) = Engine::start_with(store, options);
     engine.send(Command::Start(Box::new(AccountLogin {
         config: account.clone(),
         password,
@@ -105,4 +112,12 @@ impl Online {
         }
         let _ = self.engine.send(Command::Shutdown);
     }
+}
+
+/// The development switch for knocks (`SOTTO_KNOCK_INSECURE=1`): plain
+/// http and relays on this machine or the local network.
+pub fn insecure_relays_allowed() -> bool {
+    std::env::var("SOTTO_KNOCK_INSECURE")
+        .map(|v| matches!(v.as_str(), "1" | "true" | "yes" | "on"))
+        .unwrap_or(false)
 }

@@ -16,9 +16,6 @@ use sotto::xmpp::RetryPolicy;
 
 use super::{Context, PushInfoCommand, connect, runtime};
 
-/// A relay is never knocked twice for the same contact within this.
-const COOLDOWN_MS: i64 = 30_000;
-
 pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode> {
     match command {
         PushInfoCommand::Show {
@@ -105,6 +102,24 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             println!("Published: contacts who see your presence can knock your phone.");
             Ok(ExitCode::SUCCESS)
         }
+        PushInfoCommand::AutoKnock {
+            account,
+            contact,
+            on,
+        } => {
+            let account = ctx.account(account.as_ref())?;
+            if !ctx
+                .store()?
+                .set_auto_knock(account.jid.as_str(), contact.as_str(), on)?
+            {
+                bail!("there is no push info for {contact}; add or fetch it first");
+            }
+            println!(
+                "Auto-knock for {contact} is {}.",
+                if on { "on" } else { "off" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         PushInfoCommand::Unpublish { account } => {
             let (account, password, store) = ctx.login(account.as_ref())?;
             runtime()?.block_on(publish(store, account, password, None))?;
@@ -141,15 +156,11 @@ pub fn knock(
     let Some(stored) = store.push_info(acc, who)? else {
         bail!("{contact} has no usable push info");
     };
-    if let Some(at) = stored.last_knock_at {
-        let wait = COOLDOWN_MS - (now_ms() - at);
-        if wait > 0 {
-            bail!(
-                "{contact} was knocked {} s ago; wait {} s before knocking again",
-                (now_ms() - at) / 1000,
-                (wait + 999) / 1000
-            );
-        }
+    if let Some(wait) = sotto::knock::cooldown_left(stored.last_knock_at, now_ms()) {
+        bail!(
+            "{contact} was knocked moments ago; wait {} s before knocking again",
+            (wait + 999) / 1000
+        );
     }
     let policy = KnockPolicy {
         allow_insecure: insecure_relay,

@@ -56,6 +56,18 @@ pub enum Command {
         account: AccountId,
         contact: BareJid,
     },
+    /// Knock a contact's phone through their push relay.
+    Knock {
+        account: AccountId,
+        contact: BareJid,
+    },
+    /// Knock once, automatically, when a message is queued for this
+    /// contact while they are offline.
+    SetAutoKnock {
+        account: AccountId,
+        contact: BareJid,
+        on: bool,
+    },
     /// Disconnect everything and stop the engine.
     Shutdown,
 }
@@ -158,6 +170,19 @@ pub enum Event {
     PushInfoPublished {
         account: AccountId,
         published: bool,
+        error: Option<String>,
+    },
+    /// A knock is on its way to the contact's relay.
+    Knocking {
+        account: AccountId,
+        contact: BareJid,
+        automatic: bool,
+    },
+    /// How a knock went: `relay` accepted it, or `error` says why not.
+    Knocked {
+        account: AccountId,
+        contact: BareJid,
+        relay: Option<String>,
         error: Option<String>,
     },
     /// A message we sent came back as an error.

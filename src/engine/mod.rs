@@ -4,16 +4,18 @@
 //! of its events.
 
 mod event;
+mod knocks;
 mod pipeline;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tokio::sync::mpsc;
 
 pub(crate) use event::SessionOutput;
 pub use event::{AccountLogin, Command, Event};
 
-use crate::model::{AccountId, ConnectionState};
+use crate::knock::KnockPolicy;
+use crate::model::{AccountId, BareJid, ConnectionState, PresenceUpdate};
 use crate::store::Store;
 use crate::xmpp::{SessionCommand, SessionParams, run_session};
 
@@ -24,6 +26,13 @@ const EVENT_BUFFER: usize = 1024;
 #[error("the engine has stopped")]
 pub struct EngineStopped;
 
+/// How the engine behaves beyond its defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineOptions {
+    /// What knocks may reach (the development switch lives here).
+    pub knock: KnockPolicy,
+}
+
 /// A cheap handle to the running engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -33,9 +42,13 @@ pub struct Engine {
 impl Engine {
     /// Starts the engine on the current tokio runtime, over `store`.
     pub fn start(store: Store) -> (Self, mpsc::Receiver<Event>) {
+        Self::start_with(store, EngineOptions::default())
+    }
+
+    pub fn start_with(store: Store, options: EngineOptions) -> (Self, mpsc::Receiver<Event>) {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::channel(EVENT_BUFFER);
-        tokio::spawn(run(store, command_rx, events));
+        tokio::spawn(run(store, options, command_rx, events));
         (Self { commands }, event_rx)
     }
 
@@ -53,15 +66,45 @@ struct Account {
     commands: mpsc::Sender<SessionCommand>,
     /// Bound and able to send now; otherwise messages wait in the outbox.
     online: bool,
+    /// Contacts' available resources, from their presence.
+    present: HashMap<BareJid, HashSet<String>>,
+}
+
+impl Account {
+    fn note_presence(&mut self, update: &PresenceUpdate) {
+        let bare = update.from.to_bare();
+        let resource = update
+            .from
+            .resource()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let resources = self.present.entry(bare.clone()).or_default();
+        if update.availability.is_online() {
+            resources.insert(resource);
+        } else if resource.is_empty() {
+            resources.clear();
+        } else {
+            resources.remove(&resource);
+        }
+        if resources.is_empty() {
+            self.present.remove(&bare);
+        }
+    }
+
+    fn contact_online(&self, contact: &BareJid) -> bool {
+        self.present.contains_key(contact)
+    }
 }
 
 async fn run(
     store: Store,
+    options: EngineOptions,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::Sender<Event>,
 ) {
     let (session_tx, mut session_rx) = mpsc::channel(EVENT_BUFFER);
     let mut accounts: HashMap<AccountId, Account> = HashMap::new();
+    let knocks = knocks::Knocks::new(store.clone(), events.clone(), options.knock);
     let pipeline = pipeline::Pipeline::new(store, events.clone());
     loop {
         tokio::select! {
@@ -70,14 +113,23 @@ async fn run(
                 if matches!(command, Command::Shutdown) {
                     break;
                 }
-                handle_command(command, &mut accounts, &pipeline, &session_tx).await;
+                handle_command(command, &mut accounts, &pipeline, &knocks, &session_tx).await;
             }
             Some(output) = session_rx.recv() => {
+                if let SessionOutput::Event(Event::Presence { account, update }) = &output
+                    && let Some(a) = accounts.get_mut(account)
+                {
+                    a.note_presence(update);
+                }
                 if let SessionOutput::Event(Event::Connection { account, state }) = &output
                     && let Some(a) = accounts.get_mut(account)
                 {
                     let was_online = a.online;
                     a.online = matches!(state, ConnectionState::Online { .. });
+                    if !a.online {
+                        // What we knew of contacts' presence is stale now.
+                        a.present.clear();
+                    }
                     // A fresh stream (not a resumed one) lost whatever was in
                     // flight: send the outbox again, in order. Receivers
                     // deduplicate by origin-id.
@@ -104,6 +156,7 @@ async fn handle_command(
     command: Command,
     accounts: &mut HashMap<AccountId, Account>,
     pipeline: &pipeline::Pipeline,
+    knocks: &knocks::Knocks,
     session_tx: &mpsc::Sender<SessionOutput>,
 ) {
     match command {
@@ -129,6 +182,7 @@ async fn handle_command(
                 Account {
                     commands: tx,
                     online: false,
+                    present: HashMap::new(),
                 },
             );
         }
@@ -142,6 +196,13 @@ async fn handle_command(
             let Some(message) = pipeline.queue(&account, message).await else {
                 return;
             };
+            // Nobody to receive it now: wake their phone once, if asked to.
+            let offline = accounts
+                .get(&account)
+                .is_none_or(|a| !a.contact_online(&message.to));
+            if offline && knocks.auto_knock_wanted(&account, &message.to).await {
+                knocks.start(account.clone(), message.to.clone(), true);
+            }
             match accounts.get(&account) {
                 Some(a) if a.online => {
                     let _ = a.commands.send(SessionCommand::Send(message)).await;
@@ -200,6 +261,12 @@ async fn handle_command(
             )
             .await;
         }
+        Command::Knock { account, contact } => knocks.start(account, contact, false),
+        Command::SetAutoKnock {
+            account,
+            contact,
+            on,
+        } => pipeline.set_auto_knock(account, contact, on).await,
         Command::Shutdown => {}
     }
 }

@@ -286,6 +286,25 @@ impl Pipeline {
         }
     }
 
+    pub async fn set_auto_knock(&self, account: AccountId, contact: BareJid, on: bool) {
+        let (acc, who) = (account.to_string(), contact.to_string());
+        match self
+            .blocking(move |s| s.set_auto_knock(&acc, &who, on))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                self.emit(Event::PushInfoRejected {
+                    account,
+                    contact,
+                    reason: "there is no push info to knock with".into(),
+                })
+                .await;
+            }
+            Err(e) => tracing::error!(%account, error = %e, "could not change auto-knock"),
+        }
+    }
+
     /// Keeps the store's copy of the roster in step with the server's.
     async fn remember_contacts(&self, event: &Event) {
         let result = match event.clone() {

@@ -123,6 +123,20 @@ impl Store {
         }))
     }
 
+    /// Turns auto-knock on or off; false when there is no push info.
+    pub fn set_auto_knock(
+        &self,
+        account: &str,
+        contact: &str,
+        on: bool,
+    ) -> Result<bool, StoreError> {
+        Ok(self.conn()?.execute(
+            "UPDATE push_info SET auto_knock = ?3 WHERE contact = ?2
+             AND account_id = (SELECT id FROM accounts WHERE jid = ?1)",
+            params![account, contact, on],
+        )? > 0)
+    }
+
     pub fn remove_push_info(&self, account: &str, contact: &str) -> Result<bool, StoreError> {
         Ok(self.conn()?.execute(
             "DELETE FROM push_info WHERE contact = ?2

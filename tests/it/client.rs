@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct TestClient {
-    _dir: Option<tempfile::TempDir>,
+    pub _dir: Option<tempfile::TempDir>,
     pub store: Store,
     pub engine: Engine,
     pub events: mpsc::Receiver<Event>,

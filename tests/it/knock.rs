@@ -514,3 +514,108 @@ fn a_contact_publishes_push_info_and_a_knock_finds_it() {
     );
     assert_eq!(relay.received().len(), 1, "no knock without push info");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once() {
+    use secrecy::SecretString;
+    use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
+    use sotto::model::{Availability, OutgoingMessage};
+    use sotto::store::{PushSource, Store, StoreKey};
+    use sotto::xmpp::RetryPolicy;
+
+    use crate::client::{TestClient, rand_key};
+    use crate::harness::{new_user, shared};
+
+    let server = shared();
+    let relay = Relay::start(Mode::Normal).await;
+    let (a, a_pw) = new_user(server, "autoa");
+    let (b, b_pw) = new_user(server, "autob");
+    let bob_jid = server.account(&b).jid;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        Store::open(&dir.path().join("a.db"), &StoreKey::from_bytes(rand_key())).expect("store");
+    let alice_jid = server.account(&a).jid;
+    store
+        .add_push_info(
+            alice_jid.as_str(),
+            bob_jid.as_str(),
+            relay.info("/api/v1/", &[KNOWN]),
+            PushSource::Manual,
+        )
+        .expect("push info");
+    assert!(
+        store
+            .set_auto_knock(alice_jid.as_str(), bob_jid.as_str(), true)
+            .expect("auto-knock")
+    );
+
+    let (engine, events) = Engine::start_with(store.clone(), EngineOptions { knock: dev() });
+    engine
+        .send(Command::Start(Box::new(AccountLogin {
+            config: server.account(&a),
+            password: SecretString::from(a_pw.clone()),
+            presence: Some((Availability::Available, None)),
+            retry: RetryPolicy::Never,
+        })))
+        .expect("engine");
+    let mut alice = TestClient {
+        _dir: None,
+        store: store.clone(),
+        engine,
+        events,
+        jid: alice_jid.clone(),
+        seen: Vec::new(),
+    };
+    alice.online().await;
+
+    let send = |alice: &TestClient, body: &str| {
+        alice.send(Command::SendMessage {
+            account: alice_jid.clone(),
+            message: OutgoingMessage {
+                id: Engine::new_message_id(),
+                to: bob_jid.clone(),
+                body: body.into(),
+            },
+        });
+    };
+    send(&alice, "wake up, Bob");
+    let relay_host = alice
+        .wait_for("the automatic knock", |e| match e {
+            Event::Knocked { relay, error, .. } => {
+                assert_eq!(error, &None, "knock failed");
+                relay.clone()
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(relay_host, "127.0.0.1");
+    assert!(alice.seen.iter().any(|e| matches!(
+        e,
+        Event::Knocking {
+            automatic: true,
+            ..
+        }
+    )));
+
+    // A second message moments later does not knock again.
+    send(&alice, "second");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(relay.received().len(), 1, "one knock, not one per message");
+
+    // Bob's phone woke up: he logs in and gets each message once.
+    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Never);
+    bob.online().await;
+    bob.wait_for("catch-up", |e| {
+        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+    })
+    .await;
+    let mut bodies: Vec<String> = bob
+        .store
+        .messages_before(bob_jid.as_str(), alice_jid.as_str(), None, 10)
+        .expect("history")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    bodies.sort();
+    assert_eq!(bodies, ["second", "wake up, Bob"]);
+}
