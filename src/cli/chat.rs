@@ -130,24 +130,12 @@ pub fn listen(
                         writeln!(out, "* {from}: subscription {change:?}")?;
                     }
                 }
-                Event::Connection { state, .. } => match state {
-                    ConnectionState::Failed {
-                        reason,
-                        certificate,
-                    } => {
-                        return Err(connect::failure(
-                            &online.account,
-                            reason,
-                            certificate.map(|c| c.to_string()),
-                        ));
+                Event::Connection { state, .. } => {
+                    online.report(state)?;
+                    if let ConnectionState::Online { jid, .. } = state {
+                        eprintln!("Listening as {jid}");
                     }
-                    ConnectionState::WaitingToRetry { seconds, reason } => {
-                        eprintln!("sotto: {reason}; trying again in {seconds} s");
-                    }
-                    ConnectionState::Online { jid, .. } => eprintln!("Listening as {jid}"),
-                    ConnectionState::Suspended => eprintln!("sotto: connection lost, reconnecting"),
-                    _ => {}
-                },
+                }
                 _ => {}
             }
             out.flush()?;
@@ -275,25 +263,14 @@ pub fn chat(
             }
             match &event {
                 Event::CatchUp { done: true, .. } => caught_up = true,
-                Event::Connection { state, .. } => match state {
-                    ConnectionState::Failed {
-                        reason,
-                        certificate,
-                    } => {
-                        return Err(connect::failure(
-                            &online.account,
-                            reason,
-                            certificate.map(|c| c.to_string()),
-                        ));
-                    }
+                Event::Connection { state, .. } => {
+                    online.report(state)?;
                     // A fresh stream starts a new catch-up; a resumed one
                     // lost nothing.
-                    ConnectionState::Online { resumed: false, .. } => caught_up = false,
-                    ConnectionState::WaitingToRetry { seconds, reason } => {
-                        eprintln!("sotto: {reason}; trying again in {seconds} s");
+                    if matches!(state, ConnectionState::Online { resumed: false, .. }) {
+                        caught_up = false;
                     }
-                    _ => {}
-                },
+                }
                 Event::MessageError { reason, .. } => eprintln!("sotto: not delivered: {reason}"),
                 _ => {}
             }

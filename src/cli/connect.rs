@@ -96,6 +96,30 @@ pub async fn connect(
 }
 
 impl Online {
+    /// Tells the user how a long-running command's connection is doing;
+    /// a failure for good ends the command.
+    pub fn report(&self, state: &ConnectionState) -> Result<()> {
+        match state {
+            ConnectionState::Failed {
+                reason,
+                certificate,
+            } => Err(failure(
+                &self.account,
+                reason,
+                certificate.map(|c| c.to_string()),
+            )),
+            ConnectionState::WaitingToRetry { seconds, reason } => {
+                eprintln!("sotto: {reason}; trying again in {seconds} s");
+                Ok(())
+            }
+            ConnectionState::Suspended => {
+                eprintln!("sotto: connection lost, reconnecting");
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Closes the stream cleanly, so the server has everything we sent.
     pub async fn close(mut self) {
         let _ = self.engine.send(Command::Stop(self.account.jid.clone()));

@@ -860,35 +860,17 @@ impl Session {
                     return;
                 }
                 self.roster_push(payload).await;
-                self.send(Iq::Result {
-                    from: None,
-                    to: from,
-                    id,
-                    payload: None,
-                })
-                .await;
+                self.reply(from, id, None).await;
             }
             Iq::Get {
                 from, id, payload, ..
             } if payload.is("ping", ns::PING) => {
-                self.send(Iq::Result {
-                    from: None,
-                    to: from,
-                    id,
-                    payload: None,
-                })
-                .await;
+                self.reply(from, id, None).await;
             }
             Iq::Get {
                 from, id, payload, ..
             } if payload.is("query", ns::DISCO_INFO) => {
-                self.send(Iq::Result {
-                    from: None,
-                    to: from,
-                    id,
-                    payload: Some(disco_info()),
-                })
-                .await;
+                self.reply(from, id, Some(disco_info())).await;
             }
             Iq::Get { from, id, .. } | Iq::Set { from, id, .. } => {
                 self.reply_error(from, id, DefinedCondition::ServiceUnavailable)
@@ -917,6 +899,16 @@ impl Session {
             };
             self.emit(event).await;
         }
+    }
+
+    async fn reply(&self, to: Option<Jid>, id: String, payload: Option<Element>) {
+        self.send(Iq::Result {
+            from: None,
+            to,
+            id,
+            payload,
+        })
+        .await;
     }
 
     async fn reply_error(&self, to: Option<Jid>, id: String, condition: DefinedCondition) {
