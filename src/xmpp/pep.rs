@@ -93,6 +93,35 @@ pub fn from_items_result(payload: Option<Element>) -> Option<String> {
         .map(|p| p.text())
 }
 
+/// The push-info JSON in a PEP notification (XEP-0163), if this message
+/// is one. Only a bare JID's own PEP service sends these.
+pub fn from_event(message: &Message) -> Option<String> {
+    use tokio_xmpp::parsers::pubsub::event::{Event, Payload};
+    let from = message.from.as_ref()?;
+    if from.resource().is_some() {
+        return None;
+    }
+    let payload = message
+        .payloads
+        .iter()
+        .find(|p| p.is("event", tokio_xmpp::parsers::ns::PUBSUB_EVENT))?;
+    let Event { payload } = Event::try_from(payload.clone()).ok()?;
+    let Payload::Items {
+        node, published, ..
+    } = payload
+    else {
+        return None;
+    };
+    if node.0 != KNOCK_NS {
+        return None;
+    }
+    published
+        .into_iter()
+        .filter_map(|i| i.payload)
+        .find(|p| p.is("push-info", KNOCK_NS))
+        .map(|p| p.text())
+}
+
 /// The push-info JSON sent directly in a message, if any.
 pub fn from_message(message: &Message) -> Option<String> {
     message
@@ -119,6 +148,27 @@ mod tests {
                 || xml.contains("{&quot;endpoint&quot;"),
             "{xml}"
         );
+    }
+
+    #[test]
+    fn reads_push_info_from_pep_notifications_of_bare_jids_only() {
+        let xml = "<message xmlns='jabber:client' from='bob@x' type='headline'>\
+            <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+            <items node='urn:sotto:knock:0'><item id='current'>\
+            <push-info xmlns='urn:sotto:knock:0'>{}</push-info></item></items></event></message>";
+        let m: Message = xml
+            .parse::<Element>()
+            .expect("xml")
+            .try_into()
+            .expect("message");
+        assert_eq!(from_event(&m).as_deref(), Some("{}"));
+        let forged: Message = xml
+            .replace("from='bob@x'", "from='bob@x/res'")
+            .parse::<Element>()
+            .expect("xml")
+            .try_into()
+            .expect("message");
+        assert_eq!(from_event(&forged), None);
     }
 
     #[test]

@@ -494,8 +494,7 @@ impl Session {
         self.send(Iq::from_set(new_id(), tokio_xmpp::parsers::carbons::Enable))
             .await;
         if let Some((availability, status)) = self.presence.clone() {
-            self.send(convert::own_presence(availability, status.as_deref()))
-                .await;
+            self.send_presence(availability, status.as_deref()).await;
         }
     }
 
@@ -524,8 +523,7 @@ impl Session {
                 ));
             }
             SessionCommand::SetPresence(availability, status) => {
-                self.send(convert::own_presence(availability, status.as_deref()))
-                    .await;
+                self.send_presence(availability, status.as_deref()).await;
                 self.presence = Some((availability, status));
             }
             SessionCommand::FetchRoster => self.fetch_roster().await,
@@ -665,14 +663,19 @@ impl Session {
     async fn handle_stanza(&mut self, stanza: Stanza) {
         match stanza {
             Stanza::Message(message) => {
-                if let (Some(json), Some(from)) = (pep::from_message(&message), &message.from)
+                let pushed = pep::from_event(&message)
+                    .map(|json| (json, PushSource::Pep))
+                    .or_else(|| {
+                        pep::from_message(&message).map(|json| (json, PushSource::Message))
+                    });
+                if let (Some((json, source)), Some(from)) = (pushed, &message.from)
                     && from.to_bare() != self.account
                 {
                     self.output(SessionOutput::PushInfo {
                         account: self.account.clone(),
                         contact: from.to_bare(),
                         json: Some(json),
-                        source: PushSource::Message,
+                        source,
                     })
                     .await;
                 }
@@ -870,7 +873,9 @@ impl Session {
             Iq::Get {
                 from, id, payload, ..
             } if payload.is("query", ns::DISCO_INFO) => {
-                self.reply(from, id, Some(disco_info())).await;
+                // Asked by our caps node (`node#ver`) or plainly.
+                let node = payload.attr("node").map(str::to_owned);
+                self.reply(from, id, Some(disco_info(node).into())).await;
             }
             Iq::Get { from, id, .. } | Iq::Set { from, id, .. } => {
                 self.reply_error(from, id, DefinedCondition::ServiceUnavailable)
@@ -901,6 +906,16 @@ impl Session {
         }
     }
 
+    async fn send_presence(&self, availability: Availability, status: Option<&str>) {
+        let mut presence = convert::own_presence(availability, status);
+        if availability.is_online()
+            && let Some(caps) = caps()
+        {
+            presence.add_payload(caps);
+        }
+        self.send(presence).await;
+    }
+
     async fn reply(&self, to: Option<Jid>, id: String, payload: Option<Element>) {
         self.send(Iq::Result {
             from: None,
@@ -924,18 +939,35 @@ impl Session {
     }
 }
 
+/// Where our entity capabilities (XEP-0115) are described.
+const CAPS_NODE: &str = "https://sotto.im";
+
 /// What we answer to disco#info (XEP-0030), so peers know what we do.
-fn disco_info() -> Element {
-    let result = DiscoInfoResult {
-        node: None,
+/// `+notify` on the knock node asks contacts' PEP services to send us
+/// their push info as they publish it.
+fn disco_info(node: Option<String>) -> DiscoInfoResult {
+    DiscoInfoResult {
+        node,
         identities: vec![Identity::new("client", "pc", "en", "Sotto")],
-        features: [ns::DISCO_INFO, ns::PING, ns::RECEIPTS, ns::SID]
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        features: [
+            ns::DISCO_INFO.to_owned(),
+            ns::PING.to_owned(),
+            ns::RECEIPTS.to_owned(),
+            ns::SID.to_owned(),
+            format!("{}+notify", pep::KNOCK_NS),
+        ]
+        .into_iter()
+        .collect(),
         extensions: vec![],
-    };
-    result.into()
+    }
+}
+
+/// Our caps element for presence, computed from [`disco_info`].
+fn caps() -> Option<tokio_xmpp::parsers::caps::Caps> {
+    use tokio_xmpp::parsers::caps::{Caps, compute_disco, hash_caps};
+    use tokio_xmpp::parsers::hashes::Algo;
+    let hash = hash_caps(&compute_disco(&disco_info(None)), Algo::Sha_1).ok()?;
+    Some(Caps::new(CAPS_NODE, hash))
 }
 
 /// Follows one outgoing stanza through tokio-xmpp's queue and reports each
@@ -1028,6 +1060,16 @@ mod tests {
              <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
         );
         assert!(choose_scram(&f, ChannelBinding::None).0.is_empty());
+    }
+
+    #[test]
+    fn our_caps_advertise_push_info_notifications() {
+        let caps = caps().expect("caps");
+        let el: Element = caps.into();
+        assert_eq!(el.attr("node"), Some(CAPS_NODE));
+        assert_eq!(el.attr("hash"), Some("sha-1"));
+        let info = disco_info(None);
+        assert!(info.features.contains("urn:sotto:knock:0+notify"));
     }
 
     #[test]
