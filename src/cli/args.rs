@@ -150,6 +150,13 @@ pub enum PushInfoCommand {
         #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
         json: Option<String>,
     },
+    /// Add push info from a knock link a contact shared:
+    /// xmpp:bob@example.net?knock;endpoint=...;token=...
+    AddLink {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        uri: String,
+    },
     /// Forget a contact's push info.
     Remove {
         #[arg(long, short)]

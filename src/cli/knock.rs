@@ -69,25 +69,13 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
                 info,
                 PushSource::Manual,
             )?;
-            println!(
-                "{contact} can now be knocked through {} ({} token{}).",
-                stored.info.endpoint.host_str().unwrap_or("?"),
-                stored.info.tokens.len(),
-                if stored.info.tokens.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
-            );
+            print_added(&contact, &stored);
             Ok(ExitCode::SUCCESS)
         }
         PushInfoCommand::Fetch { account, contact } => {
             let (account, password, store) = ctx.login(account.as_ref())?;
             let (relay, tokens) = runtime()?.block_on(fetch(store, account, password, &contact))?;
-            println!(
-                "{contact} can now be knocked through {relay} ({tokens} token{}).",
-                if tokens == 1 { "" } else { "s" }
-            );
+            print_knockable(&contact, &relay, tokens);
             Ok(ExitCode::SUCCESS)
         }
         PushInfoCommand::Publish {
@@ -124,6 +112,21 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             let (account, password, store) = ctx.login(account.as_ref())?;
             runtime()?.block_on(publish(store, account, password, None))?;
             println!("Your push info is no longer published.");
+            Ok(ExitCode::SUCCESS)
+        }
+        PushInfoCommand::AddLink { account, uri } => {
+            let account = ctx.account(account.as_ref())?;
+            let (contact, info) = PushInfo::from_xmpp_uri(&uri)?;
+            let contact: BareJid = contact
+                .parse()
+                .map_err(|e| anyhow::anyhow!("the link names no valid address: {e}"))?;
+            let stored = ctx.store()?.add_push_info(
+                account.jid.as_str(),
+                contact.as_str(),
+                info,
+                PushSource::Manual,
+            )?;
+            print_added(&contact, &stored);
             Ok(ExitCode::SUCCESS)
         }
         PushInfoCommand::Remove { account, contact } => {
@@ -292,4 +295,14 @@ async fn publish(
     };
     online.close().await;
     outcome
+}
+
+fn print_added(contact: &BareJid, stored: &sotto::store::StoredPushInfo) {
+    let relay = stored.info.endpoint.host_str().unwrap_or("?");
+    print_knockable(contact, relay, stored.info.tokens.len());
+}
+
+fn print_knockable(contact: &BareJid, relay: &str, tokens: usize) {
+    let plural = if tokens == 1 { "" } else { "s" };
+    println!("{contact} can now be knocked through {relay} ({tokens} token{plural}).");
 }

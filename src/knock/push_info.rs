@@ -34,6 +34,8 @@ pub enum PushInfoError {
     TooManyTokens(usize),
     #[error("a token in the push info is empty, too long or has characters a relay does not use")]
     BadToken,
+    #[error("the link is not a knock link: {0}")]
+    BadUri(String),
 }
 
 /// A whitelist token: a secret, never logged or shown in full.
@@ -174,6 +176,49 @@ impl PushInfo {
         url
     }
 
+    /// Reads push info carried in an `xmpp:` URI, as a contact might share
+    /// it by link or QR code (XEP-0147 query syntax):
+    /// `xmpp:bob@example.net?knock;endpoint=https%3A%2F%2Fpush.example.net%2Fapi%2Fv1%2F;token=T1;token=T2`.
+    /// Returns the contact's address and the push info.
+    pub fn from_xmpp_uri(uri: &str) -> Result<(String, Self), PushInfoError> {
+        let bad = |why: &str| PushInfoError::BadUri(why.to_owned());
+        if uri.len() > MAX_JSON_BYTES {
+            return Err(PushInfoError::TooLarge(uri.len()));
+        }
+        let rest = uri
+            .trim()
+            .strip_prefix("xmpp:")
+            .ok_or_else(|| bad("it does not start with xmpp:"))?;
+        let (jid, query) = rest
+            .split_once('?')
+            .ok_or_else(|| bad("it has no ?knock part"))?;
+        let mut parts = query.split(';');
+        if parts.next() != Some("knock") {
+            return Err(bad("its action is not knock"));
+        }
+        let decode = |v: &str| percent_decode(v).ok_or_else(|| bad("it has a broken %-escape"));
+        let mut endpoint = None;
+        let mut tokens = Vec::new();
+        for part in parts {
+            match part.split_once('=') {
+                Some(("endpoint", v)) => endpoint = Some(decode(v)?),
+                Some(("token", v)) => {
+                    if tokens.len() >= MAX_TOKENS {
+                        return Err(PushInfoError::TooManyTokens(tokens.len() + 1));
+                    }
+                    tokens.push(Token::parse(&decode(v)?)?);
+                }
+                _ => {}
+            }
+        }
+        let jid = decode(jid)?;
+        if jid.is_empty() || !jid.contains('@') {
+            return Err(bad("it names no contact"));
+        }
+        let endpoint = endpoint.ok_or_else(|| bad("it has no endpoint"))?;
+        Ok((jid, Self::new(&endpoint, tokens)?))
+    }
+
     /// The JSON form, for publishing our own.
     pub fn to_json(&self) -> String {
         serde_json::json!({
@@ -182,6 +227,24 @@ impl PushInfo {
         })
         .to_string()
     }
+}
+
+/// RFC 3986 percent-decoding into UTF-8; `None` for a broken escape.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -265,6 +328,30 @@ mod tests {
         let t = Token::parse(TOKEN).expect("token");
         assert_eq!(t.hint(), "…4567");
         assert!(!format!("{t:?}").contains("0123456789"));
+    }
+
+    #[test]
+    fn reads_knock_links() {
+        let (jid, info) = PushInfo::from_xmpp_uri(
+            "xmpp:bob@example.net?knock;endpoint=https%3A%2F%2Fpush.example.net%2Fapi%2Fv1%2F;token=T1;token=T2",
+        )
+        .expect("valid");
+        assert_eq!(jid, "bob@example.net");
+        assert_eq!(
+            info.knock_url().as_str(),
+            "https://push.example.net/api/v1/messages/"
+        );
+        assert_eq!(info.tokens.len(), 2);
+        for bad in [
+            "https://example.net",
+            "xmpp:bob@example.net",
+            "xmpp:bob@example.net?message;body=hi",
+            "xmpp:bob@example.net?knock;token=T1",
+            "xmpp:bob@example.net?knock;endpoint=%ZZ;token=T1",
+            "xmpp:?knock;endpoint=https%3A%2F%2Fx%2F;token=T1",
+        ] {
+            assert!(PushInfo::from_xmpp_uri(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -370,6 +370,32 @@ fn the_cli_knocks_rotates_tokens_and_cools_down() {
     );
     assert_eq!(shown["last_result"], "accepted");
 
+    // A knock link shared by another contact.
+    let link = format!(
+        "xmpp:carol@localhost?knock;endpoint=http%3A%2F%2F127.0.0.1%3A{}%2Fapi%2Fv1%2F;token={KNOWN}",
+        relay.port
+    );
+    let added = sotto(home.path())
+        .args(["push-info", "add-link", &link])
+        .output()
+        .expect("run");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let carol = sotto(home.path())
+        .env("SOTTO_KNOCK_INSECURE", "1")
+        .args(["knock", "carol@localhost"])
+        .output()
+        .expect("run");
+    assert!(
+        carol.status.success(),
+        "{}",
+        String::from_utf8_lossy(&carol.stderr)
+    );
+    assert!(String::from_utf8_lossy(&carol.stdout).contains("Knocked"));
+
     let again = sotto(home.path())
         .env("SOTTO_KNOCK_INSECURE", "1")
         .args(["knock", "bob@localhost"])
@@ -377,7 +403,11 @@ fn the_cli_knocks_rotates_tokens_and_cools_down() {
         .expect("run");
     assert!(!again.status.success(), "no hammering the relay");
     assert!(String::from_utf8_lossy(&again.stderr).contains("wait"));
-    assert_eq!(relay.received().len(), 2);
+    assert_eq!(
+        relay.received().len(),
+        3,
+        "Bob twice (one revoked token), Carol once"
+    );
 }
 
 #[test]
