@@ -162,6 +162,17 @@ mod tests {
             .try_into()
             .expect("message");
         assert_eq!(from_event(&m).as_deref(), Some("{}"));
+        // Prosody's shape: a publisher on the item, an id on the message.
+        let prosody = "<message xmlns='jabber:client' from='bob@x' type='headline' id='s3ig' to='a@x/r'>\
+            <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+            <items node='urn:sotto:knock:0'><item id='current' publisher='bob@x'>\
+            <push-info xmlns='urn:sotto:knock:0'>{}</push-info></item></items></event></message>";
+        let m: Message = prosody
+            .parse::<Element>()
+            .expect("xml")
+            .try_into()
+            .expect("message");
+        assert_eq!(from_event(&m).as_deref(), Some("{}"));
         let forged: Message = xml
             .replace("from='bob@x'", "from='bob@x/res'")
             .parse::<Element>()

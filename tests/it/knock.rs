@@ -649,3 +649,85 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
     bodies.sort();
     assert_eq!(bodies, ["second", "wake up, Bob"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_hear_of_published_push_info_as_it_happens() {
+    use sotto::engine::{Command, Event};
+    use sotto::model::{PushSource, SubscriptionChange};
+    use sotto::xmpp::RetryPolicy;
+
+    use crate::client::TestClient;
+    use crate::harness::{new_user, shared};
+
+    let server = shared();
+    let (a, a_pw) = new_user(server, "notifya");
+    let (b, b_pw) = new_user(server, "notifyb");
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
+    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Never);
+    alice.online().await;
+    bob.online().await;
+    // Mutual subscription: Bob's PEP service learns from Alice's presence
+    // that her client wants push info (+notify, XEP-0115 caps).
+    for flip in [false, true] {
+        let (asker, answerer) = if flip {
+            (&mut bob, &mut alice)
+        } else {
+            (&mut alice, &mut bob)
+        };
+        asker.send(Command::AddContact {
+            account: asker.jid.clone(),
+            jid: answerer.jid.clone(),
+            name: None,
+        });
+        let from = asker.jid.clone();
+        answerer
+            .wait_for("subscription request", |e| match e {
+                Event::Subscription {
+                    from: f,
+                    change: SubscriptionChange::Requested,
+                    ..
+                } if *f == from => Some(()),
+                _ => None,
+            })
+            .await;
+        answerer.send(Command::AnswerSubscription {
+            account: answerer.jid.clone(),
+            jid: from,
+            approve: true,
+        });
+    }
+    let bob_jid = bob.jid.clone();
+    alice
+        .wait_for("Bob's presence", |e| match e {
+            Event::Presence { update, .. } if update.from.to_bare() == bob_jid => Some(()),
+            _ => None,
+        })
+        .await;
+
+    bob.send(Command::PublishPushInfo {
+        account: bob.jid.clone(),
+        json: format!(r#"{{"endpoint":"https://relay.example/api/v1/","tokens":["{KNOWN}"]}}"#),
+    });
+    let (relay, tokens, source) = alice
+        .wait_for("a PEP notification", |e| match e {
+            Event::PushInfoLearned {
+                contact,
+                relay,
+                tokens,
+                source,
+                ..
+            } if *contact == bob_jid => Some((relay.clone(), *tokens, *source)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        (relay.as_str(), tokens, source),
+        ("relay.example", 1, PushSource::Pep)
+    );
+    let stored = alice
+        .store
+        .push_info(alice.jid.as_str(), bob_jid.as_str())
+        .expect("read")
+        .expect("stored without asking");
+    assert_eq!(stored.info.tokens[0].expose(), KNOWN);
+}
