@@ -209,3 +209,19 @@ pub enum PushSource {
     /// A `<push-info/>` in a message from the contact.
     Message,
 }
+
+impl From<IncomingMessage> for SyncedMessage {
+    /// A live message, stored like any other copy of a conversation's
+    /// message.
+    fn from(m: IncomingMessage) -> Self {
+        Self {
+            peer: m.from.to_bare(),
+            sender: m.from,
+            body: m.body,
+            outgoing: false,
+            origin_id: m.origin_id,
+            stanza_id: m.stanza_id,
+            sent_at_ms: m.delayed_at_ms,
+        }
+    }
+}

@@ -60,17 +60,8 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             tokens,
             json,
         } => {
-            let account = ctx.account(account.as_ref())?;
             let info = parse_info(endpoint, tokens, json)?;
-            let store = ctx.store()?;
-            let stored = store.add_push_info(
-                account.jid.as_str(),
-                contact.as_str(),
-                info,
-                PushSource::Manual,
-            )?;
-            print_added(&contact, &stored);
-            Ok(ExitCode::SUCCESS)
+            add_manual(ctx, account.as_ref(), &contact, info)
         }
         PushInfoCommand::Fetch { account, contact } => {
             let (account, password, store) = ctx.login(account.as_ref())?;
@@ -115,19 +106,11 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
         PushInfoCommand::AddLink { account, uri } => {
-            let account = ctx.account(account.as_ref())?;
             let (contact, info) = PushInfo::from_xmpp_uri(&uri)?;
             let contact: BareJid = contact
                 .parse()
                 .map_err(|e| anyhow::anyhow!("the link names no valid address: {e}"))?;
-            let stored = ctx.store()?.add_push_info(
-                account.jid.as_str(),
-                contact.as_str(),
-                info,
-                PushSource::Manual,
-            )?;
-            print_added(&contact, &stored);
-            Ok(ExitCode::SUCCESS)
+            add_manual(ctx, account.as_ref(), &contact, info)
         }
         PushInfoCommand::Remove { account, contact } => {
             let account = ctx.account(account.as_ref())?;
@@ -297,9 +280,23 @@ async fn publish(
     outcome
 }
 
-fn print_added(contact: &BareJid, stored: &sotto::store::StoredPushInfo) {
+/// Stores push info the user gave by hand and says what it allows.
+fn add_manual(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    contact: &BareJid,
+    info: PushInfo,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let stored = ctx.store()?.add_push_info(
+        account.jid.as_str(),
+        contact.as_str(),
+        info,
+        PushSource::Manual,
+    )?;
     let relay = stored.info.endpoint.host_str().unwrap_or("?");
     print_knockable(contact, relay, stored.info.tokens.len());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_knockable(contact: &BareJid, relay: &str, tokens: usize) {

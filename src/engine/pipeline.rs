@@ -10,8 +10,7 @@ use tokio::sync::mpsc;
 use super::{Event, SessionOutput};
 use crate::knock::PushInfo;
 use crate::model::{
-    AccountId, BareJid, ConnectionState, IncomingMessage, OutgoingMessage, OutgoingState,
-    PushSource, SyncedMessage,
+    AccountId, BareJid, ConnectionState, OutgoingMessage, OutgoingState, PushSource, SyncedMessage,
 };
 use crate::store::{MessageState, NewIncoming, NewOutgoing, Store, StoreError, now_ms};
 use crate::xmpp::CatchUpFrom;
@@ -189,7 +188,9 @@ impl Pipeline {
 
     pub async fn handle(&self, output: SessionOutput) {
         match output {
-            SessionOutput::Incoming { account, message } => self.incoming(account, message).await,
+            SessionOutput::Incoming { account, message } => {
+                self.synced(account, message.into()).await;
+            }
             SessionOutput::Event(Event::MessageState { account, id, state }) => {
                 self.advance(account, id, state, false).await;
             }
@@ -385,44 +386,11 @@ impl Pipeline {
                 })
                 .await;
             }
-            Ok(None) => {}
-            Err(e) => tracing::error!(%account, error = %e, "could not store a synced message"),
-        }
-        self.note_live_id(&account, stanza_id).await;
-    }
-
-    async fn incoming(&self, account: AccountId, message: IncomingMessage) {
-        let acc = account.to_string();
-        let stanza_id = message.stanza_id.clone();
-        let stored = self
-            .blocking(move |s| {
-                let peer = message.from.to_bare().to_string();
-                let sender = message.from.to_string();
-                s.insert_incoming(&NewIncoming {
-                    account: &acc,
-                    peer: &peer,
-                    sender: &sender,
-                    body: &message.body,
-                    sent_at: message.delayed_at_ms.unwrap_or_else(now_ms),
-                    origin_id: message.origin_id.as_deref(),
-                    stanza_id: message.stanza_id.as_deref(),
-                    archive_id: None,
-                    count_unread: true,
-                })
-            })
-            .await;
-        match stored {
-            Ok(Some(stored)) => {
-                self.emit(Event::Message {
-                    account: account.clone(),
-                    message: stored,
-                })
-                .await;
-            }
             Ok(None) => tracing::debug!(%account, "duplicate message dropped"),
-            // The server keeps it in the archive; catch-up fetches it again.
             Err(e) => {
-                tracing::error!(%account, error = %e, "could not store an incoming message");
+                // The server keeps it in the archive; the next catch-up
+                // fetches it again, as the resume point stays behind it.
+                tracing::error!(%account, error = %e, "could not store a message");
                 return;
             }
         }
