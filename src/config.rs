@@ -110,7 +110,7 @@ pub enum PasswordStore {
 impl fmt::Display for PasswordStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Keychain => "system keychain",
+            Self::Keychain => "the system keychain",
             Self::Database => "Sotto's encrypted database",
         })
     }

@@ -119,7 +119,7 @@ fn add(
         let _ = secrets.delete_password(&jid, stored.store);
         return Err(e);
     }
-    println!("Added {jid}; its password is in the {}.", stored.store);
+    println!("Added {jid}; its password is in {}.", stored.store);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -174,7 +174,7 @@ fn list(ctx: &Context, json: bool) -> Result<ExitCode> {
         if let Some(fp) = row.pinned_certificate {
             println!("  pinned:   {fp}");
         }
-        println!("  password: {}", row.password_store);
+        println!("  password: in {}", row.password_store);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -187,7 +187,7 @@ fn remove(ctx: &mut Context, jid: &BareJid) -> Result<ExitCode> {
     }
     if let Err(e) = Secrets::new(store).delete_password(jid, account.password_store) {
         eprintln!(
-            "sotto: the password could not be removed from the {}: {e}",
+            "sotto: the password could not be removed from {}: {e}",
             account.password_store
         );
     }
