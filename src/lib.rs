@@ -12,6 +12,7 @@ pub mod knock;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod sandbox;
 pub mod secrets;
 pub mod store;
 pub mod xmpp;

@@ -115,6 +115,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Diagnostic: report the sandbox and try to read PATH under it.
+    #[command(hide = true)]
+    SandboxCheck { path: PathBuf },
     /// Write everything stored for an account to stdout.
     Export {
         #[arg(long, short)]

@@ -35,17 +35,22 @@ pub struct Context {
     pub paths: Paths,
     pub config: Config,
     store: Option<Store>,
+    pub sandbox: sotto::sandbox::SandboxStatus,
 }
 
 impl Context {
     fn open(home: Option<&Path>) -> Result<Self> {
         let paths = Paths::resolve(home)?;
         paths.create()?;
+        // From here on the process reaches only its own folders (and what
+        // every program must read).
+        let sandbox = sotto::sandbox::confine(&paths);
         let config = Config::load(&paths.config_file())?;
         Ok(Self {
             paths,
             config,
             store: None,
+            sandbox,
         })
     }
 
@@ -133,6 +138,14 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             limit,
             json,
         } => history::search(&mut ctx, account.as_ref(), &query, limit, json),
+        Command::SandboxCheck { path } => {
+            println!("sandbox: {}", ctx.sandbox);
+            match std::fs::read(&path) {
+                Ok(_) => println!("read {}: allowed", path.display()),
+                Err(e) => println!("read {}: refused ({e})", path.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Export { account, format } => history::export(&mut ctx, account.as_ref(), format),
     }
 }

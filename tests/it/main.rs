@@ -8,5 +8,6 @@ mod harness;
 mod keychain;
 mod knock;
 mod reconnect;
+mod sandbox;
 mod sync;
 mod tls;
