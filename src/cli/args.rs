@@ -127,6 +127,20 @@ pub enum Command {
     },
 }
 
+/// Push info as typed: an endpoint and tokens, or the JSON form.
+#[derive(Debug, clap::Args)]
+pub struct PushInfoArgs {
+    /// The relay's knock URL or API base, e.g. https://push.example.net/api/v1/
+    #[arg(long, required_unless_present = "json")]
+    pub endpoint: Option<String>,
+    /// A whitelist token (repeat for several).
+    #[arg(long = "token", required_unless_present = "json")]
+    pub tokens: Vec<String>,
+    /// The push info JSON: {"endpoint": ..., "tokens": [...]}
+    #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
+    pub json: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PushInfoCommand {
     /// Show what is stored for a contact (tokens are never shown in full).
@@ -143,15 +157,8 @@ pub enum PushInfoCommand {
         #[arg(long, short)]
         account: Option<BareJid>,
         contact: BareJid,
-        /// The relay's knock URL or API base, e.g. https://push.example.net/api/v1/
-        #[arg(long, required_unless_present = "json")]
-        endpoint: Option<String>,
-        /// A whitelist token (repeat for several).
-        #[arg(long = "token", required_unless_present = "json")]
-        tokens: Vec<String>,
-        /// The push info JSON: {"endpoint": ..., "tokens": [...]}
-        #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
-        json: Option<String>,
+        #[command(flatten)]
+        info: PushInfoArgs,
     },
     /// Add push info from a knock link a contact shared:
     /// xmpp:bob@example.net?knock;endpoint=...;token=...
@@ -177,12 +184,8 @@ pub enum PushInfoCommand {
     Publish {
         #[arg(long, short)]
         account: Option<BareJid>,
-        #[arg(long, required_unless_present = "json")]
-        endpoint: Option<String>,
-        #[arg(long = "token", required_unless_present = "json")]
-        tokens: Vec<String>,
-        #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
-        json: Option<String>,
+        #[command(flatten)]
+        info: PushInfoArgs,
     },
     /// Knock once by itself when a message is queued for this contact
     /// while they are offline.

@@ -14,6 +14,7 @@ use sotto::engine::{Command as EngineCommand, Event};
 use sotto::store::Store;
 use sotto::xmpp::RetryPolicy;
 
+use super::args::PushInfoArgs;
 use super::{Context, PushInfoCommand, connect, runtime};
 
 pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode> {
@@ -56,11 +57,9 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
         PushInfoCommand::Add {
             account,
             contact,
-            endpoint,
-            tokens,
-            json,
+            info,
         } => {
-            let info = parse_info(endpoint, tokens, json)?;
+            let info = parse_info(info)?;
             add_manual(ctx, account.as_ref(), &contact, info)
         }
         PushInfoCommand::Fetch { account, contact } => {
@@ -69,13 +68,8 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             print_knockable(&contact, &relay, tokens);
             Ok(ExitCode::SUCCESS)
         }
-        PushInfoCommand::Publish {
-            account,
-            endpoint,
-            tokens,
-            json,
-        } => {
-            let info = parse_info(endpoint, tokens, json)?;
+        PushInfoCommand::Publish { account, info } => {
+            let info = parse_info(info)?;
             let (account, password, store) = ctx.login(account.as_ref())?;
             runtime()?.block_on(publish(store, account, password, Some(info.to_json())))?;
             println!("Published: contacts who see your presence can knock your phone.");
@@ -202,19 +196,16 @@ pub fn knock(
     }
 }
 
-fn parse_info(
-    endpoint: Option<String>,
-    tokens: Vec<String>,
-    json: Option<String>,
-) -> Result<PushInfo> {
-    Ok(match json {
+fn parse_info(args: PushInfoArgs) -> Result<PushInfo> {
+    Ok(match args.json {
         Some(json) => PushInfo::from_json(&json)?,
         None => {
-            let tokens = tokens
+            let tokens = args
+                .tokens
                 .iter()
                 .map(|t| Token::parse(t))
                 .collect::<Result<Vec<_>, _>>()?;
-            PushInfo::new(endpoint.as_deref().unwrap_or_default(), tokens)?
+            PushInfo::new(args.endpoint.as_deref().unwrap_or_default(), tokens)?
         }
     })
 }

@@ -292,6 +292,19 @@ pub fn sotto(home: &Path) -> Command {
     cmd
 }
 
+/// Runs a prepared command and returns its output; fails the test, with
+/// the command's stderr, if it did not succeed.
+pub fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("run sotto");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd.get_args().collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Runs a prepared command with `input` on stdin and returns its output.
 pub fn run_with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
     cmd.stdin(Stdio::piped())

@@ -297,7 +297,7 @@ async fn without_the_switch_http_and_loopback_are_refused_before_connecting() {
 
 #[test]
 fn the_cli_knocks_rotates_tokens_and_cools_down() {
-    use crate::harness::{run_with_stdin, sotto};
+    use crate::harness::{run_ok, run_with_stdin, sotto};
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let relay = rt.block_on(Relay::start(Mode::Normal));
@@ -313,15 +313,10 @@ fn the_cli_knocks_rotates_tokens_and_cools_down() {
     assert!(run_with_stdin(add, "pw\n").status.success());
 
     let endpoint = format!("http://127.0.0.1:{}/api/v1/", relay.port);
-    let added = sotto(home.path())
-        .args(["push-info", "add", "bob@localhost", "--endpoint", &endpoint])
-        .args(["--token", REVOKED, "--token", KNOWN])
-        .output()
-        .expect("run");
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
+    run_ok(
+        sotto(home.path())
+            .args(["push-info", "add", "bob@localhost", "--endpoint", &endpoint])
+            .args(["--token", REVOKED, "--token", KNOWN]),
     );
 
     // Without the development switch, plain http is refused before any
@@ -334,16 +329,11 @@ fn the_cli_knocks_rotates_tokens_and_cools_down() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("https"));
     assert!(relay.received().is_empty());
 
-    let knocked = sotto(home.path())
-        .env("SOTTO_KNOCK_INSECURE", "1")
-        .args(["knock", "--json", "bob@localhost"])
-        .output()
-        .expect("run");
-    assert!(
-        knocked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&knocked.stderr)
-    );
+    let knocked = run_ok(sotto(home.path()).env("SOTTO_KNOCK_INSECURE", "1").args([
+        "knock",
+        "--json",
+        "bob@localhost",
+    ]));
     let report: serde_json::Value = serde_json::from_slice(&knocked.stdout).expect("json");
     assert_eq!(report["result"], "accepted");
     assert_eq!(report["dropped_tokens"], 1);
@@ -375,24 +365,11 @@ fn the_cli_knocks_rotates_tokens_and_cools_down() {
         "xmpp:carol@localhost?knock;endpoint=http%3A%2F%2F127.0.0.1%3A{}%2Fapi%2Fv1%2F;token={KNOWN}",
         relay.port
     );
-    let added = sotto(home.path())
-        .args(["push-info", "add-link", &link])
-        .output()
-        .expect("run");
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let carol = sotto(home.path())
-        .env("SOTTO_KNOCK_INSECURE", "1")
-        .args(["knock", "carol@localhost"])
-        .output()
-        .expect("run");
-    assert!(
-        carol.status.success(),
-        "{}",
-        String::from_utf8_lossy(&carol.stderr)
+    run_ok(sotto(home.path()).args(["push-info", "add-link", &link]));
+    let carol = run_ok(
+        sotto(home.path())
+            .env("SOTTO_KNOCK_INSECURE", "1")
+            .args(["knock", "carol@localhost"]),
     );
     assert!(String::from_utf8_lossy(&carol.stdout).contains("Knocked"));
 
@@ -417,7 +394,7 @@ fn a_contact_publishes_push_info_and_a_knock_finds_it() {
     use sotto::xmpp::RetryPolicy;
 
     use crate::client::TestClient;
-    use crate::harness::{new_user, run_with_stdin, shared, sotto};
+    use crate::harness::{new_user, run_ok, run_with_stdin, shared, sotto};
 
     let server = shared();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -487,33 +464,20 @@ fn a_contact_publishes_push_info_and_a_knock_finds_it() {
 
     // Bob publishes the push info of his phone's relay, then is offline.
     let endpoint = format!("http://127.0.0.1:{}/api/v1/", relay.port);
-    let published = sotto(bob_home.path())
-        .args([
-            "push-info",
-            "publish",
-            "--endpoint",
-            &endpoint,
-            "--token",
-            KNOWN,
-        ])
-        .output()
-        .expect("run");
-    assert!(
-        published.status.success(),
-        "{}",
-        String::from_utf8_lossy(&published.stderr)
-    );
+    run_ok(sotto(bob_home.path()).args([
+        "push-info",
+        "publish",
+        "--endpoint",
+        &endpoint,
+        "--token",
+        KNOWN,
+    ]));
 
     // Alice knocks: Sotto fetches Bob's PEP node, stores it, knocks.
-    let knocked = sotto(alice_home.path())
-        .env("SOTTO_KNOCK_INSECURE", "1")
-        .args(["knock", "--json", &bob_jid])
-        .output()
-        .expect("run");
-    assert!(
-        knocked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&knocked.stderr)
+    let knocked = run_ok(
+        sotto(alice_home.path())
+            .env("SOTTO_KNOCK_INSECURE", "1")
+            .args(["knock", "--json", &bob_jid]),
     );
     let report: serde_json::Value = serde_json::from_slice(&knocked.stdout).expect("json");
     assert_eq!(report["result"], "accepted");

@@ -1,7 +1,7 @@
 //! The self-sandbox: a `sotto` process cannot read the user's other files,
 //! and its own store keeps working.
 
-use crate::harness::{run_with_stdin, sotto};
+use crate::harness::{run_ok, run_with_stdin, sotto};
 
 #[test]
 fn sotto_cannot_read_files_outside_its_folders() {
@@ -38,21 +38,16 @@ fn sotto_cannot_read_files_outside_its_folders() {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let added = sotto(&sotto_home)
-        .args([
-            "push-info",
-            "add",
-            "bob@localhost",
-            "--endpoint",
-            "https://relay.example/api/v1/",
-        ])
-        .args(["--token", "t1"])
-        .output()
-        .expect("run");
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
+    run_ok(
+        sotto(&sotto_home)
+            .args([
+                "push-info",
+                "add",
+                "bob@localhost",
+                "--endpoint",
+                "https://relay.example/api/v1/",
+            ])
+            .args(["--token", "t1"]),
     );
     let shown = sotto(&sotto_home)
         .args(["push-info", "show", "bob@localhost"])

@@ -63,6 +63,30 @@ fn client_on(
     )
 }
 
+/// Bob is online once and gets "before" live, then leaves: that message
+/// is where his next catch-up starts, as in everyday use.
+async fn online_once(
+    server: &Prosody,
+    alice: &TestClient,
+    user: &str,
+    password: &str,
+    store: &Store,
+) {
+    let mut bob = client_on(server, user, password, store, true);
+    bob.online().await;
+    // The first login's catch-up ends before the live message, so the
+    // live message becomes the resume point.
+    bob.wait_for("first sync", |e| {
+        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+    })
+    .await;
+    send(alice, &bob, "before");
+    bob.incoming("the live message").await;
+    bob.send(Command::Shutdown);
+    drop(bob);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catch_up_fetches_everything_once_and_in_order() {
     let server = shared();
@@ -77,22 +101,8 @@ async fn catch_up_fetches_everything_once_and_in_order() {
     let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
     alice.online().await;
 
-    // Bob is online once and gets one message live: that sets where his
-    // next catch-up starts.
     let bob_jid = server.account(&b).jid;
-    let mut bob = client_on(server, &b, &b_pw, &bob_store, true);
-    bob.online().await;
-    // Wait for the first login's catch-up, so the live message is
-    // recorded as the resume point, as in everyday use.
-    bob.wait_for("first sync", |e| {
-        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
-    })
-    .await;
-    send(&alice, &bob, "before");
-    bob.incoming("the live message").await;
-    bob.send(Command::Shutdown);
-    drop(bob);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    online_once(server, &alice, &b, &b_pw, &bob_store).await;
 
     // While Bob is away, Alice writes more than one archive page.
     const AWAY: usize = 120;
@@ -185,17 +195,7 @@ async fn a_pruned_resume_point_falls_back_to_time() {
     .expect("store");
     let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
     alice.online().await;
-    let mut bob = client_on(&server, &b, &b_pw, &bob_store, true);
-    bob.online().await;
-    bob.wait_for("first sync", |e| {
-        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
-    })
-    .await;
-    send(&alice, &bob, "before");
-    bob.incoming("the live message").await;
-    bob.send(Command::Shutdown);
-    drop(bob);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    online_once(&server, &alice, &b, &b_pw, &bob_store).await;
 
     // Enough to push "before", Bob's resume point, out of his archive.
     let mut last = String::new();
