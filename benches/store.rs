@@ -90,6 +90,8 @@ fn insert_rate(store: &Store, n: usize, words: &[String]) -> f64 {
                 stanza_id: Some(&ids[i]),
                 archive_id: None,
                 count_unread: true,
+                wire_id: None,
+                markable: false,
             })
             .expect("insert");
     }
@@ -127,6 +129,8 @@ fn fill(store: &Store, peers: usize, total: usize, words: &[String], seed: u64) 
                         stanza_id: Some(id),
                         archive_id: None,
                         count_unread: false,
+                        wire_id: None,
+                        markable: false,
                     },
                     false,
                 )

@@ -136,6 +136,22 @@ pub enum SubscriptionChange {
     Unsubscribed,
 }
 
+/// A XEP-0085 chat state: what the other side is doing in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatState {
+    /// Paying attention to the conversation.
+    Active,
+    /// Typing.
+    Composing,
+    /// Stopped typing for a moment.
+    Paused,
+    /// Not looking at the conversation.
+    Inactive,
+    /// Left the conversation (closed it).
+    Gone,
+}
+
 /// A one-to-one chat message that arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncomingMessage {
@@ -152,6 +168,12 @@ pub struct IncomingMessage {
     pub delayed_at_ms: Option<i64>,
     /// The sender asked for a delivery receipt (XEP-0184).
     pub wants_receipt: bool,
+    /// The sender asked for chat markers (XEP-0333).
+    pub markable: bool,
+    /// A chat state sent along (XEP-0085).
+    pub chat_state: Option<ChatState>,
+    /// This corrects the sender's earlier message with this id (XEP-0308).
+    pub replaces: Option<String>,
 }
 
 /// Where an outgoing message has got to.
@@ -196,6 +218,12 @@ pub struct SyncedMessage {
     /// Our server's id for it (XEP-0359), which is also its archive id.
     pub stanza_id: Option<String>,
     pub sent_at_ms: Option<i64>,
+    /// The stanza's id attribute, as the sender set it.
+    pub id: Option<String>,
+    /// The sender asked for chat markers (XEP-0333).
+    pub markable: bool,
+    /// This corrects the sender's earlier message with this id (XEP-0308).
+    pub replaces: Option<String>,
 }
 
 /// Where a contact's push info came from.
@@ -222,6 +250,9 @@ impl From<IncomingMessage> for SyncedMessage {
             origin_id: m.origin_id,
             stanza_id: m.stanza_id,
             sent_at_ms: m.delayed_at_ms,
+            id: m.id,
+            markable: m.markable,
+            replaces: m.replaces,
         }
     }
 }

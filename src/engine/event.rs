@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::config::AccountConfig;
 use crate::model::{
-    AccountId, Availability, BareJid, ConnectionState, Contact, IncomingMessage, OutgoingMessage,
-    OutgoingState, PresenceUpdate, PushSource, SubscriptionChange, SyncedMessage,
+    AccountId, Availability, BareJid, ChatState, ConnectionState, Contact, IncomingMessage,
+    OutgoingMessage, OutgoingState, PresenceUpdate, PushSource, SubscriptionChange, SyncedMessage,
 };
 use crate::store::StoredMessage;
 
@@ -67,6 +67,50 @@ pub enum Command {
         account: AccountId,
         contact: BareJid,
         on: bool,
+    },
+    /// Tell a contact what we are doing in their conversation (XEP-0085),
+    /// e.g. composing; not archived by the server.
+    SetChatState {
+        account: AccountId,
+        to: BareJid,
+        state: ChatState,
+    },
+    /// Correct our last message to `to` (XEP-0308): `replaces` is the id
+    /// (origin-id) of our earlier message, `body` its new text.
+    CorrectMessage {
+        account: AccountId,
+        to: BareJid,
+        replaces: String,
+        body: String,
+    },
+    /// Whether the user is looking at Sotto (XEP-0352): while inactive,
+    /// servers that support it hold back unimportant traffic.
+    SetClientActive {
+        active: bool,
+    },
+    /// The user has seen the conversation: nothing unread, and the contact
+    /// learns we read their newest message (XEP-0333).
+    MarkRead {
+        account: AccountId,
+        peer: BareJid,
+    },
+    /// Change (or with `None`, clear) a contact's name; groups are kept.
+    RenameContact {
+        account: AccountId,
+        jid: BareJid,
+        name: Option<String>,
+    },
+    /// Take someone off the contact list (and end presence sharing).
+    RemoveContact {
+        account: AccountId,
+        jid: BareJid,
+    },
+    /// Block (or unblock) an address (XEP-0191): the server drops what it
+    /// sends us.
+    BlockContact {
+        account: AccountId,
+        jid: BareJid,
+        blocked: bool,
     },
     /// Disconnect everything and stop the engine.
     Shutdown,
@@ -190,6 +234,35 @@ pub enum Event {
         account: AccountId,
         id: Option<String>,
         reason: String,
+    },
+    /// A contact's chat state (XEP-0085), e.g. they are typing.
+    ChatState {
+        account: AccountId,
+        from: BareJid,
+        state: ChatState,
+    },
+    /// A stored message got a new body (XEP-0308 correction, ours or the
+    /// contact's); `message` is the original, updated.
+    Corrected {
+        account: AccountId,
+        peer: BareJid,
+        message: StoredMessage,
+    },
+    /// A conversation has no unread messages any more.
+    ConversationRead {
+        account: AccountId,
+        peer: BareJid,
+    },
+    /// An address was blocked or unblocked (from this or another device).
+    Blocked {
+        account: AccountId,
+        jid: BareJid,
+        blocked: bool,
+    },
+    /// The blocked addresses, as the server has them after logging in.
+    BlockList {
+        account: AccountId,
+        jids: Vec<BareJid>,
     },
 }
 

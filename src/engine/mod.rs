@@ -106,6 +106,9 @@ async fn run(
     let mut accounts: HashMap<AccountId, Account> = HashMap::new();
     let knocks = knocks::Knocks::new(store.clone(), events.clone(), options.knock);
     let pipeline = pipeline::Pipeline::new(store, events.clone());
+    // The front end's last word on whether the user is looking (XEP-0352),
+    // for accounts started later too.
+    let mut client_active = None;
     loop {
         tokio::select! {
             command = commands.recv() => {
@@ -113,7 +116,23 @@ async fn run(
                 if matches!(command, Command::Shutdown) {
                     break;
                 }
+                if let Command::SetClientActive { active } = command {
+                    client_active = Some(active);
+                    for a in accounts.values() {
+                        let _ = a.commands.send(SessionCommand::ClientActive(active)).await;
+                    }
+                    continue;
+                }
+                let started = match &command {
+                    Command::Start(login) => Some(login.config.jid.clone()),
+                    _ => None,
+                };
                 handle_command(command, &mut accounts, &pipeline, &knocks, &session_tx).await;
+                if let (Some(jid), Some(active)) = (started, client_active)
+                    && let Some(a) = accounts.get(&jid)
+                {
+                    let _ = a.commands.send(SessionCommand::ClientActive(active)).await;
+                }
             }
             Some(output) = session_rx.recv() => {
                 if let SessionOutput::Event(Event::Presence { account, update }) = &output
@@ -267,6 +286,69 @@ async fn handle_command(
             contact,
             on,
         } => pipeline.set_auto_knock(account, contact, on).await,
+        Command::SetChatState { account, to, state } => {
+            route(
+                accounts,
+                pipeline,
+                &account,
+                SessionCommand::ChatState(to, state),
+            )
+            .await;
+        }
+        Command::CorrectMessage {
+            account,
+            to,
+            replaces,
+            body,
+        } => {
+            // Stored first, like any message of ours.
+            let Some(id) = pipeline.correct_own(&account, &to, &replaces, &body).await else {
+                return;
+            };
+            let command = SessionCommand::Correct {
+                to,
+                id,
+                replaces,
+                body,
+            };
+            route(accounts, pipeline, &account, command).await;
+        }
+        Command::MarkRead { account, peer } => {
+            let marker = pipeline.mark_read(&account, &peer).await;
+            // The marker goes out when connected; the store is read either way.
+            if let (Some(id), Some(a)) = (marker, accounts.get(&account)) {
+                let _ = a.commands.send(SessionCommand::Displayed(peer, id)).await;
+            }
+        }
+        Command::RenameContact { account, jid, name } => {
+            let groups = pipeline.contact_groups(&account, &jid).await;
+            let command = SessionCommand::RenameContact(jid, name, groups);
+            route(accounts, pipeline, &account, command).await;
+        }
+        Command::RemoveContact { account, jid } => {
+            route(
+                accounts,
+                pipeline,
+                &account,
+                SessionCommand::RemoveContact(jid),
+            )
+            .await;
+        }
+        Command::BlockContact {
+            account,
+            jid,
+            blocked,
+        } => {
+            route(
+                accounts,
+                pipeline,
+                &account,
+                SessionCommand::Block(jid, blocked),
+            )
+            .await;
+        }
+        // Handled in the engine loop.
+        Command::SetClientActive { .. } => {}
         Command::Shutdown => {}
     }
 }

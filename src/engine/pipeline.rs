@@ -12,7 +12,10 @@ use crate::knock::PushInfo;
 use crate::model::{
     AccountId, BareJid, ConnectionState, OutgoingMessage, OutgoingState, PushSource, SyncedMessage,
 };
-use crate::store::{MessageState, NewIncoming, NewOutgoing, Store, StoreError, now_ms};
+use crate::store::{
+    CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Store, StoreError,
+    now_ms,
+};
 use crate::xmpp::CatchUpFrom;
 
 /// How far back a device's very first catch-up reaches.
@@ -163,6 +166,150 @@ impl Pipeline {
                 None
             }
         }
+    }
+
+    /// Applies our correction of `replaces` in the store and tells the front
+    /// ends; the fresh id to send it with, or `None` if there is nothing of
+    /// ours to correct (reported as a message error).
+    pub async fn correct_own(
+        &self,
+        account: &AccountId,
+        to: &BareJid,
+        replaces: &str,
+        body: &str,
+    ) -> Option<String> {
+        let (acc, peer, original, text) = (
+            account.to_string(),
+            to.to_string(),
+            replaces.to_owned(),
+            body.to_owned(),
+        );
+        let outcome = self
+            .blocking(move |s| {
+                s.correct_message(&NewCorrection {
+                    account: &acc,
+                    peer: &peer,
+                    sender: &acc,
+                    replaces: &original,
+                    body: &text,
+                    at: now_ms(),
+                    outgoing: true,
+                })
+            })
+            .await;
+        let reason = match outcome {
+            Ok(CorrectionOutcome::Applied(message)) => {
+                self.emit(Event::Corrected {
+                    account: account.clone(),
+                    peer: to.clone(),
+                    message: *message,
+                })
+                .await;
+                return Some(crate::xmpp::new_id());
+            }
+            // The same text again: nothing to tell anyone.
+            Ok(CorrectionOutcome::Unchanged) => return None,
+            Ok(CorrectionOutcome::NotFound | CorrectionOutcome::WrongSender) => {
+                "there is no message of ours with that id to correct".to_owned()
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not store a correction");
+                format!("the correction could not be saved: {e}")
+            }
+        };
+        self.emit(Event::MessageError {
+            account: account.clone(),
+            id: Some(replaces.to_owned()),
+            reason,
+        })
+        .await;
+        None
+    }
+
+    /// Marks a conversation read and tells the front ends; the id to name
+    /// in a displayed marker, if the contact should hear of it.
+    pub async fn mark_read(&self, account: &AccountId, peer: &BareJid) -> Option<String> {
+        let (acc, who) = (account.to_string(), peer.to_string());
+        match self
+            .blocking(move |s| s.mark_read_for_marker(&acc, &who))
+            .await
+        {
+            Ok(marker) => {
+                self.emit(Event::ConversationRead {
+                    account: account.clone(),
+                    peer: peer.clone(),
+                })
+                .await;
+                marker
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not mark a conversation read");
+                None
+            }
+        }
+    }
+
+    /// A contact's groups as last seen, to keep them when renaming.
+    pub async fn contact_groups(&self, account: &AccountId, jid: &BareJid) -> Vec<String> {
+        let acc = account.to_string();
+        match self.blocking(move |s| s.contacts(&acc)).await {
+            Ok(contacts) => contacts
+                .into_iter()
+                .find(|c| c.jid == *jid)
+                .map(|c| c.groups)
+                .unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not read the contact list");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Applies a correction that came from the network (live, carbon or
+    /// archive). `None` when its original is unknown here: then it is
+    /// stored as a message of its own, so nothing is lost.
+    async fn correction(&self, account: &AccountId, message: &SyncedMessage) -> Option<()> {
+        let replaces = message.replaces.clone()?;
+        let (acc, peer, sender, body) = (
+            account.to_string(),
+            message.peer.to_string(),
+            message.sender.to_string(),
+            message.body.clone(),
+        );
+        let (at, outgoing) = (message.sent_at_ms.unwrap_or_else(now_ms), message.outgoing);
+        let outcome = self
+            .blocking(move |s| {
+                s.correct_message(&NewCorrection {
+                    account: &acc,
+                    peer: &peer,
+                    sender: &sender,
+                    replaces: &replaces,
+                    body: &body,
+                    at,
+                    outgoing,
+                })
+            })
+            .await;
+        match outcome {
+            Ok(CorrectionOutcome::Applied(stored)) => {
+                self.emit(Event::Corrected {
+                    account: account.clone(),
+                    peer: message.peer.clone(),
+                    message: *stored,
+                })
+                .await;
+            }
+            Ok(CorrectionOutcome::Unchanged) => {
+                tracing::debug!(%account, "correction already applied");
+            }
+            Ok(CorrectionOutcome::WrongSender) => {
+                // Never the body: it is the spoofer's text.
+                tracing::debug!(%account, peer = %message.peer, "correction by someone other than the author ignored");
+            }
+            Ok(CorrectionOutcome::NotFound) => return None,
+            Err(e) => tracing::error!(%account, error = %e, "could not store a correction"),
+        }
+        Some(())
     }
 
     /// The account's queued messages, oldest first.
@@ -329,8 +476,25 @@ impl Pipeline {
     }
 
     /// Stores an archive page in one transaction and tells the front ends
-    /// once.
+    /// once. Corrections change messages stored before them: the page's
+    /// plain messages go first, then its corrections in order (those whose
+    /// original is unknown are kept as messages of their own).
     async fn store_archived(&self, account: AccountId, messages: Vec<SyncedMessage>) -> bool {
+        let (corrections, plain): (Vec<_>, Vec<_>) =
+            messages.into_iter().partition(|m| m.replaces.is_some());
+        if !self.store_batch(&account, plain).await {
+            return false;
+        }
+        let mut unmatched = Vec::new();
+        for correction in corrections {
+            if self.correction(&account, &correction).await.is_none() {
+                unmatched.push(correction);
+            }
+        }
+        self.store_batch(&account, unmatched).await
+    }
+
+    async fn store_batch(&self, account: &AccountId, messages: Vec<SyncedMessage>) -> bool {
         if messages.is_empty() {
             return true;
         }
@@ -352,7 +516,11 @@ impl Pipeline {
         match stored {
             Ok(messages) => {
                 if !messages.is_empty() {
-                    self.emit(Event::Archived { account, messages }).await;
+                    self.emit(Event::Archived {
+                        account: account.clone(),
+                        messages,
+                    })
+                    .await;
                 }
                 true
             }
@@ -364,8 +532,12 @@ impl Pipeline {
     }
 
     async fn synced(&self, account: AccountId, message: SyncedMessage) {
-        let acc = account.to_string();
         let stanza_id = message.stanza_id.clone();
+        if self.correction(&account, &message).await.is_some() {
+            self.note_live_id(&account, stanza_id).await;
+            return;
+        }
+        let acc = account.to_string();
         let stored = self
             .blocking(move |s| {
                 let peer = message.peer.to_string();
@@ -436,5 +608,7 @@ fn new_incoming<'a>(
         stanza_id: m.stanza_id.as_deref(),
         archive_id: m.stanza_id.as_deref(),
         count_unread: !m.outgoing,
+        wire_id: m.id.as_deref(),
+        markable: m.markable,
     }
 }

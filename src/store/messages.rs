@@ -79,6 +79,42 @@ pub struct NewIncoming<'a> {
     /// False for messages caught up from the archive that were read
     /// elsewhere, or our own sent from another device.
     pub count_unread: bool,
+    /// The stanza's id attribute, as the sender set it.
+    pub wire_id: Option<&'a str>,
+    /// The sender asked for chat markers (XEP-0333).
+    pub markable: bool,
+}
+
+/// A correction (XEP-0308) of an earlier message, as the pipeline hands it
+/// to the store.
+#[derive(Debug, Clone)]
+pub struct NewCorrection<'a> {
+    pub account: &'a str,
+    /// The conversation: the other side's bare JID.
+    pub peer: &'a str,
+    /// Who sent the correction (full or bare JID): only the author of the
+    /// original may change it.
+    pub sender: &'a str,
+    /// The id (wire id or origin-id) of the message corrected.
+    pub replaces: &'a str,
+    pub body: &'a str,
+    /// When the correction was written.
+    pub at: i64,
+    /// We wrote it (the original is one of ours).
+    pub outgoing: bool,
+}
+
+/// What became of a correction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorrectionOutcome {
+    /// The original now has the new body.
+    Applied(Box<StoredMessage>),
+    /// Already applied, or older than the correction applied last.
+    Unchanged,
+    /// No such message in this conversation (from this side).
+    NotFound,
+    /// Someone other than its author tried to change it.
+    WrongSender,
 }
 
 /// An outgoing message, stored as queued before anything is sent.
@@ -106,6 +142,9 @@ pub struct StoredMessage {
     pub origin_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stanza_id: Option<String>,
+    /// When the body was last corrected (XEP-0308); `None`: as first sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
 }
 
 /// Where a page of history starts or ends.
@@ -143,7 +182,7 @@ pub struct SearchHit {
 }
 
 const MESSAGE_COLUMNS: &str = "m.id, a.jid, c.peer, m.direction, m.sender, m.body, m.sent_at, \
-     m.state, m.failure, m.origin_id, m.stanza_id";
+     m.state, m.failure, m.origin_id, m.stanza_id, m.edited_at";
 
 const MESSAGE_JOIN: &str = "messages m JOIN conversations c ON c.id = m.conversation_id \
      JOIN accounts a ON a.id = c.account_id";
@@ -167,7 +206,13 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         failure: row.get(8)?,
         origin_id: row.get(9)?,
         stanza_id: row.get(10)?,
+        edited_at: row.get(11)?,
     })
+}
+
+/// A JID's bare part, from its text.
+fn bare(jid: &str) -> &str {
+    jid.split_once('/').map_or(jid, |(bare, _)| bare)
 }
 
 fn conversation_id(conn: &Connection, account_id: i64, peer: &str) -> Result<i64, StoreError> {
@@ -219,8 +264,8 @@ fn insert_in(
     let inserted = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
-                                   state, origin_id, stanza_id, archive_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                   state, origin_id, stanza_id, archive_id, wire_id, markable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -234,6 +279,8 @@ fn insert_in(
             m.origin_id,
             m.stanza_id,
             m.archive_id,
+            m.wire_id,
+            m.markable,
         ])?;
     if inserted == 0 {
         // Already stored; an archive id learned later still counts.
@@ -324,8 +371,8 @@ impl Store {
         let now = now_ms();
         tx.execute(
             "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
-                                   state, origin_id)
-             VALUES (?1, 'out', ?2, ?3, ?4, ?4, 'queued', ?5)",
+                                   state, origin_id, wire_id)
+             VALUES (?1, 'out', ?2, ?3, ?4, ?4, 'queued', ?5, ?5)",
             params![conversation, m.account, m.body, now, m.origin_id],
         )?;
         let id = tx.last_insert_rowid();
@@ -516,7 +563,7 @@ impl Store {
         let rows = stmt.query_map(params![query, account, limit as i64], |r| {
             Ok(SearchHit {
                 message: message_from_row(r)?,
-                snippet: r.get(11)?,
+                snippet: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -530,6 +577,101 @@ impl Store {
             params![account],
             |r| r.get(0),
         )?)
+    }
+
+    /// Gives an earlier message the body of its correction (XEP-0308), if
+    /// the correction comes from the original's author and is newer than
+    /// any applied before. The FTS index follows the new body.
+    pub fn correct_message(&self, c: &NewCorrection<'_>) -> Result<CorrectionOutcome, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let direction = if c.outgoing {
+            Direction::Out
+        } else {
+            Direction::In
+        };
+        let row: Option<(i64, String, String, Option<i64>)> = tx
+            .prepare_cached(
+                "SELECT m.id, m.sender, m.body, m.edited_at FROM messages m
+                 JOIN conversations c ON c.id = m.conversation_id
+                 JOIN accounts a ON a.id = c.account_id
+                 WHERE a.jid = ?1 AND c.peer = ?2 AND m.direction = ?3
+                   AND (m.wire_id = ?4 OR m.origin_id = ?4)
+                 ORDER BY m.sent_at DESC, m.id DESC LIMIT 1",
+            )?
+            .query_row(
+                params![c.account, c.peer, direction.as_str(), c.replaces],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((id, sender, body, edited_at)) = row else {
+            return Ok(CorrectionOutcome::NotFound);
+        };
+        // Our own messages are stored with the account as sender; theirs
+        // with the contact's full JID.
+        let author = if c.outgoing { c.account } else { c.peer };
+        if bare(&sender) != bare(c.sender) || bare(c.sender) != author {
+            return Ok(CorrectionOutcome::WrongSender);
+        }
+        if body == c.body || edited_at.is_some_and(|t| t > c.at) {
+            return Ok(CorrectionOutcome::Unchanged);
+        }
+        tx.execute(
+            "UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1",
+            params![id, c.body, c.at],
+        )?;
+        let stored = message_by_id(&tx, id)?;
+        tx.commit()?;
+        Ok(CorrectionOutcome::Applied(Box::new(stored)))
+    }
+
+    /// Marks the conversation read and returns the id to name in a
+    /// displayed marker (XEP-0333): the newest incoming message that asked
+    /// for markers, if it is newer than the last one we named.
+    pub fn mark_read_for_marker(
+        &self,
+        account: &str,
+        peer: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let conversation: Option<(i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT c.id, c.displayed_up_to FROM conversations c
+                 JOIN accounts a ON a.id = c.account_id WHERE a.jid = ?1 AND c.peer = ?2",
+                params![account, peer],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((conversation, displayed_up_to)) = conversation else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE conversations SET unread = 0 WHERE id = ?1",
+            params![conversation],
+        )?;
+        let newest: Option<(i64, Option<String>)> = tx
+            .query_row(
+                "SELECT id, coalesce(wire_id, origin_id) FROM messages
+                 WHERE conversation_id = ?1 AND direction = 'in' AND markable = 1
+                   AND coalesce(wire_id, origin_id) IS NOT NULL
+                 ORDER BY sent_at DESC, id DESC LIMIT 1",
+                params![conversation],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let marker = match newest {
+            Some((id, wire)) if displayed_up_to.is_none_or(|d| id > d) => {
+                tx.execute(
+                    "UPDATE conversations SET displayed_up_to = ?2 WHERE id = ?1",
+                    params![conversation, id],
+                )?;
+                wire
+            }
+            _ => None,
+        };
+        tx.commit()?;
+        Ok(marker)
     }
 
     /// The conversation was seen: no unread messages left.
@@ -577,6 +719,8 @@ mod tests {
             stanza_id,
             archive_id: None,
             count_unread: true,
+            wire_id: None,
+            markable: false,
         }
     }
 

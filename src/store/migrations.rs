@@ -9,6 +9,7 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_push_info.sql"),
+    include_str!("migrations/003_corrections_markers.sql"),
 ];
 
 pub fn latest() -> i64 {
@@ -71,6 +72,8 @@ mod tests {
                     stanza_id: Some("s"),
                     archive_id: None,
                     count_unread: true,
+                    wire_id: None,
+                    markable: false,
                 })
                 .expect("insert");
         }

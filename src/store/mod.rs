@@ -17,8 +17,8 @@ use zeroize::Zeroizing;
 
 pub use key::{KeyOrigin, StoreKey, database_file, unlock};
 pub use messages::{
-    ConversationSummary, Cursor, Direction, MessageState, NewIncoming, NewOutgoing, SearchHit,
-    StoredMessage,
+    ConversationSummary, CorrectionOutcome, Cursor, Direction, MessageState, NewCorrection,
+    NewIncoming, NewOutgoing, SearchHit, StoredMessage,
 };
 pub use push::{PushSource, StoredPushInfo};
 
@@ -255,6 +255,8 @@ mod tests {
                 stanza_id: Some("s1"),
                 archive_id: None,
                 count_unread: true,
+                wire_id: None,
+                markable: false,
             })
             .expect("insert");
         store

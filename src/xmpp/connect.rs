@@ -24,6 +24,7 @@ use tokio_xmpp::xmlstream::{
 };
 use tokio_xmpp::{Error as XmppError, connect::tls_common::TlsAsyncStream};
 
+use super::nonza::{Nonzas, WithNonzas};
 use super::srv::{Candidate, candidates};
 use super::tls::{CertVerdict, PinningVerifier};
 use crate::config::ServerAddress;
@@ -92,6 +93,8 @@ pub struct Connector {
     verifier: Arc<PinningVerifier>,
     tls: TlsConnector,
     resolver: Option<TokioResolver>,
+    /// Every stream this connector opens can carry the session's nonzas.
+    nonzas: Nonzas,
 }
 
 impl std::fmt::Debug for Connector {
@@ -125,7 +128,14 @@ impl Connector {
             verifier,
             tls,
             resolver,
+            nonzas: Nonzas::default(),
         })
+    }
+
+    /// The handle through which the session queues nonzas on the streams
+    /// this connector (and its clones) open.
+    pub fn nonzas(&self) -> &Nonzas {
+        &self.nonzas
     }
 
     async fn open(
@@ -158,7 +168,7 @@ impl Connector {
         };
         let (tls, binding) = self.handshake(tcp, jid, &server).await?;
         let stream = initiate_stream(
-            BufStream::new(tls),
+            self.nonzas.wrap(BufStream::new(tls)),
             ns,
             StreamHeader {
                 to: Some(Cow::Borrowed(domain)),
@@ -295,7 +305,7 @@ impl Connector {
 }
 
 /// The stream type our connector hands to tokio-xmpp.
-pub type Stream = BufStream<TlsStream<TcpStream>>;
+pub type Stream = WithNonzas<BufStream<TlsStream<TcpStream>>>;
 
 fn system_resolver() -> Option<TokioResolver> {
     let builder = TokioResolver::builder_tokio()

@@ -13,10 +13,28 @@ use tokio_xmpp::parsers::receipts::Request as ReceiptRequest;
 use tokio_xmpp::parsers::roster::{Ask, Item, Roster, Subscription as RosterSubscription};
 use tokio_xmpp::parsers::stanza_id::{OriginId, StanzaId};
 
+use tokio_xmpp::parsers::blocking::{Block, BlocklistRequest, BlocklistResult, Unblock};
+use tokio_xmpp::parsers::chatstates::ChatState as WireChatState;
+use tokio_xmpp::parsers::displayed_markers::{Displayed, Markable};
+use tokio_xmpp::parsers::message::Id as MessageId;
+use tokio_xmpp::parsers::message_correct::Replace;
+
 use crate::model::{
-    Availability, Contact, IncomingMessage, OutgoingMessage, PresenceUpdate, Subscription,
-    SubscriptionChange, SyncedMessage, now_ms,
+    Availability, ChatState, Contact, IncomingMessage, OutgoingMessage, PresenceUpdate,
+    Subscription, SubscriptionChange, SyncedMessage, now_ms,
 };
+
+/// XEP-0334 message processing hints.
+const HINTS: &str = "urn:xmpp:hints";
+
+/// Why a stanza from the network could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    #[error("not a {expected} element")]
+    Unexpected { expected: &'static str },
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
+}
 
 pub fn contact_from_item(item: Item) -> Contact {
     Contact {
@@ -142,8 +160,64 @@ pub enum MessageMeaning {
     Displayed {
         id: String,
     },
-    /// Chat states, group chat (not yet): nothing to show.
+    /// A chat state without a body (XEP-0085).
+    ChatState {
+        from: Jid,
+        state: ChatState,
+    },
+    /// Group chat (not yet), empty messages: nothing to show.
     Ignore,
+}
+
+impl From<WireChatState> for ChatState {
+    fn from(s: WireChatState) -> Self {
+        match s {
+            WireChatState::Active => Self::Active,
+            WireChatState::Composing => Self::Composing,
+            WireChatState::Paused => Self::Paused,
+            WireChatState::Inactive => Self::Inactive,
+            WireChatState::Gone => Self::Gone,
+        }
+    }
+}
+
+impl From<ChatState> for WireChatState {
+    fn from(s: ChatState) -> Self {
+        match s {
+            ChatState::Active => Self::Active,
+            ChatState::Composing => Self::Composing,
+            ChatState::Paused => Self::Paused,
+            ChatState::Inactive => Self::Inactive,
+            ChatState::Gone => Self::Gone,
+        }
+    }
+}
+
+/// The extras a chat message may carry beside its body.
+#[derive(Debug, Default)]
+struct Extras {
+    chat_state: Option<ChatState>,
+    markable: bool,
+    replaces: Option<String>,
+}
+
+fn extras(message: &Message) -> Extras {
+    let mut extras = Extras::default();
+    for payload in &message.payloads {
+        if payload.ns() == ns::CHATSTATES {
+            extras.chat_state = WireChatState::try_from(payload.clone())
+                .ok()
+                .map(ChatState::from);
+        } else if payload.is("markable", ns::DISPLAYED_MARKERS) {
+            extras.markable = true;
+        } else if payload.is("replace", ns::MESSAGE_CORRECT) {
+            extras.replaces = Replace::try_from(payload.clone())
+                .ok()
+                .map(|r| r.id.0)
+                .filter(|id| !id.is_empty());
+        }
+    }
+    extras
 }
 
 pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
@@ -175,9 +249,15 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
             return MessageMeaning::Displayed { id: id.to_owned() };
         }
     }
-    let (Some(from), Some((_, body))) = (message.from.clone(), message.get_best_body(vec![]))
-    else {
+    let Some(from) = message.from.clone() else {
         return MessageMeaning::Ignore;
+    };
+    let extras = extras(message);
+    let Some((_, body)) = message.get_best_body(vec![]) else {
+        return match extras.chat_state {
+            Some(state) => MessageMeaning::ChatState { from, state },
+            None => MessageMeaning::Ignore,
+        };
     };
     let mut origin_id = None;
     let mut stanza_id = None;
@@ -210,6 +290,9 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
         stanza_id,
         delayed_at_ms: delayed_at,
         wants_receipt,
+        markable: extras.markable,
+        chat_state: extras.chat_state,
+        replaces: extras.replaces,
     })
 }
 
@@ -278,6 +361,7 @@ pub fn synced_message(
                 .map(|d| stamp_ms(&d.stamp));
         }
     }
+    let extras = extras(inner);
     Some(SyncedMessage {
         peer,
         sender: from,
@@ -286,6 +370,9 @@ pub fn synced_message(
         origin_id,
         stanza_id,
         sent_at_ms: stamp.or(delayed),
+        id: inner.id.as_ref().map(|id| id.0.clone()),
+        markable: extras.markable,
+        replaces: extras.replaces,
     })
 }
 
@@ -350,16 +437,160 @@ pub fn receipt(to: Jid, id: &str) -> Stanza {
 }
 
 /// The stanza for a message we send: a chat message whose id doubles as its
-/// XEP-0359 origin-id, asking for a delivery receipt (XEP-0184).
+/// XEP-0359 origin-id, asking for a delivery receipt (XEP-0184) and chat
+/// markers (XEP-0333), and saying we are active (XEP-0085).
 pub fn outgoing_stanza(message: &OutgoingMessage) -> Stanza {
     let mut stanza = Message::chat(Some(Jid::from(message.to.clone())))
         .with_body(Lang::new(), message.body.clone())
         .with_payload(OriginId {
             id: message.id.clone(),
         })
-        .with_payload(ReceiptRequest);
-    stanza.id = Some(tokio_xmpp::parsers::message::Id(message.id.clone()));
+        .with_payload(ReceiptRequest)
+        .with_payload(Markable)
+        .with_payload(WireChatState::Active);
+    stanza.id = Some(MessageId(message.id.clone()));
     stanza.into()
+}
+
+/// `<no-store/>` (XEP-0334): keep this out of archives.
+fn no_store() -> Element {
+    Element::builder("no-store", HINTS).build()
+}
+
+/// A standalone chat state (XEP-0085), kept out of archives.
+pub fn chat_state_stanza(to: BareJid, state: ChatState) -> Stanza {
+    let mut message = Message::chat(Some(Jid::from(to))).with_payload(WireChatState::from(state));
+    message.payloads.push(no_store());
+    message.into()
+}
+
+/// A correction (XEP-0308) of our message `replaces`: a fresh id that is
+/// also its origin-id.
+pub fn correction_stanza(to: BareJid, id: &str, replaces: &str, body: &str) -> Stanza {
+    let mut stanza = Message::chat(Some(Jid::from(to)))
+        .with_body(Lang::new(), body.to_owned())
+        .with_payload(Replace {
+            id: MessageId(replaces.to_owned()),
+        })
+        .with_payload(OriginId { id: id.to_owned() })
+        .with_payload(Markable)
+        .with_payload(WireChatState::Active);
+    stanza.id = Some(MessageId(id.to_owned()));
+    stanza.into()
+}
+
+/// A displayed marker (XEP-0333): we read up to their message `id`.
+pub fn displayed_stanza(to: BareJid, id: &str) -> Stanza {
+    Message::chat(Some(Jid::from(to)))
+        .with_payload(Displayed {
+            id: MessageId(id.to_owned()),
+        })
+        .into()
+}
+
+/// A roster set that names a contact and keeps their groups.
+pub fn roster_update(jid: BareJid, name: Option<String>, groups: Vec<String>) -> Iq {
+    use tokio_xmpp::parsers::roster::Group;
+    Iq::from_set(
+        super::session::new_id(),
+        Roster {
+            ver: None,
+            items: vec![Item {
+                jid,
+                name,
+                subscription: RosterSubscription::None,
+                ask: Ask::None,
+                groups: groups.into_iter().map(Group).collect(),
+                approved: None,
+            }],
+        },
+    )
+}
+
+/// A roster set that removes a contact (RFC 6121 §2.5).
+pub fn roster_remove(jid: BareJid) -> Iq {
+    Iq::from_set(
+        super::session::new_id(),
+        Roster {
+            ver: None,
+            items: vec![Item {
+                jid,
+                name: None,
+                subscription: RosterSubscription::Remove,
+                ask: Ask::None,
+                groups: vec![],
+                approved: None,
+            }],
+        },
+    )
+}
+
+/// Block or unblock one address (XEP-0191).
+pub fn block_request(id: String, jid: BareJid, blocked: bool) -> Iq {
+    let items = vec![Jid::from(jid)];
+    if blocked {
+        Iq::from_set(id, Block { items })
+    } else {
+        Iq::from_set(id, Unblock { items })
+    }
+}
+
+/// Ask for the block list (XEP-0191).
+pub fn blocklist_request(id: String) -> Iq {
+    Iq::from_get(id, BlocklistRequest)
+}
+
+/// The bare JIDs of a block list result. Full JIDs (a single resource
+/// blocked) are skipped: Sotto blocks contacts, not devices.
+pub fn blocklist(payload: Element) -> Result<Vec<BareJid>, ConvertError> {
+    if !payload.is("blocklist", ns::BLOCKING) {
+        return Err(ConvertError::Unexpected {
+            expected: "blocklist",
+        });
+    }
+    let list = BlocklistResult::try_from(payload).map_err(|e| ConvertError::Invalid {
+        what: "block list",
+        reason: e.to_string(),
+    })?;
+    Ok(list.items.into_iter().filter_map(bare_only).collect())
+}
+
+fn bare_only(jid: Jid) -> Option<BareJid> {
+    jid.try_into_full().err()
+}
+
+/// What a block push (XEP-0191 §3.3, §3.4) changes: each bare address and
+/// whether it is now blocked. An empty unblock means "everything
+/// unblocked", given as an empty list with `false`.
+pub fn block_push(payload: Element) -> Result<(Vec<BareJid>, bool), ConvertError> {
+    let blocked = if payload.is("block", ns::BLOCKING) {
+        true
+    } else if payload.is("unblock", ns::BLOCKING) {
+        false
+    } else {
+        return Err(ConvertError::Unexpected {
+            expected: "block or unblock",
+        });
+    };
+    let what = if blocked {
+        "block push"
+    } else {
+        "unblock push"
+    };
+    let invalid = |reason: String| ConvertError::Invalid { what, reason };
+    let items = if blocked {
+        Block::try_from(payload)
+            .map_err(|e| invalid(e.to_string()))?
+            .items
+    } else {
+        Unblock::try_from(payload)
+            .map_err(|e| invalid(e.to_string()))?
+            .items
+    };
+    // A single resource blocked (from another client) is not a contact
+    // blocked: skipped, as in the block list.
+    let jids = items.into_iter().filter_map(bare_only).collect();
+    Ok((jids, blocked))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod backoff;
 mod connect;
 mod convert;
+mod nonza;
 mod pep;
 mod session;
 mod srv;

@@ -29,12 +29,15 @@ use tokio_xmpp::{Error as XmppError, Stanza, connect::ServerConnector, error::Au
 use super::backoff::Backoff;
 use super::connect::{ConnectError, Connector, Stream};
 use super::convert::{self, MessageMeaning, PresenceMeaning};
+use super::nonza::Nonzas;
 use super::pep;
 use crate::config::ServerAddress;
 use crate::engine::{Event, SessionOutput};
 use crate::fingerprint::Fingerprint;
 use crate::model::PushSource;
-use crate::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState, SyncedMessage};
+use crate::model::{
+    Availability, ChatState, ConnectionState, OutgoingMessage, OutgoingState, SyncedMessage,
+};
 
 /// What to do when a connection attempt fails for a reason that may pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +70,23 @@ pub enum SessionCommand {
     PublishPushInfo(String),
     RetractPushInfo,
     FetchPushInfo(BareJid),
+    /// A standalone chat state to a contact.
+    ChatState(BareJid, ChatState),
+    /// A correction of our message `replaces`, sent with the fresh `id`.
+    Correct {
+        to: BareJid,
+        id: String,
+        replaces: String,
+        body: String,
+    },
+    /// A displayed marker for the contact's message with this id.
+    Displayed(BareJid, String),
+    /// Name a contact, keeping these groups.
+    RenameContact(BareJid, Option<String>, Vec<String>),
+    RemoveContact(BareJid),
+    Block(BareJid, bool),
+    /// Client state indication: whether the user is looking.
+    ClientActive(bool),
     Close,
 }
 
@@ -134,6 +154,7 @@ pub(crate) async fn run_session(
             return;
         }
     };
+    let nonzas = connector.nonzas().clone();
     let (status_tx, mut status_rx) = mpsc::unbounded_channel();
     let backoff = Arc::new(Mutex::new(Backoff::default()));
     let stream = StanzaStream::new(
@@ -155,6 +176,10 @@ pub(crate) async fn run_session(
         roster_iq: None,
         catch_up: None,
         pep: std::collections::HashMap::new(),
+        blocklist_iq: None,
+        block_iqs: std::collections::HashMap::new(),
+        csi: Csi::default(),
+        nonzas,
     };
 
     loop {
@@ -185,8 +210,11 @@ pub(crate) async fn run_session(
                         resumed: true,
                         acks: true,
                     })).await;
+                    session.csi.link_up = true;
+                    session.send_client_state().await;
                 }
                 Some(StreamItem::Stream(StreamEvent::Suspended)) => {
+                    session.csi.link_up = false;
                     let _ = events.send(emit_state(ConnectionState::Suspended)).await;
                 }
                 Some(StreamItem::Stanza(stanza)) => session.handle_stanza(stanza).await,
@@ -262,6 +290,8 @@ fn reconnector(
                         if let Ok(mut b) = backoff.lock() {
                             b.handed_over();
                         }
+                        // Logged in: nonzas may go out on this stream.
+                        connector.nonzas().arm();
                         let connection = Connection {
                             stream: stream.box_stream(),
                             features,
@@ -451,6 +481,23 @@ struct Session {
     catch_up: Option<CatchUp>,
     /// PEP requests in flight, by IQ id.
     pep: std::collections::HashMap<String, PepRequest>,
+    /// The block list request in flight.
+    blocklist_iq: Option<String>,
+    /// Block and unblock requests in flight: the address and what we asked.
+    block_iqs: std::collections::HashMap<String, (BareJid, bool)>,
+    csi: Csi,
+    nonzas: Nonzas,
+}
+
+/// Client state indication (XEP-0352).
+#[derive(Debug, Default)]
+struct Csi {
+    /// What the front end last said; `None`: never said, nothing to send.
+    wanted: Option<bool>,
+    /// The server offered `urn:xmpp:csi:0` on the current stream.
+    supported: bool,
+    /// Bound and able to send.
+    link_up: bool,
 }
 
 enum PepRequest {
@@ -491,6 +538,12 @@ impl Session {
         // ends show, and have copies of our other devices' messages.
         self.catch_up = None;
         self.fetch_roster().await;
+        let id = new_id();
+        self.blocklist_iq = Some(id.clone());
+        self.send(convert::blocklist_request(id)).await;
+        self.csi.supported = features.others.iter().any(|f| f.is("csi", ns::CSI));
+        self.csi.link_up = true;
+        self.send_client_state().await;
         self.send(Iq::from_set(new_id(), tokio_xmpp::parsers::carbons::Enable))
             .await;
         if let Some((availability, status)) = self.presence.clone() {
@@ -556,8 +609,72 @@ impl Session {
                 self.pep.insert(id, PepRequest::Fetch(contact));
                 self.send(request).await;
             }
+            SessionCommand::ChatState(to, state) => {
+                self.send(convert::chat_state_stanza(to, state)).await;
+            }
+            SessionCommand::Correct {
+                to,
+                id,
+                replaces,
+                body,
+            } => {
+                let token = self
+                    .send(convert::correction_stanza(to, &id, &replaces, &body))
+                    .await;
+                tokio::spawn(track_delivery(
+                    self.account.clone(),
+                    id,
+                    token,
+                    self.events.clone(),
+                ));
+            }
+            SessionCommand::Displayed(to, id) => {
+                self.send(convert::displayed_stanza(to, &id)).await;
+            }
+            SessionCommand::RenameContact(jid, name, groups) => {
+                self.send(convert::roster_update(jid, name, groups)).await;
+            }
+            SessionCommand::RemoveContact(jid) => {
+                self.send(convert::roster_remove(jid)).await;
+            }
+            SessionCommand::Block(jid, blocked) => {
+                let id = new_id();
+                self.block_iqs.insert(id.clone(), (jid.clone(), blocked));
+                self.send(convert::block_request(id, jid, blocked)).await;
+            }
+            SessionCommand::ClientActive(active) => {
+                self.csi.wanted = Some(active);
+                self.send_client_state().await;
+            }
             SessionCommand::Close => {}
         }
+    }
+
+    /// Tells the server whether the user is looking (XEP-0352), if the
+    /// front end said so and the server supports it. The nonza slips in
+    /// beside tokio-xmpp's queue (see `nonza.rs`); a ping to our server
+    /// makes the transport write it now rather than with the next stanza.
+    async fn send_client_state(&mut self) {
+        let Some(active) = self.csi.wanted else {
+            return;
+        };
+        if !self.csi.link_up {
+            return; // Sent when the stream is up again.
+        }
+        if !self.csi.supported {
+            tracing::debug!(account = %self.account, "the server does not offer client state indication");
+            return;
+        }
+        let xml = if active {
+            "<active xmlns='urn:xmpp:csi:0'/>"
+        } else {
+            "<inactive xmlns='urn:xmpp:csi:0'/>"
+        };
+        self.nonzas.replace_pending(xml);
+        let ping = Iq::from_get(new_id(), tokio_xmpp::parsers::ping::Ping)
+            .with_to(Jid::from(self.account.domain().to_owned()));
+        self.send(ping).await;
+        tracing::debug!(account = %self.account, active, "client state sent");
     }
 
     async fn output(&self, output: SessionOutput) {
@@ -700,12 +817,14 @@ impl Session {
                 }
                 match convert::message_meaning(&message, self.account.as_str()) {
                     MessageMeaning::Chat(message) => {
+                        let from = message.from.to_bare();
                         if message.wants_receipt
                             && let Some(id) = &message.id
-                            && message.from.to_bare() != self.account
+                            && from != self.account
                         {
                             self.send(convert::receipt(message.from.clone(), id)).await;
                         }
+                        let state = message.chat_state;
                         let _ = self
                             .events
                             .0
@@ -714,6 +833,12 @@ impl Session {
                                 message,
                             })
                             .await;
+                        if let Some(state) = state {
+                            self.chat_state(from, state).await;
+                        }
+                    }
+                    MessageMeaning::ChatState { from, state } => {
+                        self.chat_state(from.to_bare(), state).await;
                     }
                     MessageMeaning::Delivered { id } => {
                         self.emit_state(id, OutgoingState::Delivered).await;
@@ -752,6 +877,19 @@ impl Session {
             },
             Stanza::Iq(iq) => self.handle_iq(iq).await,
         }
+    }
+
+    /// A contact's chat state; our own (from another device) is not news.
+    async fn chat_state(&self, from: BareJid, state: ChatState) {
+        if from == self.account {
+            return;
+        }
+        self.emit(Event::ChatState {
+            account: self.account.clone(),
+            from,
+            state,
+        })
+        .await;
     }
 
     /// Roster pushes count only from our own account (RFC 6121 §2.1.6);
@@ -803,7 +941,35 @@ impl Session {
             self.pep_answer(request, result).await;
             return;
         }
+        if let Iq::Result { id, .. } | Iq::Error { id, .. } = &iq
+            && (self.blocklist_iq.as_deref() == Some(id.as_str())
+                || self.block_iqs.contains_key(id))
+            && self.is_own_account(iq_from(&iq))
+        {
+            self.blocking_answer(iq).await;
+            return;
+        }
         match iq {
+            Iq::Set {
+                from, id, payload, ..
+            } if payload.ns() == ns::BLOCKING => {
+                if !self.is_own_account(from.as_ref()) {
+                    self.reply_error(from, id, DefinedCondition::Forbidden)
+                        .await;
+                    return;
+                }
+                match convert::block_push(payload) {
+                    Ok((jids, blocked)) => {
+                        self.reply(from, id, None).await;
+                        self.block_push(jids, blocked).await;
+                    }
+                    Err(e) => {
+                        tracing::debug!(account = %self.account, error = %e, "unreadable block push");
+                        self.reply_error(from, id, DefinedCondition::BadRequest)
+                            .await;
+                    }
+                }
+            }
             Iq::Result {
                 id, payload, from, ..
             } if self.roster_iq.as_deref() == Some(id.as_str())
@@ -882,6 +1048,72 @@ impl Session {
                     .await;
             }
             Iq::Result { .. } | Iq::Error { .. } => {}
+        }
+    }
+
+    /// The answer to our block list request or to a block or unblock.
+    async fn blocking_answer(&mut self, iq: Iq) {
+        let (id, result) = match iq {
+            Iq::Result { id, payload, .. } => (id, Ok(payload)),
+            Iq::Error { id, error, .. } => (id, Err(error.defined_condition)),
+            _ => return,
+        };
+        if self.blocklist_iq.as_deref() == Some(id.as_str()) {
+            self.blocklist_iq = None;
+            let jids = match result {
+                Ok(Some(payload)) => match convert::blocklist(payload) {
+                    Ok(jids) => jids,
+                    Err(e) => {
+                        tracing::warn!(account = %self.account, error = %e, "unreadable block list");
+                        return;
+                    }
+                },
+                Ok(None) => Vec::new(),
+                Err(condition) => {
+                    tracing::info!(account = %self.account, ?condition, "the server has no block list");
+                    return;
+                }
+            };
+            self.emit(Event::BlockList {
+                account: self.account.clone(),
+                jids,
+            })
+            .await;
+            return;
+        }
+        let Some((jid, blocked)) = self.block_iqs.remove(&id) else {
+            return;
+        };
+        // Success shows as the server's push; a refusal leaves the address
+        // as it was.
+        if let Err(condition) = result {
+            tracing::warn!(account = %self.account, %jid, blocked, ?condition, "blocking refused");
+            self.emit(Event::Blocked {
+                account: self.account.clone(),
+                jid,
+                blocked: !blocked,
+            })
+            .await;
+        }
+    }
+
+    /// A block push from our server: an empty unblock unblocks everyone.
+    async fn block_push(&mut self, jids: Vec<BareJid>, blocked: bool) {
+        if jids.is_empty() && !blocked {
+            self.emit(Event::BlockList {
+                account: self.account.clone(),
+                jids,
+            })
+            .await;
+            return;
+        }
+        for jid in jids {
+            self.emit(Event::Blocked {
+                account: self.account.clone(),
+                jid,
+                blocked,
+            })
+            .await;
         }
     }
 
@@ -1006,6 +1238,15 @@ async fn track_delivery(
         if done {
             return;
         }
+    }
+}
+
+fn iq_from(iq: &Iq) -> Option<&Jid> {
+    match iq {
+        Iq::Get { from, .. }
+        | Iq::Set { from, .. }
+        | Iq::Result { from, .. }
+        | Iq::Error { from, .. } => from.as_ref(),
     }
 }
 
