@@ -1,72 +1,53 @@
-//! The desktop window. For now a plain window that shows the configured
-//! accounts; the conversations UI comes with the GUI work.
+//! The desktop window (iced). It talks to the core only through the
+//! engine's commands and events and the store's read API.
+
+mod app;
+mod backend;
+mod chat;
+mod notify;
+mod prefs;
+mod signin;
+mod state;
+#[cfg(test)]
+mod tests;
+mod view;
 
 use std::path::Path;
 
-use iced::widget::{column, container, text};
-use iced::{Element, Length, Task};
+use iced::{Subscription, Task, window};
 use sotto::config::Config;
 use sotto::paths::Paths;
 
-struct App {
-    accounts: Vec<String>,
-    problem: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-enum Message {}
+use app::{App, Message};
 
 pub fn run(home: Option<&Path>) -> anyhow::Result<()> {
-    let (accounts, problem) = match Paths::resolve(home)
-        .map_err(anyhow::Error::from)
-        .and_then(|p| Config::load(&p.config_file()).map_err(anyhow::Error::from))
-    {
-        Ok(config) => (
-            config.accounts.iter().map(|a| a.jid.to_string()).collect(),
-            None,
-        ),
-        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
-    };
+    let paths = Paths::resolve(home)?;
+    paths.create()?;
+    let config = Config::load(&paths.config_file())?;
     iced::application(
-        move || {
-            (
-                App {
-                    accounts: accounts.clone(),
-                    problem: problem.clone(),
-                },
-                Task::none(),
-            )
-        },
-        update,
-        view,
+        move || (App::new(paths.clone(), config.clone()), boot()),
+        App::update,
+        view::view,
     )
-    .title("Sotto")
-    .window_size((720.0, 480.0))
+    .title(App::title)
+    .theme(App::theme)
+    .subscription(subscription)
+    .window_size((1100.0, 720.0))
     .run()?;
     Ok(())
 }
 
-fn update(_app: &mut App, message: Message) -> Task<Message> {
-    match message {}
+/// Asks the system theme once; changes come through the subscription.
+fn boot() -> Task<Message> {
+    iced::system::theme().map(|mode| Message::SystemDark(mode == iced::theme::Mode::Dark))
 }
 
-fn view(app: &App) -> Element<'_, Message> {
-    let mut body = column![text("Sotto").size(32)].spacing(12);
-    if let Some(problem) = &app.problem {
-        body = body.push(text(problem.clone()));
-    } else if app.accounts.is_empty() {
-        body = body.push(text(
-            "No account yet. Add one with: sotto account add alice@example.org",
-        ));
-    } else {
-        body = body.push(text("Accounts:"));
-        for jid in &app.accounts {
-            body = body.push(text(format!("• {jid}")));
-        }
-    }
-    container(body)
-        .padding(24)
-        .width(Length::Fill)
-        .height(Length::Fill)
-        .into()
+/// Only event-driven sources: nothing here ticks while the app is idle.
+fn subscription(_app: &App) -> Subscription<Message> {
+    Subscription::batch([
+        window::open_events().map(|_| Message::WindowOpened),
+        iced::event::listen_with(app::shortcut),
+        iced::system::theme_changes()
+            .map(|mode| Message::SystemDark(mode == iced::theme::Mode::Dark)),
+    ])
 }

@@ -1,0 +1,212 @@
+//! The GUI's handle on the core: the engine (commands in, events out) and
+//! the store's read API, both on a tokio runtime of their own.
+//!
+//! The runtime is built after the process has confined itself, so every
+//! thread that touches the network or the database inherits the sandbox.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use secrecy::SecretString;
+use sotto::config::{AccountConfig, Config};
+use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
+use sotto::knock::KnockPolicy;
+use sotto::model::{Availability, BareJid};
+use sotto::paths::Paths;
+use sotto::secrets::{PassphraseError, PassphrasePrompt, Secrets};
+use sotto::store::{KeyOrigin, Store, StoreError};
+use sotto::xmpp::RetryPolicy;
+use tokio::sync::mpsc;
+
+/// At most this many engine events reach `update` at once; a catch-up of
+/// thousands of messages becomes a few redraws.
+const EVENT_BATCH: usize = 256;
+
+/// The passphrase typed into the unlock screen (or `SOTTO_PASSPHRASE`).
+struct GivenPassphrase(Option<SecretString>);
+
+impl PassphrasePrompt for GivenPassphrase {
+    fn passphrase(&self, _creating: bool) -> Result<SecretString, PassphraseError> {
+        if let Some(p) = &self.0 {
+            return Ok(p.clone());
+        }
+        std::env::var(sotto::secrets::PASSPHRASE_ENV)
+            .map(SecretString::from)
+            .map_err(|_| PassphraseError::NotGiven)
+    }
+}
+
+/// Why the store did not open, as the unlock screen shows it.
+#[derive(Debug, Clone)]
+pub enum UnlockFailure {
+    /// No keychain: the user must type the database passphrase.
+    NeedsPassphrase { creating: bool },
+    /// Anything else, in words.
+    Other(String),
+}
+
+/// Opens the encrypted store: through the keychain, or with `passphrase`.
+/// Blocks (keychain, Argon2): call it off the GUI thread.
+pub fn unlock(
+    paths: &Paths,
+    passphrase: Option<SecretString>,
+) -> Result<(Store, KeyOrigin), UnlockFailure> {
+    let given = passphrase.is_some();
+    match sotto::store::unlock(paths, &GivenPassphrase(passphrase)) {
+        Ok(opened) => Ok(opened),
+        Err(StoreError::Passphrase(PassphraseError::NotGiven)) => {
+            Err(UnlockFailure::NeedsPassphrase {
+                creating: !sotto::store::database_file(paths).exists(),
+            })
+        }
+        Err(StoreError::Locked) if given => Err(UnlockFailure::Other(
+            "That passphrase does not open Sotto's database. Try again.".into(),
+        )),
+        Err(e) => Err(UnlockFailure::Other(e.to_string())),
+    }
+}
+
+/// The running core.
+#[derive(Clone)]
+pub struct Backend {
+    pub engine: Engine,
+    pub store: Store,
+    runtime: tokio::runtime::Handle,
+    /// Taken once by the event subscription.
+    events: Arc<Mutex<Option<mpsc::Receiver<Event>>>>,
+    /// Keeps the runtime alive as long as any handle exists.
+    _owner: Arc<RuntimeOwner>,
+}
+
+struct RuntimeOwner(Option<tokio::runtime::Runtime>);
+
+impl Drop for RuntimeOwner {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// Starts the engine over `store` on a new runtime.
+    pub fn start(store: Store) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sotto-core")
+            .enable_all()
+            .build()?;
+        let options = EngineOptions {
+            knock: KnockPolicy {
+                allow_insecure: std::env::var("SOTTO_KNOCK_INSECURE").is_ok_and(|v| v == "1"),
+                ..KnockPolicy::default()
+            },
+        };
+        let (engine, events) = {
+            let _guard = runtime.enter();
+            Engine::start_with(store.clone(), options)
+        };
+        Ok(Self {
+            engine,
+            store,
+            runtime: runtime.handle().clone(),
+            events: Arc::new(Mutex::new(Some(events))),
+            _owner: Arc::new(RuntimeOwner(Some(runtime))),
+        })
+    }
+
+    /// The engine's events, in batches. Can be taken once.
+    pub fn take_events(&self) -> Option<mpsc::Receiver<Event>> {
+        self.events.lock().ok().and_then(|mut e| e.take())
+    }
+
+    pub fn event_stream(&self) -> Option<BoxStream<'static, Vec<Event>>> {
+        let rx = self.take_events()?;
+        Some(
+            futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|event| (event, rx))
+            })
+            .ready_chunks(EVENT_BATCH)
+            .boxed(),
+        )
+    }
+
+    /// Sends a command; a stopped engine is logged (it only stops on
+    /// shutdown).
+    pub fn send(&self, command: Command) {
+        if self.engine.send(command).is_err() {
+            tracing::warn!("the engine has stopped; command dropped");
+        }
+    }
+
+    /// Runs a store read (or small write) on the blocking pool.
+    pub fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T, String>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        let handle = self.runtime.spawn_blocking(move || f(&store));
+        async move {
+            match handle.await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the database task failed: {e}")),
+            }
+        }
+    }
+
+    /// Runs blocking work (keychain, notifications) off the GUI thread.
+    pub fn blocking<T, F>(&self, f: F) -> impl Future<Output = Option<T>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let handle = self.runtime.spawn_blocking(f);
+        async move { handle.await.ok() }
+    }
+
+    /// Connects an account whose password is stored.
+    pub fn login(&self, account: AccountConfig, password: SecretString) {
+        self.send(Command::Start(Box::new(AccountLogin {
+            config: account,
+            password,
+            presence: Some((Availability::Available, None)),
+            retry: RetryPolicy::Forever,
+        })));
+    }
+
+    /// Reads the passwords of the enabled accounts (keychain: blocking)
+    /// and connects them.
+    pub fn login_all(
+        &self,
+        config: &Config,
+    ) -> impl Future<Output = Vec<(BareJid, String)>> + use<> {
+        let accounts: Vec<AccountConfig> = config
+            .accounts
+            .iter()
+            .filter(|a| a.enabled)
+            .cloned()
+            .collect();
+        let backend = self.clone();
+        let work = self.blocking(move || {
+            let secrets = Secrets::new(backend.store.clone());
+            let mut problems = Vec::new();
+            for account in accounts {
+                match secrets.password(&account.jid, account.password_store) {
+                    Ok(password) => backend.login(account, password),
+                    Err(e) => problems.push((account.jid.clone(), e.to_string())),
+                }
+            }
+            problems
+        });
+        async move { work.await.unwrap_or_default() }
+    }
+}

@@ -1,0 +1,222 @@
+//! Colours, shapes and small widgets shared by the screens.
+
+use iced::widget::{container, text};
+use iced::{Background, Border, Color, Element, Length, Theme, border};
+use sotto::model::Availability;
+
+use crate::gui::app::Message;
+
+/// A stable colour per person, so an avatar is recognisable.
+pub fn avatar_color(seed: &str) -> Color {
+    const COLORS: [(u8, u8, u8); 8] = [
+        (0xe5, 0x73, 0x73),
+        (0xf0, 0x9a, 0x4a),
+        (0x5c, 0xa8, 0x6b),
+        (0x4d, 0x9d, 0xe0),
+        (0x95, 0x75, 0xcd),
+        (0xd8, 0x6b, 0xa8),
+        (0x3f, 0xaa, 0xa8),
+        (0x8d, 0x8f, 0x4d),
+    ];
+    let hash = seed
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let (r, g, b) = COLORS[(hash % COLORS.len() as u32) as usize];
+    Color::from_rgb8(r, g, b)
+}
+
+pub fn initials(name: &str) -> String {
+    let mut words = name
+        .split(|c: char| c.is_whitespace() || c == '.' || c == '_' || c == '-')
+        .filter(|w| !w.is_empty());
+    let first = words.next().and_then(|w| w.chars().next());
+    let second = words.next().and_then(|w| w.chars().next());
+    [first, second]
+        .into_iter()
+        .flatten()
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A round avatar with initials and, when known, a presence dot.
+pub fn avatar<'a>(
+    name: &str,
+    seed: &str,
+    size: f32,
+    presence: Option<bool>,
+) -> Element<'a, Message> {
+    let color = avatar_color(seed);
+    let face = container(text(initials(name)).size(size * 0.4).color(Color::WHITE))
+        .center(Length::Fixed(size))
+        .style(move |_| container::Style {
+            background: Some(Background::Color(color)),
+            border: border::rounded(size / 2.0),
+            ..container::Style::default()
+        });
+    match presence {
+        None => face.into(),
+        Some(online) => {
+            let dot = container(iced::widget::Space::new())
+                .width(size * 0.3)
+                .height(size * 0.3)
+                .style(move |theme: &Theme| container::Style {
+                    background: Some(Background::Color(if online {
+                        Color::from_rgb8(0x3c, 0xb3, 0x71)
+                    } else {
+                        Color::from_rgb8(0x9a, 0x9a, 0x9a)
+                    })),
+                    border: Border {
+                        color: theme.extended_palette().background.base.color,
+                        width: 2.0,
+                        radius: (size * 0.15).into(),
+                    },
+                    ..container::Style::default()
+                });
+            iced::widget::stack![
+                face,
+                container(dot)
+                    .width(Length::Fixed(size))
+                    .height(Length::Fixed(size))
+                    .align_right(Length::Fixed(size))
+                    .align_bottom(Length::Fixed(size)),
+            ]
+            .into()
+        }
+    }
+}
+
+pub fn presence_word(a: Option<Availability>) -> &'static str {
+    match a {
+        None | Some(Availability::Unavailable) => "offline",
+        Some(Availability::Available | Availability::Chat) => "online",
+        Some(Availability::Away) => "away",
+        Some(Availability::ExtendedAway) => "away for a while",
+        Some(Availability::DoNotDisturb) => "busy",
+    }
+}
+
+pub fn muted(theme: &Theme) -> text::Style {
+    text::Style {
+        color: Some(
+            theme
+                .extended_palette()
+                .background
+                .strong
+                .text
+                .scale_alpha(0.7),
+        ),
+    }
+}
+
+pub fn danger(theme: &Theme) -> text::Style {
+    text::Style {
+        color: Some(theme.extended_palette().danger.base.color),
+    }
+}
+
+pub fn sidebar(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(Background::Color(p.background.weak.color)),
+        ..container::Style::default()
+    }
+}
+
+pub fn selected_row(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(Background::Color(p.primary.weak.color.scale_alpha(0.35))),
+        border: border::rounded(8),
+        ..container::Style::default()
+    }
+}
+
+pub fn bubble(outgoing: bool, highlight: bool) -> impl Fn(&Theme) -> container::Style {
+    move |theme: &Theme| {
+        let p = theme.extended_palette();
+        let (bg, fg) = if outgoing {
+            (p.primary.base.color, p.primary.base.text)
+        } else {
+            (p.background.strong.color, p.background.strong.text)
+        };
+        container::Style {
+            background: Some(Background::Color(bg)),
+            text_color: Some(fg),
+            border: Border {
+                radius: 14.0.into(),
+                width: if highlight { 3.0 } else { 0.0 },
+                color: p.warning.base.color,
+            },
+            ..container::Style::default()
+        }
+    }
+}
+
+pub fn badge(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(Background::Color(p.primary.base.color)),
+        text_color: Some(p.primary.base.text),
+        border: border::rounded(10),
+        ..container::Style::default()
+    }
+}
+
+pub fn card(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(Background::Color(p.background.base.color)),
+        border: Border {
+            radius: 12.0.into(),
+            width: 1.0,
+            color: p.background.strong.color,
+        },
+        shadow: iced::Shadow {
+            color: Color::BLACK.scale_alpha(0.25),
+            offset: iced::Vector::new(0.0, 6.0),
+            blur_radius: 24.0,
+        },
+        ..container::Style::default()
+    }
+}
+
+pub fn notice(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(Background::Color(p.warning.weak.color.scale_alpha(0.5))),
+        text_color: Some(p.background.base.text),
+        border: border::rounded(8),
+        ..container::Style::default()
+    }
+}
+
+pub fn error_notice(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(Background::Color(p.danger.weak.color.scale_alpha(0.6))),
+        text_color: Some(p.background.base.text),
+        border: border::rounded(8),
+        ..container::Style::default()
+    }
+}
+
+pub fn scrim(_theme: &Theme) -> container::Style {
+    container::Style {
+        background: Some(Background::Color(Color::BLACK.scale_alpha(0.4))),
+        ..container::Style::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_read_naturally() {
+        assert_eq!(initials("bob"), "B");
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("jean-luc.picard"), "JL");
+        assert_eq!(initials("élodie"), "É");
+        assert_eq!(initials(""), "");
+    }
+}
