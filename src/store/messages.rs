@@ -883,4 +883,169 @@ mod tests {
                 .is_empty()
         );
     }
+
+    fn correction<'a>(
+        sender: &'a str,
+        replaces: &'a str,
+        body: &'a str,
+        at: i64,
+    ) -> NewCorrection<'a> {
+        NewCorrection {
+            account: "me@x",
+            peer: "bob@x",
+            sender,
+            replaces,
+            body,
+            at,
+            outgoing: false,
+        }
+    }
+
+    #[test]
+    fn corrections_replace_the_body_and_what_search_finds() {
+        let (_d, store) = store();
+        let mut original = incoming("see you at the bakery", 1, Some("s1"));
+        original.wire_id = Some("w1");
+        let stored = store
+            .insert_incoming(&original)
+            .expect("insert")
+            .expect("new");
+        assert_eq!(stored.edited_at, None);
+        let outcome = store
+            .correct_message(&correction(
+                "bob@x/laptop",
+                "w1",
+                "see you at the library",
+                5,
+            ))
+            .expect("correct");
+        let CorrectionOutcome::Applied(updated) = outcome else {
+            panic!("applied expected, got {outcome:?}");
+        };
+        assert_eq!(updated.id, stored.id);
+        assert_eq!(updated.body, "see you at the library");
+        assert_eq!(updated.edited_at, Some(5));
+        assert_eq!(updated.sent_at, 1, "it keeps its place in the history");
+        assert_eq!(store.search(None, "library", 10).expect("search").len(), 1);
+        assert!(store.search(None, "bakery", 10).expect("search").is_empty());
+        // The same again, or an older correction replayed: no change.
+        assert_eq!(
+            store
+                .correct_message(&correction(
+                    "bob@x/laptop",
+                    "w1",
+                    "see you at the library",
+                    6
+                ))
+                .expect("correct"),
+            CorrectionOutcome::Unchanged
+        );
+        assert_eq!(
+            store
+                .correct_message(&correction("bob@x/phone", "w1", "older text", 3))
+                .expect("correct"),
+            CorrectionOutcome::Unchanged
+        );
+        assert_eq!(
+            store
+                .correct_message(&correction("bob@x", "nope", "x", 9))
+                .expect("correct"),
+            CorrectionOutcome::NotFound
+        );
+    }
+
+    #[test]
+    fn only_the_author_may_correct() {
+        let (_d, store) = store();
+        let mut original = incoming("original words", 1, Some("s1"));
+        original.origin_id = Some("o1");
+        store.insert_incoming(&original).expect("insert");
+        let spoofed = NewCorrection {
+            peer: "bob@x",
+            ..correction("eve@x/pc", "o1", "spoofed words", 2)
+        };
+        assert_eq!(
+            store.correct_message(&spoofed).expect("correct"),
+            CorrectionOutcome::WrongSender
+        );
+        // Our own correction cannot touch their message either.
+        let mine = NewCorrection {
+            outgoing: true,
+            ..correction("me@x", "o1", "mine", 2)
+        };
+        assert_eq!(
+            store.correct_message(&mine).expect("correct"),
+            CorrectionOutcome::NotFound
+        );
+        let page = store
+            .messages_before("me@x", "bob@x", None, 5)
+            .expect("page");
+        assert_eq!(page[0].body, "original words");
+        assert!(
+            store
+                .search(None, "spoofed", 10)
+                .expect("search")
+                .is_empty()
+        );
+        // Ours, by origin-id.
+        store
+            .insert_outgoing(&NewOutgoing {
+                account: "me@x",
+                peer: "bob@x",
+                body: "typo hre",
+                origin_id: "m1",
+            })
+            .expect("insert");
+        let CorrectionOutcome::Applied(fixed) = store
+            .correct_message(&NewCorrection {
+                outgoing: true,
+                ..correction("me@x", "m1", "typo here", 3)
+            })
+            .expect("correct")
+        else {
+            panic!("applied expected");
+        };
+        assert_eq!(fixed.body, "typo here");
+        assert_eq!(fixed.direction, Direction::Out);
+    }
+
+    #[test]
+    fn marking_read_names_the_newest_markable_message_once() {
+        let (_d, store) = store();
+        assert_eq!(
+            store.mark_read_for_marker("me@x", "bob@x").expect("read"),
+            None,
+            "no conversation yet"
+        );
+        let mut first = incoming("one", 1, Some("s1"));
+        first.wire_id = Some("w1");
+        first.markable = true;
+        store.insert_incoming(&first).expect("insert");
+        let mut second = incoming("two", 2, Some("s2"));
+        second.origin_id = Some("o2");
+        second.markable = true;
+        store.insert_incoming(&second).expect("insert");
+        let mut unmarkable = incoming("three", 3, Some("s3"));
+        unmarkable.wire_id = Some("w3");
+        store.insert_incoming(&unmarkable).expect("insert");
+        assert_eq!(store.conversations(None).expect("list")[0].unread, 3);
+        assert_eq!(
+            store.mark_read_for_marker("me@x", "bob@x").expect("read"),
+            Some("o2".into())
+        );
+        assert_eq!(store.conversations(None).expect("list")[0].unread, 0);
+        assert_eq!(
+            store.mark_read_for_marker("me@x", "bob@x").expect("read"),
+            None,
+            "already told"
+        );
+        let mut fourth = incoming("four", 4, Some("s4"));
+        fourth.wire_id = Some("w4");
+        fourth.markable = true;
+        store.insert_incoming(&fourth).expect("insert");
+        assert_eq!(
+            store.mark_read_for_marker("me@x", "bob@x").expect("read"),
+            Some("w4".into())
+        );
+    }
 }

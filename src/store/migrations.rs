@@ -48,52 +48,70 @@ fn apply_up_to(conn: &mut Connection, current: i64, target: i64) -> Result<(), S
 mod tests {
     use super::*;
 
+    /// A database as release `version` wrote it, with one message.
+    fn old_database(path: &std::path::Path, key: &crate::store::StoreKey, version: i64) {
+        let mut conn = Connection::open(path).expect("open");
+        let hex: String = key.bytes().iter().map(|b| format!("{b:02x}")).collect();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
+            .expect("key");
+        apply_up_to(&mut conn, 0, version).expect("old schema");
+        conn.execute_batch(
+            "INSERT INTO accounts (id, jid) VALUES (1, 'me@x');
+             INSERT INTO conversations (id, account_id, peer, unread) VALUES (1, 1, 'bob@x', 1);
+             INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
+                                   state, origin_id, stanza_id)
+             VALUES (1, 'in', 'bob@x/p', 'from an old schema', 1, 1, 'received', 'o1', 's');",
+        )
+        .expect("old rows");
+    }
+
     #[test]
-    fn a_schema_1_database_upgrades_with_its_data() {
-        use crate::store::{NewIncoming, Store, StoreKey};
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("old.db");
-        let key = StoreKey::from_bytes([3; 32]);
-        {
-            // What the first release wrote: schema 1 and a message.
-            let store = Store::open(&path, &key).expect("open");
-            let conn = store.conn().expect("conn");
-            conn.execute_batch("DROP TABLE push_info; PRAGMA user_version = 1;")
-                .expect("back to schema 1");
-            drop(conn);
-            store
-                .insert_incoming(&NewIncoming {
+    fn older_databases_upgrade_with_their_data() {
+        use crate::store::{CorrectionOutcome, NewCorrection, Store, StoreKey};
+        for version in 1..latest() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("old.db");
+            let key = StoreKey::from_bytes([3; 32]);
+            old_database(&path, &key, version);
+            let store = Store::open(&path, &key).expect("upgrade");
+            let v: i64 = store
+                .conn()
+                .expect("conn")
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .expect("version");
+            assert_eq!(v, latest());
+            let page = store
+                .messages_before("me@x", "bob@x", None, 5)
+                .expect("page");
+            assert_eq!(page[0].body, "from an old schema", "from schema {version}");
+            assert_eq!(page[0].edited_at, None);
+            assert!(
+                store
+                    .push_info("me@x", "bob@x")
+                    .expect("push info table")
+                    .is_none()
+            );
+            // An old message can be corrected, and search follows.
+            let outcome = store
+                .correct_message(&NewCorrection {
                     account: "me@x",
                     peer: "bob@x",
                     sender: "bob@x/p",
-                    body: "from schema 1",
-                    sent_at: 1,
-                    origin_id: None,
-                    stanza_id: Some("s"),
-                    archive_id: None,
-                    count_unread: true,
-                    wire_id: None,
-                    markable: false,
+                    replaces: "o1",
+                    body: "corrected after the upgrade",
+                    at: 2,
+                    outgoing: false,
                 })
-                .expect("insert");
+                .expect("correct");
+            assert!(matches!(outcome, CorrectionOutcome::Applied(_)));
+            assert_eq!(store.search(None, "upgrade", 5).expect("search").len(), 1);
+            assert!(store.search(None, "schema", 5).expect("search").is_empty());
+            assert_eq!(
+                store.mark_read_for_marker("me@x", "bob@x").expect("read"),
+                None,
+                "old messages never asked for markers"
+            );
         }
-        let store = Store::open(&path, &key).expect("upgrade");
-        let v: i64 = store
-            .conn()
-            .expect("conn")
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .expect("version");
-        assert_eq!(v, latest());
-        let page = store
-            .messages_before("me@x", "bob@x", None, 5)
-            .expect("page");
-        assert_eq!(page[0].body, "from schema 1");
-        assert!(
-            store
-                .push_info("me@x", "bob@x")
-                .expect("new table")
-                .is_none()
-        );
         let mut partial = Connection::open_in_memory().expect("db");
         apply_up_to(&mut partial, 0, 1).expect("schema 1 alone applies");
     }

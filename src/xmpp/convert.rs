@@ -679,11 +679,11 @@ mod tests {
 
     #[test]
     fn bodiless_and_group_messages_are_ignored() {
-        let typing: Message = parse(
+        let empty: Message = parse(
             "<message xmlns='jabber:client' from='b@x/y' type='chat'>\
-             <composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+             <thread>t1</thread></message>",
         );
-        assert_eq!(message_meaning(&typing, "a@x"), MessageMeaning::Ignore);
+        assert_eq!(message_meaning(&empty, "a@x"), MessageMeaning::Ignore);
         let group: Message = parse(
             "<message xmlns='jabber:client' from='room@muc.x/n' type='groupchat'><body>x</body></message>",
         );
@@ -784,9 +784,246 @@ mod tests {
         assert_eq!(el.attr("type"), Some("chat"));
         assert!(el.get_child("origin-id", ns::SID).is_some());
         assert!(el.get_child("request", ns::RECEIPTS).is_some());
+        assert!(el.get_child("markable", ns::DISPLAYED_MARKERS).is_some());
+        assert!(el.get_child("active", ns::CHATSTATES).is_some());
         assert_eq!(
             el.get_child("body", ns::DEFAULT_NS).map(|b| b.text()),
             Some("hello".into())
+        );
+    }
+
+    fn jid(s: &str) -> BareJid {
+        s.parse().expect("jid")
+    }
+
+    #[test]
+    fn a_standalone_chat_state_is_its_own_meaning() {
+        let m: Message = parse(
+            "<message xmlns='jabber:client' from='bob@x/phone' type='chat'>\
+             <paused xmlns='http://jabber.org/protocol/chatstates'/>\
+             <no-store xmlns='urn:xmpp:hints'/></message>",
+        );
+        assert_eq!(
+            message_meaning(&m, "a@x"),
+            MessageMeaning::ChatState {
+                from: "bob@x/phone".parse().expect("jid"),
+                state: ChatState::Paused
+            }
+        );
+        // An unknown element in the chat states namespace is no state.
+        let odd: Message = parse(
+            "<message xmlns='jabber:client' from='bob@x/phone' type='chat'>\
+             <dancing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+        );
+        assert_eq!(message_meaning(&odd, "a@x"), MessageMeaning::Ignore);
+    }
+
+    #[test]
+    fn a_chat_state_beside_a_body_rides_on_the_message() {
+        let m: Message = parse(
+            "<message xmlns='jabber:client' from='bob@x/phone' type='chat' id='m1'>\
+             <body>hi</body><active xmlns='http://jabber.org/protocol/chatstates'/>\
+             <markable xmlns='urn:xmpp:chat-markers:0'/></message>",
+        );
+        let MessageMeaning::Chat(msg) = message_meaning(&m, "a@x") else {
+            panic!("chat expected");
+        };
+        assert_eq!(msg.chat_state, Some(ChatState::Active));
+        assert!(msg.markable);
+        assert_eq!(msg.replaces, None);
+        // A body without a state implies nothing.
+        let plain: Message = parse(
+            "<message xmlns='jabber:client' from='bob@x/phone' type='chat'><body>hi</body></message>",
+        );
+        let MessageMeaning::Chat(msg) = message_meaning(&plain, "a@x") else {
+            panic!("chat expected");
+        };
+        assert_eq!(msg.chat_state, None);
+        assert!(!msg.markable);
+    }
+
+    #[test]
+    fn chat_state_stanza_is_kept_out_of_archives() {
+        let el: Element = chat_state_stanza(jid("bob@x"), ChatState::Composing).into();
+        assert_eq!(el.attr("type"), Some("chat"));
+        assert_eq!(el.attr("to"), Some("bob@x"));
+        assert!(el.get_child("composing", ns::CHATSTATES).is_some());
+        assert!(el.get_child("no-store", HINTS).is_some());
+        assert!(el.get_child("body", ns::DEFAULT_NS).is_none());
+    }
+
+    #[test]
+    fn corrections_name_the_message_they_replace() {
+        let xml = "<message xmlns='jabber:client' from='bob@x/phone' to='a@x' type='chat' id='c2'>\
+             <body>fixed</body><replace xmlns='urn:xmpp:message-correct:0' id='o1'/>\
+             <origin-id xmlns='urn:xmpp:sid:0' id='c2'/></message>";
+        let m: Message = parse(xml);
+        let MessageMeaning::Chat(msg) = message_meaning(&m, "a@x") else {
+            panic!("chat expected");
+        };
+        assert_eq!(msg.replaces.as_deref(), Some("o1"));
+        assert_eq!(msg.body, "fixed");
+        // The same in a carbon of our own correction, sent from our phone.
+        let own: BareJid = jid("a@x");
+        let carbon_xml = "<message xmlns='jabber:client' from='a@x' to='a@x/laptop' type='chat'>\
+             <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>\
+             <message xmlns='jabber:client' from='a@x/phone' to='bob@x' type='chat' id='c3'>\
+             <body>mine, fixed</body><replace xmlns='urn:xmpp:message-correct:0' id='o9'/>\
+             </message></forwarded></sent></message>";
+        let c = carbon(&parse(carbon_xml), &own).expect("a sent carbon");
+        assert!(c.outgoing);
+        assert_eq!(c.replaces.as_deref(), Some("o9"));
+        assert_eq!(c.id.as_deref(), Some("c3"));
+        // An empty id refers to nothing.
+        let empty: Message = parse(&xml.replace("id='o1'", "id=''"));
+        let MessageMeaning::Chat(msg) = message_meaning(&empty, "a@x") else {
+            panic!("chat expected");
+        };
+        assert_eq!(msg.replaces, None);
+    }
+
+    #[test]
+    fn a_spoofed_correction_still_names_its_real_sender() {
+        // Eve claims to correct Bob's message: the meaning carries Eve as
+        // the sender, so the store (which checks the author) refuses it.
+        let m: Message = parse(
+            "<message xmlns='jabber:client' from='eve@x/laptop' type='chat' id='e1'>\
+             <body>evil</body><replace xmlns='urn:xmpp:message-correct:0' id='o1'/></message>",
+        );
+        let MessageMeaning::Chat(msg) = message_meaning(&m, "a@x") else {
+            panic!("chat expected");
+        };
+        let synced = SyncedMessage::from(msg);
+        assert_eq!(synced.peer, jid("eve@x"));
+        assert_eq!(synced.sender.to_bare(), jid("eve@x"));
+        assert_eq!(synced.replaces.as_deref(), Some("o1"));
+    }
+
+    #[test]
+    fn correction_stanza_shape() {
+        let el: Element = correction_stanza(jid("bob@x"), "n2", "o1", "better").into();
+        assert_eq!(el.attr("id"), Some("n2"));
+        assert_eq!(
+            el.get_child("replace", ns::MESSAGE_CORRECT)
+                .and_then(|r| r.attr("id")),
+            Some("o1")
+        );
+        assert_eq!(
+            el.get_child("origin-id", ns::SID)
+                .and_then(|o| o.attr("id")),
+            Some("n2")
+        );
+        assert_eq!(
+            el.get_child("body", ns::DEFAULT_NS).map(|b| b.text()),
+            Some("better".into())
+        );
+    }
+
+    #[test]
+    fn displayed_marker_shape_and_meaning() {
+        let el: Element = displayed_stanza(jid("bob@x"), "m7").into();
+        assert_eq!(el.attr("type"), Some("chat"));
+        assert_eq!(
+            el.get_child("displayed", ns::DISPLAYED_MARKERS)
+                .and_then(|d| d.attr("id")),
+            Some("m7")
+        );
+        let back: Message =
+            parse(&String::from(&el).replace("<message ", "<message from='bob@x/p' "));
+        assert_eq!(
+            message_meaning(&back, "a@x"),
+            MessageMeaning::Displayed { id: "m7".into() }
+        );
+    }
+
+    #[test]
+    fn block_pushes_and_lists() {
+        let block: Element = "<block xmlns='urn:xmpp:blocking'><item jid='eve@x'/>\
+             <item jid='mallory@y/phone'/></block>"
+            .parse()
+            .expect("xml");
+        assert_eq!(block_push(block), Ok((vec![jid("eve@x")], true)));
+        let unblock: Element = "<unblock xmlns='urn:xmpp:blocking'><item jid='eve@x'/></unblock>"
+            .parse()
+            .expect("xml");
+        assert_eq!(block_push(unblock), Ok((vec![jid("eve@x")], false)));
+        let all: Element = "<unblock xmlns='urn:xmpp:blocking'/>".parse().expect("xml");
+        assert_eq!(block_push(all), Ok((vec![], false)));
+        let list: Element = "<blocklist xmlns='urn:xmpp:blocking'><item jid='eve@x'/></blocklist>"
+            .parse()
+            .expect("xml");
+        assert_eq!(blocklist(list), Ok(vec![jid("eve@x")]));
+    }
+
+    #[test]
+    fn bad_block_pushes_are_exact_errors() {
+        let other: Element = "<query xmlns='jabber:iq:roster'/>".parse().expect("xml");
+        assert_eq!(
+            block_push(other.clone()),
+            Err(ConvertError::Unexpected {
+                expected: "block or unblock"
+            })
+        );
+        assert_eq!(
+            blocklist(other),
+            Err(ConvertError::Unexpected {
+                expected: "blocklist"
+            })
+        );
+        let no_jid: Element = "<block xmlns='urn:xmpp:blocking'><item/></block>"
+            .parse()
+            .expect("xml");
+        let err = block_push(no_jid).expect_err("an item without jid");
+        assert!(
+            matches!(
+                &err,
+                ConvertError::Invalid {
+                    what: "block push",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("invalid block push: "), "{err}");
+        let bad_jid: Element = "<unblock xmlns='urn:xmpp:blocking'><item jid='@@'/></unblock>"
+            .parse()
+            .expect("xml");
+        assert!(matches!(
+            block_push(bad_jid),
+            Err(ConvertError::Invalid {
+                what: "unblock push",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn block_requests_and_roster_changes() {
+        let el: Element = block_request("b1".into(), jid("eve@x"), true).into();
+        assert_eq!(el.attr("type"), Some("set"));
+        let item = el
+            .get_child("block", ns::BLOCKING)
+            .and_then(|b| b.get_child("item", ns::BLOCKING))
+            .expect("item");
+        assert_eq!(item.attr("jid"), Some("eve@x"));
+        let el: Element = block_request("b2".into(), jid("eve@x"), false).into();
+        assert!(el.get_child("unblock", ns::BLOCKING).is_some());
+        let el: Element = roster_remove(jid("bob@x")).into();
+        let item = el
+            .get_child("query", ns::ROSTER)
+            .and_then(|q| q.get_child("item", ns::ROSTER))
+            .expect("item");
+        assert_eq!(item.attr("subscription"), Some("remove"));
+        let el: Element =
+            roster_update(jid("bob@x"), Some("Robert".into()), vec!["Work".into()]).into();
+        let item = el
+            .get_child("query", ns::ROSTER)
+            .and_then(|q| q.get_child("item", ns::ROSTER))
+            .expect("item");
+        assert_eq!(item.attr("name"), Some("Robert"));
+        assert_eq!(
+            item.get_child("group", ns::ROSTER).map(|g| g.text()),
+            Some("Work".into())
         );
     }
 }
