@@ -4,6 +4,7 @@ mod chat;
 mod cli;
 mod client;
 mod crash;
+mod extras;
 mod harness;
 mod keychain;
 mod knock;
