@@ -115,6 +115,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Try Sotto without an account: a throwaway local server (needs
+    /// Prosody), you as alice and a bot that answers, in the window.
+    Demo {
+        /// Close the window by itself after this many seconds (for
+        /// screenshots and tests).
+        #[arg(long, hide = true)]
+        seconds: Option<u64>,
+    },
     /// Diagnostic: report the sandbox and try to read PATH under it.
     #[command(hide = true)]
     SandboxCheck { path: PathBuf },

@@ -8,6 +8,8 @@ mod account;
 mod args;
 mod chat;
 mod connect;
+#[cfg(feature = "gui")]
+mod demo;
 mod history;
 mod knock;
 
@@ -104,6 +106,10 @@ impl Context {
 }
 
 pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
+    // The demo lives in throwaway folders of its own, not in `home`.
+    if let Command::Demo { seconds } = command {
+        return demo(seconds);
+    }
     let mut ctx = Context::open(home)?;
     match command {
         Command::Account(command) => account::run(&mut ctx, command),
@@ -147,7 +153,18 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { account, format } => history::export(&mut ctx, account.as_ref(), format),
+        Command::Demo { seconds } => demo(seconds),
     }
+}
+
+#[cfg(feature = "gui")]
+fn demo(seconds: Option<u64>) -> Result<ExitCode> {
+    demo::demo(seconds.map(std::time::Duration::from_secs))
+}
+
+#[cfg(not(feature = "gui"))]
+fn demo(_seconds: Option<u64>) -> Result<ExitCode> {
+    bail!("this build of Sotto has no window, so it cannot show the demo")
 }
 
 /// A tokio runtime for one command; created after the keychain has been

@@ -406,7 +406,7 @@ impl App {
                 // Wake the view when a knock cooldown ends.
                 match push.and_then(|p| sotto::knock::cooldown_left(p.last_knock_at, now_ms())) {
                     Some(ms) => Task::perform(
-                        tokio::time::sleep(std::time::Duration::from_millis(ms as u64 + 50)),
+                        sleep(std::time::Duration::from_millis(ms as u64 + 50)),
                         |()| Message::Tick,
                     ),
                     None => Task::none(),
@@ -949,7 +949,7 @@ impl App {
         }
         chat.typing_generation += 1;
         let generation = chat.typing_generation;
-        Task::perform(tokio::time::sleep(TYPING_PAUSE), move |()| {
+        Task::perform(sleep(TYPING_PAUSE), move |()| {
             Message::TypingPause(generation)
         })
     }
@@ -1492,6 +1492,12 @@ impl App {
             },
         )
     }
+}
+
+/// A timer that starts when polled, so it is made inside the executor's
+/// runtime whatever thread `update` runs on.
+async fn sleep(duration: std::time::Duration) {
+    tokio::time::sleep(duration).await;
 }
 
 /// Runs blocking start-up work on a thread of its own (the runtime does not

@@ -180,7 +180,8 @@ fn bubble(m: &StoredMessage, highlight: bool) -> Element<'_, Message> {
         let p = theme.extended_palette();
         text::Style {
             color: Some(if read {
-                p.success.strong.color
+                // Bright on the accent colour: read at a glance.
+                iced::Color::from_rgb8(0xb8, 0xff, 0xd9)
             } else if outgoing {
                 p.primary.base.text.scale_alpha(0.75)
             } else {

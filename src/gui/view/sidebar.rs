@@ -188,15 +188,19 @@ fn row_view<'a>(app: &'a App, c: &'a ConversationSummary) -> Element<'a, Message
         String::new()
     };
     let top = row![
-        text(name.clone()).size(15).width(Length::Fill),
+        text(ellipsize(&name, 24))
+            .size(15)
+            .wrapping(iced::widget::text::Wrapping::None)
+            .width(Length::Fill),
         text(time::short(c.last_activity, now_ms()))
             .size(12)
             .style(style::muted),
     ]
     .spacing(6);
     let mut bottom = row![
-        text(ellipsize(&preview, 38))
+        text(ellipsize(&preview, 30))
             .size(13)
+            .wrapping(iced::widget::text::Wrapping::None)
             .style(style::muted)
             .width(Length::Fill),
     ]

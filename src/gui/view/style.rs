@@ -26,14 +26,11 @@ pub fn avatar_color(seed: &str) -> Color {
 }
 
 pub fn initials(name: &str) -> String {
-    let mut words = name
-        .split(|c: char| c.is_whitespace() || c == '.' || c == '_' || c == '-')
-        .filter(|w| !w.is_empty());
-    let first = words.next().and_then(|w| w.chars().next());
-    let second = words.next().and_then(|w| w.chars().next());
-    [first, second]
-        .into_iter()
-        .flatten()
+    // The first letter of the first two words that have one: "Bob (demo
+    // bot)" is "BD", not "B(".
+    name.split(|c: char| c.is_whitespace() || c == '.' || c == '_' || c == '-')
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
         .flat_map(char::to_uppercase)
         .collect()
 }
@@ -218,5 +215,6 @@ mod tests {
         assert_eq!(initials("jean-luc.picard"), "JL");
         assert_eq!(initials("élodie"), "É");
         assert_eq!(initials(""), "");
+        assert_eq!(initials("Bob (demo bot)"), "BD");
     }
 }
