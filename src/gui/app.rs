@@ -214,6 +214,8 @@ pub struct App {
     pub banner: Option<String>,
     /// Set by tests: never touch the sandbox or the desktop.
     pub headless: bool,
+    /// The conversation list has been shown once (start-up timing).
+    listed: bool,
 }
 
 impl App {
@@ -245,6 +247,7 @@ impl App {
             system_dark: false,
             banner: None,
             headless: false,
+            listed: false,
         }
     }
 
@@ -323,6 +326,14 @@ impl App {
             }
             Message::Engine(events) => self.engine_events(events),
             Message::Conversations(Ok(list)) => {
+                if !self.listed {
+                    self.listed = true;
+                    tracing::info!(
+                        ms = super::since_start_ms(),
+                        conversations = list.len(),
+                        "conversation list shown"
+                    );
+                }
                 self.conversations = list;
                 Task::none()
             }
@@ -488,6 +499,7 @@ impl App {
         if !matches!(self.phase, Phase::Starting) || self.backend.is_some() {
             return Task::none();
         }
+        tracing::info!(ms = super::since_start_ms(), "window open");
         if !self.headless {
             // The window and its libraries are loaded; from here on the
             // process (and every thread it starts) reaches only its own

@@ -20,7 +20,15 @@ use sotto::paths::Paths;
 
 use app::{App, Message};
 
+/// When the GUI started, for the start-up timings it logs.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+pub fn since_start_ms() -> u128 {
+    STARTED.get().map_or(0, |t| t.elapsed().as_millis())
+}
+
 pub fn run(home: Option<&Path>) -> anyhow::Result<()> {
+    STARTED.get_or_init(std::time::Instant::now);
     let paths = Paths::resolve(home)?;
     paths.create()?;
     let config = Config::load(&paths.config_file())?;

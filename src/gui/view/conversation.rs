@@ -401,18 +401,20 @@ fn details<'a>(app: &'a App, chat: &'a Chat) -> Element<'a, Message> {
         None => info = info.push(text("Not in your contacts.").size(13)),
     }
     if let Some(c) = contact {
-        for (resource, a) in &c.resources {
-            let device = if resource.is_empty() {
-                "a device"
-            } else {
-                resource.as_str()
-            };
-            info = info.push(
-                text(format!("{device}: {}", style::presence_word(Some(*a))))
-                    .size(13)
-                    .style(style::muted),
-            );
-        }
+        // Resource names are often random strings: count devices instead.
+        let devices = c.resources.values().filter(|a| a.is_online()).count();
+        let line = match devices {
+            0 => "Offline on every device.".to_owned(),
+            1 => format!(
+                "{} on one device.",
+                capitalized(style::presence_word(c.availability()))
+            ),
+            n => format!(
+                "{} on {n} devices.",
+                capitalized(style::presence_word(c.availability()))
+            ),
+        };
+        info = info.push(text(line).size(13).style(style::muted));
     }
     info = info.push(text("Knocks").size(16));
     match contact.and_then(|c| c.push.as_ref()) {
@@ -487,4 +489,12 @@ fn details<'a>(app: &'a App, chat: &'a Chat) -> Element<'a, Message> {
         .height(Length::Fill)
         .style(style::sidebar)
         .into()
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -82,19 +82,26 @@ pub fn view<'a>(app: &'a App, overlay: &'a Overlay) -> Element<'a, Message> {
         .width(Length::Fixed(520.0))
         .max_height(520)
         .style(style::card);
-    opaque(
-        mouse_area(
-            container(opaque(card))
-                .center_x(Length::Fill)
-                .padding(iced::Padding {
-                    top: 80.0,
-                    ..iced::Padding::ZERO
-                })
-                .height(Length::Fill)
-                .style(style::scrim),
-        )
-        .on_press(Message::CloseOverlay),
-    )
+    // The scrim and the card are separate layers of the stack, so the
+    // card is drawn above the dimming, not under it.
+    iced::widget::stack![
+        opaque(
+            mouse_area(
+                container(iced::widget::Space::new())
+                    .width(Length::Fill)
+                    .height(Length::Fill)
+                    .style(style::scrim)
+            )
+            .on_press(Message::CloseOverlay)
+        ),
+        container(opaque(card))
+            .center_x(Length::Fill)
+            .padding(iced::Padding {
+                top: 80.0,
+                ..iced::Padding::ZERO
+            }),
+    ]
+    .into()
 }
 
 fn people_list(app: &App, people: Vec<(BareJid, BareJid)>) -> Element<'_, Message> {

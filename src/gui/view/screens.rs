@@ -172,7 +172,7 @@ pub fn sign_in(app: &App) -> Element<'_, Message> {
         );
     }
     col = col.push(buttons);
-    center(scrollable(col.padding(24))).into()
+    center(scrollable(col.padding(24)).width(Length::Shrink)).into()
 }
 
 pub fn contacts(app: &App) -> Element<'_, Message> {

@@ -169,9 +169,9 @@ pub fn card(theme: &Theme) -> container::Style {
             color: p.background.strong.color,
         },
         shadow: iced::Shadow {
-            color: Color::BLACK.scale_alpha(0.25),
-            offset: iced::Vector::new(0.0, 6.0),
-            blur_radius: 24.0,
+            color: Color::BLACK.scale_alpha(0.2),
+            offset: iced::Vector::new(0.0, 4.0),
+            blur_radius: 12.0,
         },
         ..container::Style::default()
     }
