@@ -120,6 +120,7 @@ fn messages(chat: &Chat) -> Element<'_, Message> {
     }
     let list = scrollable(col)
         .id(MESSAGES)
+        .anchor_bottom()
         .on_scroll(Message::Scrolled)
         .height(Length::Fill)
         .width(Length::Fill);

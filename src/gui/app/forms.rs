@@ -1,0 +1,280 @@
+//! Sign-in, contacts and settings.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl App {
+    pub(super) fn sign_in(&mut self, m: SignInMessage) -> Task<Message> {
+        let form = &mut self.sign_in;
+        match m {
+            SignInMessage::Jid(s) => form.jid = s,
+            SignInMessage::Password(s) => form.password = s,
+            SignInMessage::Advanced(on) => form.advanced = on,
+            SignInMessage::Server(s) => form.server = s,
+            SignInMessage::DirectTls(on) => form.direct_tls = on,
+            SignInMessage::Submit => {
+                if form.busy() {
+                    return Task::none();
+                }
+                match form.account(&self.config) {
+                    Ok((account, password)) => {
+                        form.status = SignInStatus::Connecting("Connecting…".into());
+                        form.pending = Some((account.clone(), password.clone()));
+                        if let Some(b) = &self.backend {
+                            b.login(account, password);
+                        }
+                    }
+                    Err(e) => form.status = SignInStatus::Failed(e),
+                }
+            }
+            SignInMessage::Trust => {
+                if let (SignInStatus::Untrusted { fingerprint, .. }, Some((account, password))) =
+                    (&form.status, &mut form.pending)
+                {
+                    account.pinned_certificate = Some(*fingerprint);
+                    form.status = SignInStatus::Connecting("Connecting…".into());
+                    if let Some(b) = &self.backend {
+                        b.login(account.clone(), password.clone());
+                    }
+                }
+            }
+            SignInMessage::Cancel => {
+                if let Some((account, _)) = form.pending.take()
+                    && let Some(b) = &self.backend
+                {
+                    b.send(Command::Stop(account.jid.clone()));
+                    self.people.accounts.remove(&account.jid);
+                }
+                form.status = SignInStatus::Editing;
+                if !self.config.accounts.is_empty() && !form.busy() && form.jid.is_empty() {
+                    self.screen = Screen::Settings;
+                }
+            }
+        }
+        Task::none()
+    }
+
+    /// Logged in: keep the password, then the account.
+    pub(super) fn save_signed_in(&mut self) -> Task<Message> {
+        let (Some((account, password)), Some(backend)) =
+            (self.sign_in.pending.clone(), &self.backend)
+        else {
+            return Task::none();
+        };
+        let store = backend.store.clone();
+        let mut config = self.config.clone();
+        let path = self.paths.config_file();
+        Task::perform(
+            backend.blocking(move || {
+                let secrets = Secrets::new(store);
+                let stored = secrets
+                    .store_password(&account.jid, &password)
+                    .map_err(|e| format!("Sotto could not keep the password: {e}"))?;
+                let mut account = account;
+                account.password_store = stored.store;
+                let jid = account.jid.clone();
+                config.add_account(account).map_err(|e| e.to_string())?;
+                if let Err(e) = config.save(&path) {
+                    let _ = secrets.delete_password(&jid, stored.store);
+                    return Err(format!("Sotto could not save the account: {e}"));
+                }
+                Ok(Box::new(config))
+            }),
+            |r| Message::SignedIn(r.unwrap_or_else(|| Err("the saving thread failed".into()))),
+        )
+    }
+
+    pub(super) fn signed_in(&mut self, result: Result<Box<Config>, String>) -> Task<Message> {
+        match result {
+            Ok(config) => {
+                self.config = *config;
+                self.sign_in = SignIn::default();
+                self.screen = Screen::Chats;
+                self.reload_conversations()
+            }
+            Err(e) => {
+                self.sign_in.status = SignInStatus::Failed(e);
+                Task::none()
+            }
+        }
+    }
+
+    pub(super) fn contacts(&mut self, m: ContactsMessage) -> Task<Message> {
+        let form = &mut self.contacts_form;
+        match m {
+            ContactsMessage::NewJid(s) => form.jid = s,
+            ContactsMessage::NewName(s) => form.name = s,
+            ContactsMessage::Add => {
+                let account = form
+                    .account
+                    .clone()
+                    .or_else(|| self.config.accounts.first().map(|a| a.jid.clone()));
+                match (account, form.jid.trim().parse::<BareJid>()) {
+                    (Some(account), Ok(jid)) if jid.node().is_some() => {
+                        let name = Some(form.name.trim().to_owned()).filter(|n| !n.is_empty());
+                        if let Some(b) = &self.backend {
+                            b.send(Command::AddContact { account, jid, name });
+                        }
+                        *form = ContactsForm::default();
+                    }
+                    (None, _) => form.error = Some("Sign in to an account first.".into()),
+                    _ => {
+                        form.error = Some("Type the whole address, like bob@example.org.".into());
+                    }
+                }
+            }
+            ContactsMessage::Answer(account, jid, approve) => {
+                if let Some(b) = &self.backend {
+                    b.send(Command::AnswerSubscription {
+                        account: account.clone(),
+                        jid: jid.clone(),
+                        approve,
+                    });
+                    if approve {
+                        // Ask back, so both see each other.
+                        b.send(Command::AddContact {
+                            account: account.clone(),
+                            jid: jid.clone(),
+                            name: None,
+                        });
+                    }
+                }
+                self.people.requests.remove(&(account, jid));
+            }
+            ContactsMessage::StartRename(account, jid) => {
+                let current = self
+                    .people
+                    .contact(&account, &jid)
+                    .and_then(|c| c.contact.as_ref())
+                    .and_then(|c| c.name.clone())
+                    .unwrap_or_default();
+                self.contacts_form.renaming = Some(((account, jid), current));
+            }
+            ContactsMessage::RenameText(name) => {
+                if let Some((_, typed)) = &mut self.contacts_form.renaming {
+                    *typed = name;
+                }
+            }
+            ContactsMessage::SaveName => {
+                if let (Some(((account, jid), name)), Some(b)) =
+                    (self.contacts_form.renaming.take(), &self.backend)
+                {
+                    let name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+                    b.send(Command::RenameContact { account, jid, name });
+                }
+            }
+            ContactsMessage::Remove(account, jid) => {
+                if let Some(b) = &self.backend {
+                    b.send(Command::RemoveContact { account, jid });
+                }
+            }
+            ContactsMessage::Block(account, jid, blocked) => {
+                if let Some(b) = &self.backend {
+                    b.send(Command::BlockContact {
+                        account,
+                        jid,
+                        blocked,
+                    });
+                }
+            }
+        }
+        Task::none()
+    }
+
+    pub(super) fn settings(&mut self, m: SettingsMessage) -> Task<Message> {
+        match m {
+            SettingsMessage::Notifications(on) => self.prefs.notifications = on,
+            SettingsMessage::HideContent(on) => self.prefs.hide_content = on,
+            SettingsMessage::Previews(on) => self.prefs.previews = on,
+            SettingsMessage::Theme(t) => self.prefs.theme = t,
+            SettingsMessage::Enable(jid, on) => {
+                if let Ok(account) = self.config.account_mut(&jid) {
+                    account.enabled = on;
+                }
+                if let Err(e) = self.config.save(&self.paths.config_file()) {
+                    self.banner = Some(e.to_string());
+                }
+                let Some(backend) = &self.backend else {
+                    return Task::none();
+                };
+                if on {
+                    let config = Config {
+                        accounts: self.config.account(&jid).cloned().into_iter().collect(),
+                    };
+                    return Task::perform(backend.login_all(&config), Message::LoginProblems);
+                }
+                backend.send(Command::Stop(jid));
+                return Task::none();
+            }
+            SettingsMessage::Reconnect(jid) => {
+                if let Some(b) = &self.backend {
+                    b.send(Command::Stop(jid.clone()));
+                    let config = Config {
+                        accounts: self.config.account(&jid).cloned().into_iter().collect(),
+                    };
+                    return Task::perform(b.login_all(&config), Message::LoginProblems);
+                }
+                return Task::none();
+            }
+            SettingsMessage::Remove(jid) => {
+                self.confirm_remove = Some(jid);
+                return Task::none();
+            }
+            SettingsMessage::ConfirmRemove(jid) => {
+                self.confirm_remove = None;
+                return self.remove_account(jid);
+            }
+            SettingsMessage::Removed(jid, result) => {
+                match result {
+                    Ok(()) => {
+                        self.people.accounts.remove(&jid);
+                        self.people.contacts.retain(|(a, _), _| a != &jid);
+                        if self.chat.as_ref().is_some_and(|c| c.account == jid) {
+                            self.chat = None;
+                        }
+                        if self.config.accounts.is_empty() {
+                            self.screen = Screen::SignIn;
+                        }
+                    }
+                    Err(e) => self.banner = Some(e),
+                }
+                return self.reload_conversations();
+            }
+        }
+        if let Err(e) = self.prefs.save(&prefs::file(&self.paths)) {
+            self.banner = Some(e);
+        }
+        Task::none()
+    }
+
+    /// Forgets an account: its messages, its password, its settings.
+    pub(super) fn remove_account(&mut self, jid: BareJid) -> Task<Message> {
+        let Some(backend) = &self.backend else {
+            return Task::none();
+        };
+        backend.send(Command::Stop(jid.clone()));
+        let Ok(account) = self.config.remove_account(&jid) else {
+            return Task::none();
+        };
+        if let Err(e) = self.config.save(&self.paths.config_file()) {
+            self.banner = Some(e.to_string());
+        }
+        let store = backend.store.clone();
+        Task::perform(
+            backend.blocking(move || {
+                store.remove_account(account.jid.as_str()).map_err(|e| {
+                    format!("the messages of {} could not be removed: {e}", account.jid)
+                })?;
+                Secrets::new(store)
+                    .delete_password(&account.jid, account.password_store)
+                    .map_err(|e| format!("the password could not be removed: {e}"))
+            }),
+            move |r| {
+                Message::Settings(SettingsMessage::Removed(
+                    jid.clone(),
+                    r.unwrap_or_else(|| Err("the removing thread failed".into())),
+                ))
+            },
+        )
+    }
+}
