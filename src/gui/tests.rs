@@ -252,9 +252,13 @@ fn an_incoming_message_moves_its_conversation_up_with_an_unread_badge() {
     h.incoming("carol@example.org", "an old one", now - 60_000);
     h.incoming("bob@example.org", "a newer one", now - 30_000);
     // Bob is open and read; Carol has one unread.
-    h.update(Message::Open(h.me.clone(), jid("bob@example.org")));
     h.update(Message::Open(h.me.clone(), jid("carol@example.org")));
+    h.until("carol read", |e| matches!(e, Event::ConversationRead { peer, .. } if peer.as_str() == "carol@example.org"));
     h.update(Message::Open(h.me.clone(), jid("bob@example.org")));
+    h.until(
+        "bob read",
+        |e| matches!(e, Event::ConversationRead { peer, .. } if peer.as_str() == "bob@example.org"),
+    );
     assert!(h.y_of("a newer one") < h.y_of("an old one"), "bob first");
 
     h.incoming("carol@example.org", "news from carol", now);
