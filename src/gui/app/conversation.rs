@@ -167,7 +167,9 @@ impl App {
         };
         let body = chat.text().trim_end().to_owned();
         if body.trim().is_empty() {
-            return self.knock_if_offered();
+            // Enter in an empty box does nothing: a knock wakes someone's
+            // phone, so it takes a deliberate click on Knock.
+            return Task::none();
         }
         match chat.editing.take() {
             Some(replaces) => backend.send(Command::CorrectMessage {
@@ -191,14 +193,6 @@ impl App {
         chat.typing_generation += 1;
         chat.at_bottom = true;
         to_newest()
-    }
-
-    /// Enter in an empty composer knocks when Knock is what the button says.
-    pub(super) fn knock_if_offered(&mut self) -> Task<Message> {
-        match self.send_button() {
-            Some(SendButton::Knock { wait: None }) => self.knock(),
-            _ => Task::none(),
-        }
     }
 
     pub fn send_button(&self) -> Option<SendButton> {

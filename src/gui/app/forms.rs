@@ -206,6 +206,20 @@ impl App {
                 backend.send(Command::Stop(jid));
                 return Task::none();
             }
+            SettingsMessage::Trust(jid, fingerprint) => {
+                match self.config.account_mut(&jid) {
+                    Ok(account) => account.pinned_certificate = Some(fingerprint),
+                    Err(e) => {
+                        self.banner = Some(e.to_string());
+                        return Task::none();
+                    }
+                }
+                if let Err(e) = self.config.save(&self.paths.config_file()) {
+                    self.banner = Some(e.to_string());
+                    return Task::none();
+                }
+                return self.settings(SettingsMessage::Reconnect(jid));
+            }
             SettingsMessage::Reconnect(jid) => {
                 if let Some(b) = &self.backend {
                     b.send(Command::Stop(jid.clone()));

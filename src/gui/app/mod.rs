@@ -185,6 +185,8 @@ pub enum SettingsMessage {
     ConfirmRemove(BareJid),
     Removed(BareJid, Result<(), String>),
     Reconnect(BareJid),
+    /// Pin the certificate the server showed, then reconnect.
+    Trust(BareJid, sotto::fingerprint::Fingerprint),
 }
 
 #[derive(Debug, Default)]

@@ -331,15 +331,7 @@ pub fn settings(app: &App) -> Element<'_, Message> {
         let status = match state {
             _ if !account.enabled => "Turned off".to_owned(),
             Some(ConnectionState::Online { jid, .. }) => format!("Online as {jid}"),
-            Some(ConnectionState::Failed {
-                reason,
-                certificate,
-            }) => match certificate {
-                Some(fp) => format!(
-                    "Not connected: {reason}. To trust this certificate, remove the account and sign in again; Sotto will show its fingerprint ({fp})."
-                ),
-                None => format!("Not connected: {reason}."),
-            },
+            Some(ConnectionState::Failed { reason, .. }) => format!("Not connected: {reason}."),
             Some(ConnectionState::WaitingToRetry { seconds, reason }) => {
                 format!("{reason}; trying again in {seconds} s")
             }
@@ -389,6 +381,40 @@ pub fn settings(app: &App) -> Element<'_, Message> {
             .size(13),
         ]
         .spacing(4);
+        if let Some(ConnectionState::Failed {
+            certificate: Some(fp),
+            ..
+        }) = state
+        {
+            let changed = account.pinned_certificate.is_some();
+            card = card.push(
+                container(
+                    column![
+                        text(if changed {
+                            "The server now shows a different certificate than the one you pinned. \
+                             This happens when the server's certificate is renewed, but it can also \
+                             mean someone is intercepting the connection. Trust the new one only if \
+                             you know it was changed."
+                        } else {
+                            "The server's certificate is not trusted by this computer. If this is \
+                             your own server, compare this fingerprint with the one it shows and \
+                             trust it only if they match."
+                        })
+                        .size(13),
+                        text(fp.to_string()).size(12).font(iced::Font::MONOSPACE),
+                        button(text("Trust this certificate").size(13))
+                            .style(button::danger)
+                            .on_press(Message::Settings(SettingsMessage::Trust(
+                                account.jid.clone(),
+                                *fp
+                            ))),
+                    ]
+                    .spacing(6),
+                )
+                .padding(8)
+                .style(style::notice),
+            );
+        }
         let mut actions = row![].spacing(8);
         if failed && account.enabled {
             actions = actions.push(
