@@ -415,3 +415,32 @@ fn search_finds_stored_messages_and_jumps_to_them() {
     );
     assert!(h.shows("the pineapple recipe"));
 }
+
+#[test]
+fn the_chat_says_how_a_knock_went() {
+    let mut h = Harness::new();
+    let bob = jid("bob@example.org");
+    h.update(Message::Open(h.me.clone(), bob.clone()));
+    let me = h.me.clone();
+    h.update(Message::Engine(vec![Event::Knocking {
+        account: me.clone(),
+        contact: bob.clone(),
+        automatic: false,
+    }]));
+    assert!(h.shows("Knocking…"));
+    h.update(Message::Engine(vec![Event::Knocked {
+        account: me.clone(),
+        contact: bob.clone(),
+        relay: Some("push.example.net".into()),
+        error: None,
+    }]));
+    assert!(h.shows("Knocked: bob's phone was woken."));
+    h.update(Message::Engine(vec![Event::Knocked {
+        account: me,
+        contact: bob,
+        relay: None,
+        error: Some("the relay did not answer within 10 s".into()),
+    }]));
+    assert!(h.shows("Knock failed: the relay did not answer within 10 s"));
+    assert!(!h.shows("Knocking…"));
+}
