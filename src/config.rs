@@ -132,6 +132,10 @@ pub struct AccountConfig {
     pub password_store: PasswordStore,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Connect only through Tor: the XMPP stream, its DNS and the knocks
+    /// of this account never touch the network directly.
+    #[serde(default)]
+    pub tor: bool,
 }
 
 fn yes() -> bool {
@@ -241,6 +245,7 @@ mod tests {
             pinned_certificate: Some(Fingerprint::of_der(b"c")),
             password_store: PasswordStore::Database,
             enabled: true,
+            tor: true,
         }
     }
 

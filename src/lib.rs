@@ -15,6 +15,7 @@ pub mod paths;
 pub mod sandbox;
 pub mod secrets;
 pub mod store;
+pub mod tor;
 pub mod xmpp;
 
 pub use engine::{Command, Engine, Event};

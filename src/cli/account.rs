@@ -23,6 +23,7 @@ pub fn run(ctx: &mut Context, command: AccountCommand) -> Result<ExitCode> {
             direct_tls,
             trust_fingerprint,
             no_connect,
+            tor,
         } => {
             let account = AccountConfig {
                 jid,
@@ -32,6 +33,7 @@ pub fn run(ctx: &mut Context, command: AccountCommand) -> Result<ExitCode> {
                 // Decided below, once the password is stored.
                 password_store: PasswordStore::Keychain,
                 enabled: true,
+                tor,
             };
             add(ctx, account, password_stdin, no_connect)
         }
@@ -131,6 +133,7 @@ struct AccountRow<'a> {
     pinned_certificate: Option<String>,
     password_store: PasswordStore,
     enabled: bool,
+    tor: bool,
 }
 
 fn list(ctx: &Context, json: bool) -> Result<ExitCode> {
@@ -145,6 +148,7 @@ fn list(ctx: &Context, json: bool) -> Result<ExitCode> {
             pinned_certificate: a.pinned_certificate.map(|f| f.to_string()),
             password_store: a.password_store,
             enabled: a.enabled,
+            tor: a.tor,
         })
         .collect();
     if json {
@@ -173,6 +177,9 @@ fn list(ctx: &Context, json: bool) -> Result<ExitCode> {
         );
         if let Some(fp) = row.pinned_certificate {
             println!("  pinned:   {fp}");
+        }
+        if row.tor {
+            println!("  network:  only through Tor");
         }
         println!("  password: in {}", row.password_store);
     }

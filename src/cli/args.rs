@@ -238,6 +238,12 @@ pub enum AccountCommand {
         /// Save without logging in to check.
         #[arg(long)]
         no_connect: bool,
+        /// Connect only through Tor (embedded): the connection, its DNS
+        /// and knocks never leave this machine directly. .onion servers
+        /// work; without --server, the domain's port 5222 (5223 with
+        /// --direct-tls) is used, since SRV lookups would bypass Tor.
+        #[arg(long)]
+        tor: bool,
     },
     /// List the accounts.
     List {

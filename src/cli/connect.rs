@@ -52,6 +52,8 @@ pub async fn connect(
             allow_insecure: insecure_relays_allowed(),
             ..KnockPolicy::default()
         },
+        // Tor beside the database, in Sotto's data folder.
+        tor: None,
     };
     let (engine, mut events) = Engine::start_with(store, options);
     engine.send(Command::Start(Box::new(AccountLogin {

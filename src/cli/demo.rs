@@ -57,6 +57,7 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
         pinned_certificate: Some(server.fingerprint),
         password_store: PasswordStore::Database,
         enabled: true,
+        tor: false,
     };
 
     // Alice's account goes in through the real CLI, as a user would add it.

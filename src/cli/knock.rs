@@ -148,7 +148,16 @@ pub fn knock(
     };
     let relay = stored.info.endpoint.host_str().unwrap_or("?").to_owned();
     let started = std::time::Instant::now();
-    let report = runtime()?.block_on(sotto::knock::knock(&stored.info, policy));
+    // A Tor account knocks only through Tor, with the same arti state as
+    // its connection (Sotto's data folder).
+    let route = if account.tor {
+        sotto::knock::KnockRoute::Tor(sotto::tor::Tor::new(Some(sotto::tor::TorSettings::under(
+            &ctx.paths,
+        ))))
+    } else {
+        sotto::knock::KnockRoute::Direct
+    };
+    let report = runtime()?.block_on(sotto::knock::knock_via(&stored.info, policy, &route));
     let elapsed_ms = started.elapsed().as_millis();
     let result_text = match &report.result {
         Ok(_) => "accepted".to_owned(),

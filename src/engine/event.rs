@@ -140,6 +140,12 @@ impl std::fmt::Debug for AccountLogin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
+    /// The shared Tor client's bootstrap, for every account set to use
+    /// Tor: progress, readiness, or why it cannot reach the network.
+    TorBootstrap {
+        #[serde(flatten)]
+        progress: crate::tor::BootstrapProgress,
+    },
     Connection {
         account: AccountId,
         #[serde(flatten)]

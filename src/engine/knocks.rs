@@ -1,26 +1,61 @@
 //! Knocks from the engine: on request, or once automatically when a
 //! message is queued for an offline contact with auto-knock on.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use tokio::sync::mpsc;
 
 use super::Event;
-use crate::knock::{KnockPolicy, cooldown_left, knock};
+use crate::knock::{KnockPolicy, KnockRoute, cooldown_left, knock_via};
 use crate::model::{AccountId, BareJid, now_ms};
 use crate::store::Store;
+use crate::tor::Tor;
 
 #[derive(Clone)]
 pub struct Knocks {
     store: Store,
     events: mpsc::Sender<Event>,
     policy: KnockPolicy,
+    tor: Tor,
+    /// Accounts set to use Tor: their knocks go only through it. Kept
+    /// after an account stops, so a later knock still takes Tor.
+    tor_accounts: Arc<Mutex<HashSet<AccountId>>>,
 }
 
 impl Knocks {
-    pub fn new(store: Store, events: mpsc::Sender<Event>, policy: KnockPolicy) -> Self {
+    pub fn new(store: Store, events: mpsc::Sender<Event>, policy: KnockPolicy, tor: Tor) -> Self {
         Self {
             store,
             events,
             policy,
+            tor,
+            tor_accounts: Arc::default(),
+        }
+    }
+
+    /// Records whether `account` uses Tor (from its settings, at start).
+    pub fn set_tor(&self, account: &AccountId, tor: bool) {
+        if let Ok(mut set) = self.tor_accounts.lock() {
+            if tor {
+                set.insert(account.clone());
+            } else {
+                set.remove(account);
+            }
+        }
+    }
+
+    fn route(&self, account: &AccountId) -> KnockRoute {
+        // A poisoned lock must not turn a Tor account's knock into a
+        // direct one: Tor is the safe answer.
+        let tor = self
+            .tor_accounts
+            .lock()
+            .map_or(true, |set| set.contains(account));
+        if tor {
+            KnockRoute::Tor(self.tor.clone())
+        } else {
+            KnockRoute::Direct
         }
     }
 
@@ -80,7 +115,7 @@ impl Knocks {
                 automatic,
             })
             .await;
-        let report = knock(&stored.info, self.policy).await;
+        let report = knock_via(&stored.info, self.policy, &self.route(&account)).await;
         let relay = stored.info.endpoint.host_str().unwrap_or("?").to_owned();
         let (text, contacted) = match &report.result {
             Ok(_) => ("accepted".to_owned(), true),

@@ -17,7 +17,8 @@ pub use event::{AccountLogin, Command, Event};
 use crate::knock::KnockPolicy;
 use crate::model::{AccountId, BareJid, ConnectionState, PresenceUpdate};
 use crate::store::Store;
-use crate::xmpp::{SessionCommand, SessionParams, run_session};
+use crate::tor::{Tor, TorSettings};
+use crate::xmpp::{Route, SessionCommand, SessionParams, run_session};
 
 /// How many events may wait for a slow front end before sessions pause.
 const EVENT_BUFFER: usize = 1024;
@@ -27,10 +28,13 @@ const EVENT_BUFFER: usize = 1024;
 pub struct EngineStopped;
 
 /// How the engine behaves beyond its defaults.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     /// What knocks may reach (the development switch lives here).
     pub knock: KnockPolicy,
+    /// Where Tor keeps its files and how patient it is. `None`: a `tor/`
+    /// folder beside the database (Sotto's data folder).
+    pub tor: Option<TorSettings>,
 }
 
 /// A cheap handle to the running engine.
@@ -104,7 +108,20 @@ async fn run(
 ) {
     let (session_tx, mut session_rx) = mpsc::channel(EVENT_BUFFER);
     let mut accounts: HashMap<AccountId, Account> = HashMap::new();
-    let knocks = knocks::Knocks::new(store.clone(), events.clone(), options.knock);
+    let tor_settings = options.tor.clone().or_else(|| {
+        store
+            .path()
+            .parent()
+            .map(|dir| TorSettings::in_data_dir(dir))
+    });
+    // Nothing starts until a Tor account needs it.
+    let tor = EngineTor::new(Tor::new(tor_settings), events.clone());
+    let knocks = knocks::Knocks::new(
+        store.clone(),
+        events.clone(),
+        options.knock,
+        tor.tor.clone(),
+    );
     let pipeline = pipeline::Pipeline::new(store, events.clone());
     // The front end's last word on whether the user is looking (XEP-0352),
     // for accounts started later too.
@@ -127,7 +144,7 @@ async fn run(
                     Command::Start(login) => Some(login.config.jid.clone()),
                     _ => None,
                 };
-                handle_command(command, &mut accounts, &pipeline, &knocks, &session_tx).await;
+                handle_command(command, &mut accounts, &pipeline, &knocks, &tor, &session_tx).await;
                 if let (Some(jid), Some(active)) = (started, client_active)
                     && let Some(a) = accounts.get(&jid)
                 {
@@ -176,6 +193,7 @@ async fn handle_command(
     accounts: &mut HashMap<AccountId, Account>,
     pipeline: &pipeline::Pipeline,
     knocks: &knocks::Knocks,
+    tor: &EngineTor,
     session_tx: &mpsc::Sender<SessionOutput>,
 ) {
     match command {
@@ -185,6 +203,14 @@ async fn handle_command(
                 tracing::debug!(account = %jid, "already running");
                 return;
             }
+            // Known before anything can knock for this account.
+            knocks.set_tor(&jid, login.config.tor);
+            let route = if login.config.tor {
+                tor.start();
+                Route::Tor(tor.tor.clone())
+            } else {
+                Route::Direct
+            };
             let (tx, rx) = mpsc::channel(256);
             let params = SessionParams {
                 jid: jid.clone(),
@@ -194,6 +220,7 @@ async fn handle_command(
                 pinned: login.config.pinned_certificate,
                 presence: login.presence,
                 retry: login.retry,
+                route,
             };
             tokio::spawn(run_session(params, rx, session_tx.clone()));
             accounts.insert(
@@ -365,5 +392,59 @@ async fn route(
     };
     if !delivered {
         pipeline.not_connected(account).await;
+    }
+}
+
+/// The engine's one Tor, and the task that reports its bootstrap.
+struct EngineTor {
+    tor: Tor,
+    events: mpsc::Sender<Event>,
+    reporting: std::sync::atomic::AtomicBool,
+}
+
+impl EngineTor {
+    fn new(tor: Tor, events: mpsc::Sender<Event>) -> Self {
+        Self {
+            tor,
+            events,
+            reporting: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Starts bootstrapping (once) and forwards its progress as
+    /// [`Event::TorBootstrap`].
+    fn start(&self) {
+        if self
+            .reporting
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let (tor, events) = (self.tor.clone(), self.events.clone());
+        tokio::spawn(async move {
+            let mut progress = tor.progress();
+            if let Err(e) = tor.start().await {
+                tracing::warn!(error = %e, "Tor could not start");
+                let failed = crate::tor::BootstrapProgress {
+                    failed: Some(e.to_string()),
+                    ..Default::default()
+                };
+                let _ = events.send(Event::TorBootstrap { progress: failed }).await;
+                return;
+            }
+            loop {
+                let now = progress.borrow_and_update().clone();
+                if events
+                    .send(Event::TorBootstrap { progress: now })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                if progress.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
     }
 }

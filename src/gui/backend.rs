@@ -109,6 +109,8 @@ impl Backend {
                 allow_insecure: std::env::var("SOTTO_KNOCK_INSECURE").is_ok_and(|v| v == "1"),
                 ..KnockPolicy::default()
             },
+            // Tor beside the database, in Sotto's data folder.
+            tor: None,
         };
         let (engine, events) = {
             let _guard = runtime.enter();

@@ -77,6 +77,7 @@ impl SignIn {
                 pinned_certificate: None,
                 password_store: PasswordStore::Keychain,
                 enabled: true,
+                tor: false,
             },
             SecretString::from(self.password.clone()),
         ))

@@ -54,6 +54,7 @@ impl Harness {
                 pinned_certificate: None,
                 password_store: PasswordStore::Database,
                 enabled: true,
+                tor: false,
             }],
         };
         let app = App::headless(paths, config, backend);

@@ -6,7 +6,7 @@ mod push_info;
 mod relay;
 
 pub use push_info::{MAX_TOKENS, PushInfo, PushInfoError, Token};
-pub use relay::{KnockError, KnockPolicy, KnockReport, knock};
+pub use relay::{KnockError, KnockPolicy, KnockReport, KnockRoute, knock, knock_via};
 
 /// A relay is never knocked twice for the same contact within this, so
 /// nobody can hammer it (the relay itself does no rate limiting).

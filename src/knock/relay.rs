@@ -3,15 +3,34 @@
 //! endpoint came from a contact, so: HTTPS only, no redirects, short
 //! timeouts, a small response limit, and no private, loopback or
 //! link-local targets, unless the development switch says otherwise.
+//!
+//! A Tor account's knocks take [`KnockRoute::Tor`]: no local DNS (the exit
+//! resolves the relay's name), HTTP/1.1 by hyper on a Tor stream under the
+//! same TLS config, the same request and the same reading of the answer.
+//! reqwest is never built for them: it could only connect directly.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
 use reqwest::{StatusCode, Url};
+use rustls::pki_types::ServerName;
 use thiserror::Error;
 
 use super::push_info::{PushInfo, Token};
+use crate::tor::{BoxedIo, Tor};
+
+/// How a knock reaches the relay.
+#[derive(Debug, Clone, Default)]
+pub enum KnockRoute {
+    /// reqwest, with the relay's addresses resolved and vetted here.
+    #[default]
+    Direct,
+    /// Only through Tor (the account is set to use Tor).
+    Tor(Tor),
+}
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,6 +85,9 @@ pub enum KnockError {
     NoTokensLeft,
     #[error("TLS could not be set up: {0}")]
     Tls(String),
+    /// Through Tor, before any byte reached the relay.
+    #[error("{0}")]
+    Tor(String),
 }
 
 impl KnockError {
@@ -74,7 +96,11 @@ impl KnockError {
     pub fn reached_relay(&self) -> bool {
         !matches!(
             self,
-            Self::NotHttps(_) | Self::ForbiddenAddress { .. } | Self::Resolve { .. } | Self::Tls(_)
+            Self::NotHttps(_)
+                | Self::ForbiddenAddress { .. }
+                | Self::Resolve { .. }
+                | Self::Tls(_)
+                | Self::Tor(_)
         )
     }
 }
@@ -175,9 +201,144 @@ async fn vet(url: &Url, policy: KnockPolicy) -> Result<(String, Vec<SocketAddr>)
 
 /// Knocks with each token in turn, oldest first, until one is accepted.
 pub async fn knock(info: &PushInfo, policy: KnockPolicy) -> KnockReport {
+    knock_via(info, policy, &KnockRoute::Direct).await
+}
+
+/// [`knock`], by the given route.
+pub async fn knock_via(info: &PushInfo, policy: KnockPolicy, route: &KnockRoute) -> KnockReport {
     let mut dropped = Vec::new();
-    let result = knock_tokens(info, policy, &mut dropped).await;
+    let result = match route {
+        KnockRoute::Direct => knock_tokens(info, policy, &mut dropped).await,
+        KnockRoute::Tor(tor) => knock_tokens_tor(info, policy, tor, &mut dropped).await,
+    };
     KnockReport { result, dropped }
+}
+
+/// The checks that need no DNS: the scheme, and literal addresses. Through
+/// Tor a name is resolved by the exit, which refuses private answers
+/// itself, so only literal private addresses are ours to refuse.
+fn vet_for_tor(url: &Url, policy: KnockPolicy) -> Result<(String, u16), KnockError> {
+    if url.scheme() != "https" && !policy.allow_insecure {
+        return Err(KnockError::NotHttps(url.to_string()));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| KnockError::NotHttps(url.to_string()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    if !policy.allow_insecure
+        && let Ok(addr) = host.parse::<IpAddr>()
+        && forbidden(addr)
+    {
+        return Err(KnockError::ForbiddenAddress { host, addr });
+    }
+    Ok((host, url.port_or_known_default().unwrap_or(443)))
+}
+
+async fn knock_tokens_tor(
+    info: &PushInfo,
+    policy: KnockPolicy,
+    tor: &Tor,
+    dropped: &mut Vec<Token>,
+) -> Result<Token, KnockError> {
+    let url = info.knock_url();
+    let (host, port) = vet_for_tor(&url, policy)?;
+    for token in &info.tokens {
+        let attempt = post_over_tor(tor, &url, &host, port, token);
+        let outcome = match tokio::time::timeout(policy.timeout, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Post::Failed(KnockError::Timeout)),
+        };
+        match outcome {
+            Ok(()) => return Ok(token.clone()),
+            Err(Post::UnknownToken) => {
+                tracing::info!(relay = %host, token = ?token, "the relay no longer knows a token");
+                dropped.push(token.clone());
+            }
+            Err(Post::Failed(e)) => return Err(e),
+        }
+    }
+    Err(KnockError::NoTokensLeft)
+}
+
+/// One POST over a fresh Tor stream: TLS (same config as the direct path),
+/// then HTTP/1.1 by hyper. No redirects are followed: hyper's client
+/// connection never follows any.
+async fn post_over_tor(
+    tor: &Tor,
+    url: &Url,
+    host: &str,
+    port: u16,
+    token: &Token,
+) -> Result<(), Post> {
+    let failed = |e: KnockError| Post::Failed(e);
+    let io = tor
+        .connect(host, port)
+        .await
+        .map_err(|e| failed(KnockError::Tor(e.to_string())))?;
+    let io: BoxedIo = if url.scheme() == "https" {
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| failed(KnockError::Tls(format!("{host} is not a TLS name: {e}"))))?;
+        let connector = tokio_rustls::TlsConnector::from(tls_config().map_err(failed)?);
+        Box::new(
+            connector
+                .connect(name, io)
+                .await
+                .map_err(|e| failed(KnockError::Network(e.to_string())))?,
+        )
+    } else {
+        io
+    };
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| failed(KnockError::Network(e.to_string())))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "knock connection ended");
+        }
+    });
+    let authority = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    };
+    let mut target = url.path().to_owned();
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let request = hyper::Request::post(target)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(hyper::header::ACCEPT, "application/json")
+        .header(hyper::header::USER_AGENT, USER_AGENT)
+        .body(Full::new(Bytes::from(knock_body(token))))
+        .map_err(|e| failed(KnockError::Network(e.to_string())))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| failed(KnockError::Network(e.to_string())))?;
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            failed(if e.is::<http_body_util::LengthLimitError>() {
+                KnockError::ResponseTooLarge
+            } else {
+                KnockError::Network(e.to_string())
+            })
+        })?
+        .to_bytes();
+    outcome(status, &body)
+}
+
+const USER_AGENT: &str = concat!("Sotto/", env!("CARGO_PKG_VERSION"));
+
+/// The knock's JSON body; the same on every route.
+fn knock_body(token: &Token) -> String {
+    serde_json::json!({ "token": token.expose(), "priority": "high" }).to_string()
 }
 
 async fn knock_tokens(
@@ -194,7 +355,7 @@ async fn knock_tokens(
         .timeout(policy.timeout)
         .no_proxy()
         .resolve_to_addrs(&host, &addrs)
-        .user_agent(concat!("Sotto/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT)
         .build()
         .map_err(|e| KnockError::Tls(e.to_string()))?;
     for token in &info.tokens {
@@ -216,7 +377,7 @@ enum Post {
 }
 
 async fn post(client: &reqwest::Client, url: &Url, token: &Token) -> Result<(), Post> {
-    let body = serde_json::json!({ "token": token.expose(), "priority": "high" }).to_string();
+    let body = knock_body(token);
     let response = client
         .post(url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -233,10 +394,15 @@ async fn post(client: &reqwest::Client, url: &Url, token: &Token) -> Result<(), 
         })?;
     let status = response.status();
     let body = read_limited(response).await.map_err(Post::Failed)?;
+    outcome(status, &body)
+}
+
+/// What the relay's answer means; the same on every route.
+fn outcome(status: StatusCode, body: &[u8]) -> Result<(), Post> {
     match status {
         StatusCode::ACCEPTED => Ok(()),
         StatusCode::NOT_FOUND => Err(Post::UnknownToken),
-        StatusCode::BAD_REQUEST => Err(Post::Failed(KnockError::BadRequest(describe_400(&body)))),
+        StatusCode::BAD_REQUEST => Err(Post::Failed(KnockError::BadRequest(describe_400(body)))),
         s if s.is_redirection() => Err(Post::Failed(KnockError::Redirect(s.as_u16()))),
         s if s.is_server_error() => Err(Post::Failed(KnockError::RelayTrouble(s.as_u16()))),
         s => Err(Post::Failed(KnockError::UnexpectedStatus(s.as_u16()))),

@@ -2,6 +2,10 @@
 //! TLS (direct or STARTTLS) under our own certificate policy, and refuses
 //! anything that is not encrypted. tokio-xmpp's stock connectors build their
 //! own rustls config, which leaves no room for pinning; this one plugs ours.
+//!
+//! A Tor account takes the same path with another transport: no SRV lookup
+//! and no local DNS at all (the exit resolves the name), a stream from
+//! [`Tor::connect`] instead of TCP, then the same STARTTLS/TLS and pinning.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -12,9 +16,9 @@ use hickory_resolver::TokioResolver;
 use rustls::pki_types::ServerName;
 use thiserror::Error;
 use tokio::io::BufStream;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+use tokio_xmpp::Error as XmppError;
 use tokio_xmpp::connect::{DnsConfig, ServerConnector, ServerConnectorError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::starttls;
@@ -22,13 +26,13 @@ use tokio_xmpp::xmlstream::{
     FallibleStreamElement, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts,
     XmppStreamElement, initiate_stream,
 };
-use tokio_xmpp::{Error as XmppError, connect::tls_common::TlsAsyncStream};
 
 use super::nonza::{Nonzas, WithNonzas};
 use super::srv::{Candidate, candidates};
 use super::tls::{CertVerdict, PinningVerifier};
 use crate::config::ServerAddress;
 use crate::fingerprint::Fingerprint;
+use crate::tor::{BoxedIo, Tor, TorError, is_onion};
 
 const TCP_TIMEOUT: Duration = Duration::from_secs(15);
 const TLS_TIMEOUT: Duration = Duration::from_secs(20);
@@ -62,6 +66,10 @@ pub enum ConnectError {
     Tls { server: String, reason: String },
     #[error("could not reach {server}: {reason}")]
     Unreachable { server: String, reason: String },
+    /// Tor is not ready or could not open the stream; the account waits
+    /// and retries through Tor, never directly.
+    #[error("{0}")]
+    Tor(TorError),
 }
 
 impl ServerConnectorError for ConnectError {}
@@ -85,13 +93,43 @@ impl ConnectError {
     }
 }
 
+/// How an account's bytes reach its server.
+#[derive(Debug, Clone, Default)]
+pub enum Route {
+    /// Plain TCP after SRV and system DNS.
+    #[default]
+    Direct,
+    /// Only through this Tor: no local DNS, no direct socket, ever.
+    Tor(Tor),
+}
+
+/// A TLS policy: the verifier (to read its verdict) and its connector.
+#[derive(Clone)]
+struct Tls {
+    verifier: Arc<PinningVerifier>,
+    connector: TlsConnector,
+}
+
+impl Tls {
+    fn new(verifier: Arc<PinningVerifier>) -> Result<Self, rustls::Error> {
+        let connector = TlsConnector::from(verifier.client_config()?);
+        Ok(Self {
+            verifier,
+            connector,
+        })
+    }
+}
+
 /// Everything needed to open an account's stream, cheap to clone.
 #[derive(Clone)]
 pub struct Connector {
     server: Option<ServerAddress>,
     direct_tls: bool,
-    verifier: Arc<PinningVerifier>,
-    tls: TlsConnector,
+    tls: Tls,
+    /// Onion servers' policy (see [`PinningVerifier::for_onion`]); only
+    /// for Tor routes, since only Tor reaches onion services.
+    onion_tls: Option<Tls>,
+    route: Route,
     resolver: Option<TokioResolver>,
     /// Every stream this connector opens can carry the session's nonzas.
     nonzas: Nonzas,
@@ -102,6 +140,7 @@ impl std::fmt::Debug for Connector {
         f.debug_struct("Connector")
             .field("server", &self.server)
             .field("direct_tls", &self.direct_tls)
+            .field("tor", &matches!(self.route, Route::Tor(_)))
             .finish_non_exhaustive()
     }
 }
@@ -111,25 +150,87 @@ impl Connector {
         server: Option<ServerAddress>,
         direct_tls: bool,
         pinned: Option<Fingerprint>,
+        route: Route,
     ) -> Result<Self, ConnectError> {
         let tls_err = |e: rustls::Error| ConnectError::Tls {
             server: "any server".into(),
             reason: format!("TLS could not be set up: {e}"),
         };
-        let verifier = PinningVerifier::new(pinned).map_err(tls_err)?;
-        let tls = TlsConnector::from(verifier.client_config().map_err(tls_err)?);
-        let resolver = match server {
-            Some(_) => None,
-            None => system_resolver(),
+        let tls = Tls::new(PinningVerifier::new(pinned).map_err(tls_err)?).map_err(tls_err)?;
+        let onion_tls = match route {
+            Route::Tor(_) => Some(
+                Tls::new(PinningVerifier::for_onion(pinned).map_err(tls_err)?).map_err(tls_err)?,
+            ),
+            Route::Direct => None,
+        };
+        // A Tor account never gets a resolver: there is nothing for it to ask.
+        let resolver = match (&server, &route) {
+            (None, Route::Direct) => system_resolver(),
+            _ => None,
         };
         Ok(Self {
             server,
             direct_tls,
-            verifier,
             tls,
+            onion_tls,
+            route,
             resolver,
             nonzas: Nonzas::default(),
         })
+    }
+
+    /// Opens the byte stream: TCP after system DNS, or a Tor stream with
+    /// the name resolved by the exit.
+    async fn transport(
+        &self,
+        candidate: &Candidate,
+        server: &str,
+    ) -> Result<BoxedIo, ConnectError> {
+        match &self.route {
+            Route::Tor(tor) => tor
+                .connect(&candidate.host, candidate.port)
+                .await
+                .map_err(ConnectError::Tor),
+            Route::Direct => {
+                let tcp = tokio::time::timeout(
+                    TCP_TIMEOUT,
+                    DnsConfig::no_srv(&candidate.host, candidate.port).resolve(),
+                )
+                .await
+                .map_err(|_| ConnectError::Unreachable {
+                    server: server.to_owned(),
+                    reason: "no answer in time".into(),
+                })?
+                .map_err(|e| ConnectError::Unreachable {
+                    server: server.to_owned(),
+                    reason: e.to_string(),
+                })?;
+                let _ = tcp.set_nodelay(true);
+                Ok(Box::new(tcp))
+            }
+        }
+    }
+
+    /// Where to connect. Through Tor there is no SRV lookup (it would be a
+    /// DNS query outside Tor): the configured server, or the domain on the
+    /// standard port.
+    async fn candidates(&self, domain: &str) -> Vec<Candidate> {
+        match (&self.route, &self.server) {
+            (Route::Tor(_), None) => vec![Candidate {
+                host: domain.to_owned(),
+                port: if self.direct_tls { 5223 } else { 5222 },
+                direct_tls: self.direct_tls,
+            }],
+            _ => {
+                candidates(
+                    domain,
+                    self.server.as_ref(),
+                    self.direct_tls,
+                    self.resolver.as_ref(),
+                )
+                .await
+            }
+        }
     }
 
     /// The handle through which the session queues nonzas on the streams
@@ -147,26 +248,17 @@ impl Connector {
     ) -> Result<(PendingFeaturesRecv<Stream>, sasl::common::ChannelBinding), XmppError> {
         let server = format!("{}:{}", candidate.host, candidate.port);
         let domain = jid.domain().as_str();
-        let tcp = tokio::time::timeout(
-            TCP_TIMEOUT,
-            DnsConfig::no_srv(&candidate.host, candidate.port).resolve(),
-        )
-        .await
-        .map_err(|_| ConnectError::Unreachable {
-            server: server.clone(),
-            reason: "no answer in time".into(),
-        })?
-        .map_err(|e| ConnectError::Unreachable {
-            server: server.clone(),
-            reason: e.to_string(),
-        })?;
-        let _ = tcp.set_nodelay(true);
-        let tcp = if candidate.direct_tls {
-            tcp
+        let io = self.transport(candidate, &server).await?;
+        let io = if candidate.direct_tls {
+            io
         } else {
-            self.starttls(tcp, domain, &server, ns, timeouts).await?
+            self.starttls(io, domain, &server, ns, timeouts).await?
         };
-        let (tls, binding) = self.handshake(tcp, jid, &server).await?;
+        let tls = match &self.onion_tls {
+            Some(onion) if is_onion(&candidate.host) => onion,
+            _ => &self.tls,
+        };
+        let (tls, binding) = handshake(tls, io, jid, &server).await?;
         let stream = initiate_stream(
             self.nonzas.wrap(BufStream::new(tls)),
             ns,
@@ -185,12 +277,12 @@ impl Connector {
     /// offer it is refused: this is where a stripping attack shows.
     async fn starttls(
         &self,
-        tcp: TcpStream,
+        tcp: BoxedIo,
         domain: &str,
         server: &str,
         ns: &'static str,
         timeouts: Timeouts,
-    ) -> Result<TcpStream, XmppError> {
+    ) -> Result<BoxedIo, XmppError> {
         let stream = initiate_stream(
             BufStream::new(tcp),
             ns,
@@ -239,73 +331,74 @@ impl Connector {
         }
         Ok(stream.into_inner().into_inner())
     }
+}
 
-    async fn handshake<S: TlsAsyncStream>(
-        &self,
-        io: S,
-        jid: &Jid,
-        server: &str,
-    ) -> Result<(TlsStream<S>, sasl::common::ChannelBinding), XmppError> {
-        let domain = jid.domain().as_str();
-        // The certificate must name the JID's domain (RFC 6120 §13.7.2.1),
-        // whatever host the SRV record or the user's override pointed at.
-        let name = ServerName::try_from(domain.to_owned()).map_err(|e| ConnectError::Tls {
-            server: server.to_owned(),
-            reason: format!("{domain} is not a valid TLS name: {e}"),
-        })?;
-        let _ = self.verifier.take_verdict();
-        let result = tokio::time::timeout(TLS_TIMEOUT, self.tls.connect(name, io)).await;
-        let tls = match result {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                return Err(match self.verifier.take_verdict() {
-                    Some(CertVerdict::Untrusted {
-                        fingerprint,
-                        reason,
-                    }) => ConnectError::UntrustedCertificate {
-                        domain: domain.to_owned(),
-                        fingerprint,
-                        reason,
-                    },
-                    Some(CertVerdict::PinMismatch {
-                        fingerprint,
-                        pinned,
-                    }) => ConnectError::PinMismatch {
-                        domain: domain.to_owned(),
-                        fingerprint,
-                        pinned,
-                    },
-                    _ => ConnectError::Tls {
-                        server: server.to_owned(),
-                        reason: e.to_string(),
-                    },
-                }
-                .into());
-            }
-            Err(_) => {
-                return Err(ConnectError::Tls {
+/// TLS on a stream, direct or Tor, under `tls`'s policy.
+async fn handshake(
+    tls: &Tls,
+    io: BoxedIo,
+    jid: &Jid,
+    server: &str,
+) -> Result<(TlsStream<BoxedIo>, sasl::common::ChannelBinding), XmppError> {
+    let domain = jid.domain().as_str();
+    // The certificate must name the JID's domain (RFC 6120 §13.7.2.1),
+    // whatever host the SRV record or the user's override pointed at.
+    let name = ServerName::try_from(domain.to_owned()).map_err(|e| ConnectError::Tls {
+        server: server.to_owned(),
+        reason: format!("{domain} is not a valid TLS name: {e}"),
+    })?;
+    let _ = tls.verifier.take_verdict();
+    let result = tokio::time::timeout(TLS_TIMEOUT, tls.connector.connect(name, io)).await;
+    let tls = match result {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            return Err(match tls.verifier.take_verdict() {
+                Some(CertVerdict::Untrusted {
+                    fingerprint,
+                    reason,
+                }) => ConnectError::UntrustedCertificate {
+                    domain: domain.to_owned(),
+                    fingerprint,
+                    reason,
+                },
+                Some(CertVerdict::PinMismatch {
+                    fingerprint,
+                    pinned,
+                }) => ConnectError::PinMismatch {
+                    domain: domain.to_owned(),
+                    fingerprint,
+                    pinned,
+                },
+                _ => ConnectError::Tls {
                     server: server.to_owned(),
-                    reason: "the TLS handshake timed out".into(),
-                }
-                .into());
+                    reason: e.to_string(),
+                },
             }
-        };
-        let (_, connection) = tls.get_ref();
-        // SCRAM-PLUS needs the TLS 1.3 exporter; on TLS 1.2 log in without
-        // channel binding, as tokio-xmpp does.
-        let binding = match connection.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_3) => connection
-                .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
-                .map(sasl::common::ChannelBinding::TlsExporter)
-                .unwrap_or(sasl::common::ChannelBinding::None),
-            _ => sasl::common::ChannelBinding::None,
-        };
-        Ok((tls, binding))
-    }
+            .into());
+        }
+        Err(_) => {
+            return Err(ConnectError::Tls {
+                server: server.to_owned(),
+                reason: "the TLS handshake timed out".into(),
+            }
+            .into());
+        }
+    };
+    let (_, connection) = tls.get_ref();
+    // SCRAM-PLUS needs the TLS 1.3 exporter; on TLS 1.2 log in without
+    // channel binding, as tokio-xmpp does.
+    let binding = match connection.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => connection
+            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+            .map(sasl::common::ChannelBinding::TlsExporter)
+            .unwrap_or(sasl::common::ChannelBinding::None),
+        _ => sasl::common::ChannelBinding::None,
+    };
+    Ok((tls, binding))
 }
 
 /// The stream type our connector hands to tokio-xmpp.
-pub type Stream = WithNonzas<BufStream<TlsStream<TcpStream>>>;
+pub type Stream = WithNonzas<BufStream<TlsStream<BoxedIo>>>;
 
 fn system_resolver() -> Option<TokioResolver> {
     let builder = TokioResolver::builder_tokio()
@@ -335,13 +428,7 @@ impl ServerConnector for Connector {
         XmppError,
     > {
         let domain = jid.domain().as_str();
-        let list = candidates(
-            domain,
-            self.server.as_ref(),
-            self.direct_tls,
-            self.resolver.as_ref(),
-        )
-        .await;
+        let list = self.candidates(domain).await;
         let mut last = None;
         for candidate in &list {
             tracing::debug!(host = %candidate.host, port = candidate.port, direct_tls = candidate.direct_tls, "connecting");

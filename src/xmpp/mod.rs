@@ -11,7 +11,7 @@ mod srv;
 mod tls;
 
 pub use backoff::Backoff;
-pub use connect::ConnectError;
+pub use connect::{ConnectError, Route};
 pub use session::{CatchUpFrom, RetryPolicy, new_id};
 pub(crate) use session::{SessionCommand, SessionParams, run_session};
 pub use srv::{Candidate, SrvRecord, order_srv};

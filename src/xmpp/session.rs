@@ -27,7 +27,7 @@ use tokio_xmpp::xmlstream::{StreamHeader, Timeouts, XmppStream};
 use tokio_xmpp::{Error as XmppError, Stanza, connect::ServerConnector, error::AuthError};
 
 use super::backoff::Backoff;
-use super::connect::{ConnectError, Connector, Stream};
+use super::connect::{ConnectError, Connector, Route, Stream};
 use super::convert::{self, MessageMeaning, PresenceMeaning};
 use super::nonza::Nonzas;
 use super::pep;
@@ -56,6 +56,8 @@ pub struct SessionParams {
     pub pinned: Option<Fingerprint>,
     pub presence: Option<(Availability, Option<String>)>,
     pub retry: RetryPolicy,
+    /// Direct, or only through Tor.
+    pub route: Route,
 }
 
 #[derive(Debug)]
@@ -142,7 +144,12 @@ pub(crate) async fn run_session(
         account: account.clone(),
         state,
     };
-    let connector = match Connector::new(params.server.clone(), params.direct_tls, params.pinned) {
+    let connector = match Connector::new(
+        params.server.clone(),
+        params.direct_tls,
+        params.pinned,
+        params.route.clone(),
+    ) {
         Ok(c) => c,
         Err(e) => {
             let _ = events

@@ -27,6 +27,11 @@ pub enum CertVerdict {
         fingerprint: Fingerprint,
         pinned: Fingerprint,
     },
+    /// Accepted without a CA or name check because the server is an onion
+    /// service reached through Tor, whose address already proves who it is.
+    OnionService {
+        fingerprint: Fingerprint,
+    },
 }
 
 #[derive(Debug)]
@@ -34,17 +39,35 @@ pub struct PinningVerifier {
     system: Arc<dyn ServerCertVerifier>,
     provider: Arc<CryptoProvider>,
     pinned: Option<Fingerprint>,
+    /// The server is an onion service: see [`PinningVerifier::for_onion`].
+    onion: bool,
     verdict: Mutex<Option<CertVerdict>>,
 }
 
 impl PinningVerifier {
     pub fn new(pinned: Option<Fingerprint>) -> Result<Arc<Self>, rustls::Error> {
+        Self::build(pinned, false)
+    }
+
+    /// For an onion service reached through Tor. Our choice, as Gajim and
+    /// Conversations do: TLS is still required (STARTTLS must be offered,
+    /// the handshake must succeed, the server must prove it holds the
+    /// certificate's key), but the certificate need not chain to a CA nor
+    /// name the domain, because the onion address itself authenticates the
+    /// server (Tor checks the service's key). Onion servers rarely have CA
+    /// certificates. A pin, when set, still applies: exactly that one.
+    pub fn for_onion(pinned: Option<Fingerprint>) -> Result<Arc<Self>, rustls::Error> {
+        Self::build(pinned, true)
+    }
+
+    fn build(pinned: Option<Fingerprint>, onion: bool) -> Result<Arc<Self>, rustls::Error> {
         let provider = crypto_provider();
         let system = Arc::new(rustls_platform_verifier::Verifier::new(provider.clone())?);
         Ok(Arc::new(Self {
             system,
             provider,
             pinned,
+            onion,
             verdict: Mutex::new(None),
         }))
     }
@@ -99,6 +122,10 @@ impl ServerCertVerifier for PinningVerifier {
             return Err(rustls::Error::InvalidCertificate(
                 CertificateError::ApplicationVerificationFailure,
             ));
+        }
+        if self.onion {
+            self.record(CertVerdict::OnionService { fingerprint });
+            return Ok(ServerCertVerified::assertion());
         }
         match self.system.verify_server_cert(
             end_entity,

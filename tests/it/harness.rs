@@ -245,6 +245,7 @@ kill -0 "$3" 2>/dev/null || rm -rf "$2""#;
             pinned_certificate: Some(self.fingerprint),
             password_store: PasswordStore::Database,
             enabled: true,
+            tor: false,
         }
     }
 }

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 
 /// How the double misbehaves, for the refusal tests.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     Normal,
     Slow,
     Oversize,
@@ -25,19 +25,22 @@ enum Mode {
 }
 
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     path: String,
     content_type: Option<String>,
     authorization: Option<String>,
     body: serde_json::Value,
 }
 
-struct Relay {
-    port: u16,
+pub(crate) struct Relay {
+    pub(crate) port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    /// Where each connection came from, and which process held its
+    /// other end (Linux, from /proc), when that could be found.
+    peers: Arc<Mutex<Vec<(std::net::SocketAddr, Option<u32>)>>>,
 }
 
-const KNOWN: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1";
+pub(crate) const KNOWN: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1";
 const ALSO_KNOWN: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2";
 const REVOKED: &str = "dddddddddddddddddddddddddddddddddddddddd";
 /// The double rejects this one's shape with a 400, as Django REST would.
@@ -156,13 +159,17 @@ async fn handle(
 }
 
 impl Relay {
-    async fn start(mode: Mode) -> Self {
+    pub(crate) async fn start(mode: Mode) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let received = Arc::new(Mutex::new(Vec::new()));
+        let peers = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
+        let peer_log = peers.clone();
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((stream, peer)) = listener.accept().await {
+                let owner = socket_owner(peer.port(), port);
+                peer_log.lock().expect("lock").push((peer, owner));
                 let log = log.clone();
                 tokio::spawn(async move {
                     let service =
@@ -173,10 +180,18 @@ impl Relay {
                 });
             }
         });
-        Self { port, received }
+        Self {
+            port,
+            received,
+            peers,
+        }
     }
 
-    fn info(&self, endpoint_path: &str, tokens: &[&str]) -> PushInfo {
+    pub(crate) fn peers(&self) -> Vec<(std::net::SocketAddr, Option<u32>)> {
+        self.peers.lock().expect("lock").clone()
+    }
+
+    pub(crate) fn info(&self, endpoint_path: &str, tokens: &[&str]) -> PushInfo {
         let tokens = tokens
             .iter()
             .map(|t| Token::parse(t).expect("token"))
@@ -188,9 +203,37 @@ impl Relay {
         .expect("push info")
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().expect("lock").clone()
     }
+}
+
+/// The process holding the loopback TCP socket from `local` to `remote`
+/// (the client end of a connection we accepted), from /proc. Lets a test
+/// tell a connection made by this process from one made by a Tor exit.
+pub(crate) fn socket_owner(local: u16, remote: u16) -> Option<u32> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let inode = table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let port = |s: &str| u16::from_str_radix(s.rsplit(':').next()?, 16).ok();
+        (f.len() > 9 && port(f[1]) == Some(local) && port(f[2]) == Some(remote))
+            .then(|| f[9].to_owned())
+    })?;
+    let wanted = format!("socket:[{inode}]");
+    for proc_dir in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = proc_dir.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(proc_dir.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == wanted) {
+                return Some(pid);
+            }
+        }
+    }
+    None
 }
 
 fn dev() -> KnockPolicy {
@@ -543,7 +586,13 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
             .expect("auto-knock")
     );
 
-    let (engine, events) = Engine::start_with(store.clone(), EngineOptions { knock: dev() });
+    let (engine, events) = Engine::start_with(
+        store.clone(),
+        EngineOptions {
+            knock: dev(),
+            tor: None,
+        },
+    );
     engine
         .send(Command::Start(Box::new(AccountLogin {
             config: server.account(&a),

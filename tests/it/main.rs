@@ -12,3 +12,4 @@ mod reconnect;
 mod sandbox;
 mod sync;
 mod tls;
+mod tor;
