@@ -118,6 +118,7 @@ fn fill(paths: &Paths) {
             pinned_certificate: None,
             password_store: PasswordStore::Database,
             enabled: false,
+            tor: false,
         }],
     };
     config.save(&paths.config_file()).expect("config");

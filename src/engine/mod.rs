@@ -108,12 +108,10 @@ async fn run(
 ) {
     let (session_tx, mut session_rx) = mpsc::channel(EVENT_BUFFER);
     let mut accounts: HashMap<AccountId, Account> = HashMap::new();
-    let tor_settings = options.tor.clone().or_else(|| {
-        store
-            .path()
-            .parent()
-            .map(|dir| TorSettings::in_data_dir(dir))
-    });
+    let tor_settings = options
+        .tor
+        .clone()
+        .or_else(|| store.path().parent().map(TorSettings::in_data_dir));
     // Nothing starts until a Tor account needs it.
     let tor = EngineTor::new(Tor::new(tor_settings), events.clone());
     let knocks = knocks::Knocks::new(

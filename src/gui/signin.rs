@@ -15,6 +15,8 @@ pub struct SignIn {
     pub advanced: bool,
     pub server: String,
     pub direct_tls: bool,
+    /// Connect only through Tor.
+    pub tor: bool,
     pub status: Status,
     /// The account being tried, with its password, until it logs in.
     pub pending: Option<(AccountConfig, SecretString)>,
@@ -77,7 +79,7 @@ impl SignIn {
                 pinned_certificate: None,
                 password_store: PasswordStore::Keychain,
                 enabled: true,
-                tor: false,
+                tor: self.advanced && self.tor,
             },
             SecretString::from(self.password.clone()),
         ))

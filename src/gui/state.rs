@@ -109,6 +109,8 @@ pub struct People {
     pub blocked: BTreeSet<Key>,
     /// Contacts typing to us right now (XEP-0085).
     pub typing: HashSet<Key>,
+    /// The shared Tor client's bootstrap, once a Tor account started.
+    pub tor: Option<sotto::tor::BootstrapProgress>,
 }
 
 impl People {
@@ -275,6 +277,7 @@ impl People {
             Event::Archived { .. } | Event::Corrected { .. } | Event::ConversationRead { .. } => {
                 return true;
             }
+            Event::TorBootstrap { progress } => self.tor = Some(progress.clone()),
             _ => {}
         }
         false

@@ -32,12 +32,15 @@ pub(crate) struct Received {
     body: serde_json::Value,
 }
 
+/// A connection's source, and the pid holding its other end if known.
+pub(crate) type Peer = (std::net::SocketAddr, Option<u32>);
+
 pub(crate) struct Relay {
     pub(crate) port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     /// Where each connection came from, and which process held its
     /// other end (Linux, from /proc), when that could be found.
-    peers: Arc<Mutex<Vec<(std::net::SocketAddr, Option<u32>)>>>,
+    peers: Arc<Mutex<Vec<Peer>>>,
 }
 
 pub(crate) const KNOWN: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1";
@@ -187,7 +190,7 @@ impl Relay {
         }
     }
 
-    pub(crate) fn peers(&self) -> Vec<(std::net::SocketAddr, Option<u32>)> {
+    pub(crate) fn peers(&self) -> Vec<Peer> {
         self.peers.lock().expect("lock").clone()
     }
 

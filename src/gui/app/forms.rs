@@ -12,6 +12,7 @@ impl App {
             SignInMessage::Advanced(on) => form.advanced = on,
             SignInMessage::Server(s) => form.server = s,
             SignInMessage::DirectTls(on) => form.direct_tls = on,
+            SignInMessage::Tor(on) => form.tor = on,
             SignInMessage::Submit => {
                 if form.busy() {
                     return Task::none();

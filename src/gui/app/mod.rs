@@ -156,6 +156,7 @@ pub enum SignInMessage {
     Advanced(bool),
     Server(String),
     DirectTls(bool),
+    Tor(bool),
     Submit,
     Trust,
     Cancel,

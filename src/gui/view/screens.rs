@@ -111,8 +111,11 @@ pub fn sign_in(app: &App) -> Element<'_, Message> {
                     .label("Direct TLS (XEP-0368) instead of STARTTLS")
                     .on_toggle(|on| Message::SignIn(SignInMessage::DirectTls(on))),
                 super::sidebar::tip(
-                    checkbox(false).label("Connect through Tor"),
-                    "Tor support is not in this build yet; Sotto never falls back silently",
+                    checkbox(form.tor)
+                        .label("Connect through Tor")
+                        .on_toggle(|on| Message::SignIn(SignInMessage::Tor(on))),
+                    "Everything of this account goes only through Tor; if Tor cannot connect, \
+                     the account stays offline and never connects directly",
                 ),
             ]
             .spacing(8)

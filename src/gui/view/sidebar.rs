@@ -114,6 +114,14 @@ fn accounts(app: &App) -> Element<'_, Message> {
         let (dot, words) = match status.map(|s| &s.state) {
             _ if !account.enabled => ("○", "turned off".to_owned()),
             Some(ConnectionState::Online { .. }) => ("●", "online".to_owned()),
+            // A Tor account waits for Tor first: say how far it got.
+            Some(ConnectionState::Connecting { .. }) if account.tor => match &app.people.tor {
+                Some(tor) if !tor.ready => (
+                    "◌",
+                    format!("connecting through Tor: {}% ({})", tor.percent, tor.summary),
+                ),
+                _ => ("◌", "connecting through Tor…".to_owned()),
+            },
             Some(ConnectionState::Connecting { .. }) => ("◌", "connecting…".to_owned()),
             Some(ConnectionState::Suspended) => ("◌", "connection lost, reconnecting…".to_owned()),
             Some(ConnectionState::WaitingToRetry { seconds, reason }) => {
