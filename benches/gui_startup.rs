@@ -4,6 +4,9 @@
 //! rendering); needs `Xvfb` on the PATH.
 //!
 //!   cargo bench --bench gui_startup [-- --idle-seconds N --runs N]
+//!
+//! `SOTTO_BENCH_BIN=/path/to/sotto` measures that binary instead (say,
+//! the shipped release build) rather than the one built with the bench.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -159,7 +162,9 @@ fn fill(paths: &Paths) {
 
 /// Starts the window; returns when the list is shown, with both timings.
 fn start(home: &Path, display: &str) -> (Child, u128, u128) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
+    let bin =
+        std::env::var_os("SOTTO_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sotto").into());
+    let mut child = Command::new(bin)
         .arg("--home")
         .arg(home)
         .env("DISPLAY", display)

@@ -40,9 +40,24 @@ pub fn run(home: Option<&Path>) -> anyhow::Result<()> {
     .title(App::title)
     .theme(App::theme)
     .subscription(subscription)
-    .window_size((1100.0, 720.0))
+    .window(window_settings())
     .run()?;
     Ok(())
+}
+
+/// The window, known to the desktop by the same id as its .desktop file
+/// (so docks and Wayland compositors show the right name and icon).
+fn window_settings() -> window::Settings {
+    window::Settings {
+        size: iced::Size::new(1100.0, 720.0),
+        min_size: Some(iced::Size::new(720.0, 480.0)),
+        #[cfg(target_os = "linux")]
+        platform_specific: window::settings::PlatformSpecific {
+            application_id: notify::APP_ID.to_owned(),
+            ..Default::default()
+        },
+        ..window::Settings::default()
+    }
 }
 
 /// Asks the system theme once; changes come through the subscription.
