@@ -1,7 +1,7 @@
 //! Knocks from the engine: on request, or once automatically when a
 //! message is queued for an offline contact with auto-knock on.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -18,9 +18,11 @@ pub struct Knocks {
     events: mpsc::Sender<Event>,
     policy: KnockPolicy,
     tor: Tor,
-    /// Accounts set to use Tor: their knocks go only through it. Kept
-    /// after an account stops, so a later knock still takes Tor.
-    tor_accounts: Arc<Mutex<HashSet<AccountId>>>,
+    /// How each account started in this engine connects (true: Tor).
+    /// Kept after an account stops, so a later knock still takes Tor. An
+    /// account missing here was never started: its knocks are refused,
+    /// since nothing says whether it may touch the network directly.
+    routes: Arc<Mutex<HashMap<AccountId, bool>>>,
 }
 
 impl Knocks {
@@ -30,33 +32,30 @@ impl Knocks {
             events,
             policy,
             tor,
-            tor_accounts: Arc::default(),
+            routes: Arc::default(),
         }
     }
 
     /// Records whether `account` uses Tor (from its settings, at start).
     pub fn set_tor(&self, account: &AccountId, tor: bool) {
-        if let Ok(mut set) = self.tor_accounts.lock() {
-            if tor {
-                set.insert(account.clone());
-            } else {
-                set.remove(account);
-            }
+        if let Ok(mut routes) = self.routes.lock() {
+            routes.insert(account.clone(), tor);
         }
     }
 
-    fn route(&self, account: &AccountId) -> KnockRoute {
+    /// `None` for an account this engine has never started.
+    fn route(&self, account: &AccountId) -> Option<KnockRoute> {
         // A poisoned lock must not turn a Tor account's knock into a
         // direct one: Tor is the safe answer.
-        let tor = self
-            .tor_accounts
-            .lock()
-            .map_or(true, |set| set.contains(account));
-        if tor {
+        let tor = match self.routes.lock() {
+            Ok(routes) => *routes.get(account)?,
+            Err(_) => true,
+        };
+        Some(if tor {
             KnockRoute::Tor(self.tor.clone())
         } else {
             KnockRoute::Direct
-        }
+        })
     }
 
     /// Knocks in the background; the outcome comes as [`Event::Knocked`].
@@ -89,6 +88,13 @@ impl Knocks {
             .ok()
             .and_then(Result::ok)
             .flatten();
+        let Some(route) = self.route(&account) else {
+            let error = format!(
+                "{account} is turned off, so it cannot knock; turn it on in Settings first"
+            );
+            let _ = self.events.send(knocked(None, Some(error))).await;
+            return;
+        };
         let Some(stored) = stored else {
             let error =
                 format!("{contact} has not shared push info, so their phone cannot be knocked");
@@ -115,7 +121,7 @@ impl Knocks {
                 automatic,
             })
             .await;
-        let report = knock_via(&stored.info, self.policy, &self.route(&account)).await;
+        let report = knock_via(&stored.info, self.policy, &route).await;
         let relay = stored.info.endpoint.host_str().unwrap_or("?").to_owned();
         let (text, contacted) = match &report.result {
             Ok(_) => ("accepted".to_owned(), true),
@@ -139,5 +145,41 @@ impl Knocks {
             Err(e) => knocked(None, Some(e.to_string())),
         };
         let _ = self.events.send(event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreKey;
+
+    fn knocks(dir: &tempfile::TempDir) -> Knocks {
+        let store =
+            Store::open(&dir.path().join("db"), &StoreKey::from_bytes([3; 32])).expect("open");
+        let (events, _) = mpsc::channel(4);
+        Knocks::new(store, events, KnockPolicy::default(), Tor::new(None))
+    }
+
+    #[test]
+    fn an_account_never_started_has_no_route_so_it_never_knocks_directly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let knocks = knocks(&dir);
+        let (tor_account, plain): (AccountId, AccountId) = (
+            "t@example.org".parse().expect("jid"),
+            "p@example.org".parse().expect("jid"),
+        );
+        assert!(knocks.route(&tor_account).is_none());
+        knocks.set_tor(&tor_account, true);
+        knocks.set_tor(&plain, false);
+        assert!(matches!(
+            knocks.route(&tor_account),
+            Some(KnockRoute::Tor(_))
+        ));
+        assert!(matches!(knocks.route(&plain), Some(KnockRoute::Direct)));
+        assert!(
+            knocks
+                .route(&"x@example.org".parse().expect("jid"))
+                .is_none()
+        );
     }
 }
