@@ -4,6 +4,7 @@
 mod app;
 mod backend;
 mod chat;
+mod icon;
 mod notify;
 mod prefs;
 mod signin;
@@ -51,6 +52,7 @@ fn window_settings() -> window::Settings {
     window::Settings {
         size: iced::Size::new(1100.0, 720.0),
         min_size: Some(iced::Size::new(720.0, 480.0)),
+        icon: icon::window_icon(),
         #[cfg(target_os = "linux")]
         platform_specific: window::settings::PlatformSpecific {
             application_id: notify::APP_ID.to_owned(),
