@@ -23,6 +23,7 @@ pub fn run(ctx: &mut Context, command: AccountCommand) -> Result<ExitCode> {
             direct_tls,
             trust_fingerprint,
             no_connect,
+            create,
             tor,
         } => {
             let account = AccountConfig {
@@ -35,7 +36,7 @@ pub fn run(ctx: &mut Context, command: AccountCommand) -> Result<ExitCode> {
                 enabled: true,
                 tor,
             };
-            add(ctx, account, password_stdin, no_connect)
+            add(ctx, account, password_stdin, no_connect, create)
         }
         AccountCommand::List { json } => list(ctx, json),
         AccountCommand::Trust { jid, fingerprint } => {
@@ -48,7 +49,7 @@ pub fn run(ctx: &mut Context, command: AccountCommand) -> Result<ExitCode> {
     }
 }
 
-fn read_password(from_stdin: bool, jid: &BareJid) -> Result<SecretString> {
+fn read_password(from_stdin: bool, jid: &BareJid, create: bool) -> Result<SecretString> {
     let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -57,8 +58,20 @@ fn read_password(from_stdin: bool, jid: &BareJid) -> Result<SecretString> {
             .context("could not read the password from stdin")?;
         line.trim_end_matches(['\n', '\r']).to_owned()
     } else if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        rpassword::prompt_password(format!("Password for {jid}: "))
-            .context("could not read the password")?
+        let password = rpassword::prompt_password(if create {
+            format!("New password for {jid}: ")
+        } else {
+            format!("Password for {jid}: ")
+        })
+        .context("could not read the password")?;
+        if create
+            && rpassword::prompt_password("The same password again: ")
+                .context("could not read the password")?
+                != password
+        {
+            bail!("the two passwords differ; nothing was created");
+        }
+        password
     } else {
         bail!("no terminal to ask for the password: pass it with --password-stdin");
     };
@@ -73,6 +86,7 @@ fn add(
     mut account: AccountConfig,
     password_stdin: bool,
     no_connect: bool,
+    create: bool,
 ) -> Result<ExitCode> {
     if account.jid.node().is_none() {
         bail!(
@@ -84,18 +98,19 @@ fn add(
     if ctx.config.account(&account.jid).is_some() {
         bail!("the account {} already exists", account.jid);
     }
-    let password = read_password(password_stdin, &account.jid)?;
+    let password = read_password(password_stdin, &account.jid, create)?;
     let store = ctx.store()?;
     let secrets = ctx.secrets()?;
     if !no_connect {
         let store = store.clone();
         let online = runtime()?.block_on(async {
-            let online = connect::connect(
+            let online = connect::connect_or_create(
                 store,
                 account.clone(),
                 password.clone(),
                 None,
                 RetryPolicy::Never,
+                create,
             )
             .await?;
             let jid = online.jid.clone();
@@ -121,7 +136,14 @@ fn add(
         let _ = secrets.delete_password(&jid, stored.store);
         return Err(e);
     }
-    println!("Added {jid}; its password is in {}.", stored.store);
+    if create {
+        println!(
+            "Created {jid} on its server and added it; its password is in {}.",
+            stored.store
+        );
+    } else {
+        println!("Added {jid}; its password is in {}.", stored.store);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

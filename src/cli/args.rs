@@ -236,8 +236,13 @@ pub enum AccountCommand {
         #[arg(long, value_name = "SHA256")]
         trust_fingerprint: Option<sotto::fingerprint::Fingerprint>,
         /// Save without logging in to check.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "create")]
         no_connect: bool,
+        /// Create the account on the server first (XEP-0077 in-band
+        /// registration; the server must allow it). Asks for the new
+        /// password twice at a terminal.
+        #[arg(long)]
+        create: bool,
         /// Connect only through Tor (embedded): the connection, its DNS
         /// and knocks never leave this machine directly. .onion servers
         /// work; without --server, the domain's port 5222 (5223 with

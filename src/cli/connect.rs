@@ -47,6 +47,18 @@ pub async fn connect(
     presence: Option<(Availability, Option<String>)>,
     retry: RetryPolicy,
 ) -> Result<Online> {
+    connect_or_create(store, account, password, presence, retry, false).await
+}
+
+/// [`connect`], creating the account on its server first when `create`.
+pub async fn connect_or_create(
+    store: Store,
+    account: AccountConfig,
+    password: SecretString,
+    presence: Option<(Availability, Option<String>)>,
+    retry: RetryPolicy,
+    create: bool,
+) -> Result<Online> {
     let options = EngineOptions {
         knock: KnockPolicy {
             allow_insecure: insecure_relays_allowed(),
@@ -56,12 +68,17 @@ pub async fn connect(
         tor: None,
     };
     let (engine, mut events) = Engine::start_with(store, options);
-    engine.send(Command::Start(Box::new(AccountLogin {
+    let login = Box::new(AccountLogin {
         config: account.clone(),
         password,
         presence,
         retry,
-    })))?;
+    });
+    engine.send(if create {
+        Command::CreateAccount(login)
+    } else {
+        Command::Start(login)
+    })?;
     while let Some(event) = events.recv().await {
         let Event::Connection { state, .. } = event else {
             continue;

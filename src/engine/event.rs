@@ -15,6 +15,11 @@ use crate::store::StoredMessage;
 pub enum Command {
     /// Connect an account and keep it connected.
     Start(Box<AccountLogin>),
+    /// Create the account on its server (XEP-0077 in-band registration),
+    /// then connect it as [`Command::Start`] does. Failures to create come
+    /// as [`ConnectionState::Failed`](crate::model::ConnectionState) with
+    /// the server's reason; nothing is retried.
+    CreateAccount(Box<AccountLogin>),
     /// Disconnect an account cleanly.
     Stop(AccountId),
     SendMessage {

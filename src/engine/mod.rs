@@ -186,6 +186,51 @@ async fn run(
     }
 }
 
+/// Connects an account (creating it on the server first when asked).
+fn start(
+    login: AccountLogin,
+    register: bool,
+    accounts: &mut HashMap<AccountId, Account>,
+    knocks: &knocks::Knocks,
+    tor: &EngineTor,
+    session_tx: &mpsc::Sender<SessionOutput>,
+) {
+    let jid = login.config.jid.clone();
+    if accounts.get(&jid).is_some_and(|a| !a.commands.is_closed()) {
+        tracing::debug!(account = %jid, "already running");
+        return;
+    }
+    // Known before anything can knock for this account.
+    knocks.set_tor(&jid, login.config.tor);
+    let route = if login.config.tor {
+        tor.start();
+        Route::Tor(tor.tor.clone())
+    } else {
+        Route::Direct
+    };
+    let (tx, rx) = mpsc::channel(256);
+    let params = SessionParams {
+        jid: jid.clone(),
+        password: login.password,
+        server: login.config.server,
+        direct_tls: login.config.direct_tls,
+        pinned: login.config.pinned_certificate,
+        presence: login.presence,
+        retry: login.retry,
+        route,
+        register,
+    };
+    tokio::spawn(run_session(params, rx, session_tx.clone()));
+    accounts.insert(
+        jid,
+        Account {
+            commands: tx,
+            online: false,
+            present: HashMap::new(),
+        },
+    );
+}
+
 async fn handle_command(
     command: Command,
     accounts: &mut HashMap<AccountId, Account>,
@@ -195,41 +240,8 @@ async fn handle_command(
     session_tx: &mpsc::Sender<SessionOutput>,
 ) {
     match command {
-        Command::Start(login) => {
-            let jid = login.config.jid.clone();
-            if accounts.get(&jid).is_some_and(|a| !a.commands.is_closed()) {
-                tracing::debug!(account = %jid, "already running");
-                return;
-            }
-            // Known before anything can knock for this account.
-            knocks.set_tor(&jid, login.config.tor);
-            let route = if login.config.tor {
-                tor.start();
-                Route::Tor(tor.tor.clone())
-            } else {
-                Route::Direct
-            };
-            let (tx, rx) = mpsc::channel(256);
-            let params = SessionParams {
-                jid: jid.clone(),
-                password: login.password,
-                server: login.config.server,
-                direct_tls: login.config.direct_tls,
-                pinned: login.config.pinned_certificate,
-                presence: login.presence,
-                retry: login.retry,
-                route,
-            };
-            tokio::spawn(run_session(params, rx, session_tx.clone()));
-            accounts.insert(
-                jid,
-                Account {
-                    commands: tx,
-                    online: false,
-                    present: HashMap::new(),
-                },
-            );
-        }
+        Command::Start(login) => start(*login, false, accounts, knocks, tor, session_tx),
+        Command::CreateAccount(login) => start(*login, true, accounts, knocks, tor, session_tx),
         Command::Stop(jid) => {
             if let Some(account) = accounts.remove(&jid) {
                 let _ = account.commands.send(SessionCommand::Close).await;

@@ -176,13 +176,19 @@ impl Backend {
     }
 
     /// Connects an account whose password is stored.
-    pub fn login(&self, account: AccountConfig, password: SecretString) {
-        self.send(Command::Start(Box::new(AccountLogin {
+    /// Connects an account; with `create`, first creates it on its server.
+    pub fn login(&self, account: AccountConfig, password: SecretString, create: bool) {
+        let login = Box::new(AccountLogin {
             config: account,
             password,
             presence: Some((Availability::Available, None)),
             retry: RetryPolicy::Forever,
-        })));
+        });
+        self.send(if create {
+            Command::CreateAccount(login)
+        } else {
+            Command::Start(login)
+        });
     }
 
     /// Reads the passwords of the enabled accounts (keychain: blocking)
@@ -203,7 +209,7 @@ impl Backend {
             let mut problems = Vec::new();
             for account in accounts {
                 match secrets.password(&account.jid, account.password_store) {
-                    Ok(password) => backend.login(account, password),
+                    Ok(password) => backend.login(account, password, false),
                     Err(e) => problems.push((account.jid.clone(), e.to_string())),
                 }
             }

@@ -12,6 +12,10 @@ use sotto::model::{BareJid, ConnectionState};
 pub struct SignIn {
     pub jid: String,
     pub password: String,
+    /// Create the account on the server (XEP-0077) rather than sign in.
+    pub create: bool,
+    /// The password typed again, when creating.
+    pub password_again: String,
     pub advanced: bool,
     pub server: String,
     pub direct_tls: bool,
@@ -55,7 +59,14 @@ impl SignIn {
             return Err(format!("{jid} is already signed in."));
         }
         if self.password.is_empty() {
-            return Err("Type the account's password.".into());
+            return Err(if self.create {
+                "Choose a password for the new account.".into()
+            } else {
+                "Type the account's password.".into()
+            });
+        }
+        if self.create && self.password != self.password_again {
+            return Err("The two passwords differ: type the same one twice.".into());
         }
         let server = if self.advanced && !self.server.trim().is_empty() {
             let s = self.server.trim();
@@ -99,7 +110,7 @@ impl SignIn {
                 self.status = Status::Connecting(format!("Connecting (attempt {attempt})…"));
             }
             ConnectionState::Connecting { .. } => {
-                self.status = Status::Connecting("Connecting…".into());
+                self.status = Status::Connecting(self.connecting_text());
             }
             ConnectionState::WaitingToRetry { seconds, reason } => {
                 self.status = Status::Connecting(format!(
@@ -125,6 +136,15 @@ impl SignIn {
             ConnectionState::Suspended | ConnectionState::Offline => {}
         }
         false
+    }
+
+    /// What the form says while the first connection is tried.
+    pub fn connecting_text(&self) -> String {
+        if self.create {
+            "Creating the account on the server…".into()
+        } else {
+            "Connecting…".into()
+        }
     }
 
     pub fn busy(&self) -> bool {
@@ -179,6 +199,24 @@ mod tests {
             Some("xmpp.example.org:5223")
         );
         assert!(account.direct_tls);
+    }
+
+    #[test]
+    fn creating_asks_for_the_password_twice() {
+        let config = Config::default();
+        let mut f = form("alice@example.org", "pw one");
+        f.create = true;
+        let err = f.account(&config).expect_err("differ");
+        assert!(err.contains("differ"), "{err}");
+        f.password_again = "pw one".into();
+        assert!(f.account(&config).is_ok());
+        assert_eq!(f.connecting_text(), "Creating the account on the server…");
+        f.password.clear();
+        assert!(
+            f.account(&config)
+                .expect_err("empty")
+                .contains("Choose a password")
+        );
     }
 
     #[test]

@@ -445,3 +445,35 @@ fn the_chat_says_how_a_knock_went() {
     assert!(h.shows("Knock failed: the relay did not answer within 10 s"));
     assert!(!h.shows("Knocking…"));
 }
+
+#[test]
+fn signing_in_can_create_the_account_with_the_password_typed_twice() {
+    use super::app::{Screen, SignInMessage};
+    let mut h = Harness::new();
+    h.update(Message::Show(Screen::SignIn));
+    assert!(h.shows("Sign in"));
+    let clicked = h.interact(|ui| {
+        ui.click("This is a new account: create it on the server")
+            .expect("create checkbox");
+    });
+    assert!(
+        clicked
+            .iter()
+            .any(|m| matches!(m, Message::SignIn(SignInMessage::Create(true)))),
+        "{clicked:?}"
+    );
+    for m in clicked {
+        h.update(m);
+    }
+    assert!(h.shows("Create account"));
+    let sign_in = |m| Message::SignIn(m);
+    h.update(sign_in(SignInMessage::Jid("newbie@sotto.invalid".into())));
+    h.update(sign_in(SignInMessage::Password("first try".into())));
+    h.update(sign_in(SignInMessage::PasswordAgain("frist try".into())));
+    h.update(sign_in(SignInMessage::Submit));
+    assert!(h.shows("The two passwords differ: type the same one twice."));
+    h.update(sign_in(SignInMessage::PasswordAgain("first try".into())));
+    h.update(sign_in(SignInMessage::Submit));
+    assert!(h.shows("Creating the account on the server…"));
+    assert!(h.shows("Creating…"));
+}

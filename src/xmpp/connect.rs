@@ -28,6 +28,7 @@ use tokio_xmpp::xmlstream::{
 };
 
 use super::nonza::{Nonzas, WithNonzas};
+use super::register::RegisterError;
 use super::srv::{Candidate, candidates};
 use super::tls::{CertVerdict, PinningVerifier};
 use crate::config::ServerAddress;
@@ -70,6 +71,9 @@ pub enum ConnectError {
     /// and retries through Tor, never directly.
     #[error("{0}")]
     Tor(TorError),
+    /// Creating the account (XEP-0077) failed; retrying would not help.
+    #[error("{0}")]
+    Registration(RegisterError),
 }
 
 impl ServerConnectorError for ConnectError {}
@@ -88,7 +92,10 @@ impl ConnectError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            Self::NoTls { .. } | Self::UntrustedCertificate { .. } | Self::PinMismatch { .. }
+            Self::NoTls { .. }
+                | Self::UntrustedCertificate { .. }
+                | Self::PinMismatch { .. }
+                | Self::Registration(_)
         )
     }
 }

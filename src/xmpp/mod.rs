@@ -6,12 +6,14 @@ mod connect;
 mod convert;
 mod nonza;
 mod pep;
+mod register;
 mod session;
 mod srv;
 mod tls;
 
 pub use backoff::Backoff;
 pub use connect::{ConnectError, Route};
+pub use register::RegisterError;
 pub use session::{CatchUpFrom, RetryPolicy, new_id};
 pub(crate) use session::{SessionCommand, SessionParams, run_session};
 pub use srv::{Candidate, SrvRecord, order_srv};

@@ -3,6 +3,7 @@
 //! reconnect, and turns stanzas into events.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -58,6 +59,8 @@ pub struct SessionParams {
     pub retry: RetryPolicy,
     /// Direct, or only through Tor.
     pub route: Route,
+    /// Create the account on the server (XEP-0077) before the first login.
+    pub register: bool,
 }
 
 #[derive(Debug)]
@@ -172,6 +175,7 @@ pub(crate) async fn run_session(
             params.retry,
             status_tx,
             backoff.clone(),
+            Arc::new(AtomicBool::new(params.register)),
         ),
         QUEUE_DEPTH,
     );
@@ -262,9 +266,11 @@ fn reconnector(
     retry: RetryPolicy,
     status: mpsc::UnboundedSender<LinkStatus>,
     backoff: Arc<Mutex<Backoff>>,
+    register: Arc<AtomicBool>,
 ) -> Reconnector {
     Box::new(move |_location, mut slot| {
         let connector = connector.clone();
+        let register = register.clone();
         let jid = Jid::from(jid.clone());
         let password = password.clone();
         let status = status.clone();
@@ -289,7 +295,7 @@ fn reconnector(
                 attempt += 1;
                 let _ = status.send(LinkStatus::Attempt(attempt));
                 let result = tokio::select! {
-                    r = login(&connector, &jid, &password) => r,
+                    r = login(&connector, &jid, &password, &register) => r,
                     _ = slot.closed() => return,
                 };
                 let failure = match result {
@@ -404,13 +410,16 @@ fn classify(error: XmppError) -> Failure {
     }
 }
 
-/// Secure stream → SCRAM login → fresh stream, ready for tokio-xmpp's
-/// stream management and resource binding. Only SCRAM mechanisms are
-/// offered, so the password itself never crosses the wire.
+/// Secure stream → (account creation, once) → SCRAM login → fresh stream,
+/// ready for tokio-xmpp's stream management and resource binding. Only
+/// SCRAM mechanisms are offered for the login, so the password itself
+/// never crosses the wire then; creating an account has to send it, inside
+/// the same verified TLS.
 async fn login(
     connector: &Connector,
     jid: &Jid,
     password: &SecretString,
+    register: &AtomicBool,
 ) -> Result<(StreamFeatures, XmppStream<Stream>), XmppError> {
     let username = jid
         .node()
@@ -418,7 +427,20 @@ async fn login(
         .as_str()
         .to_owned();
     let (stream, tls_binding) = connector.connect(jid, ns::JABBER_CLIENT, TIMEOUTS).await?;
-    let (features, stream) = stream.recv_features().await?;
+    let (features, mut stream) = stream.recv_features().await?;
+    if register.load(Ordering::SeqCst) {
+        super::register::create_account(
+            &mut stream,
+            &features,
+            jid.domain().as_str(),
+            &username,
+            password.expose_secret(),
+        )
+        .await
+        .map_err(|e| XmppError::Connection(Box::new(ConnectError::Registration(e))))?;
+        // Created: a later attempt (say, after a dropped link) only logs in.
+        register.store(false, Ordering::SeqCst);
+    }
     let (mechanisms, binding) = choose_scram(&features, tls_binding);
     if mechanisms.is_empty() {
         return Err(XmppError::Auth(AuthError::NoMechanism));

@@ -53,6 +53,8 @@ pub struct ProsodyOptions {
     pub archive_limit: usize,
     /// The most results one archive query returns (Prosody's default: 50).
     pub archive_page: usize,
+    /// In-band registration (XEP-0077) for clients.
+    pub allow_registration: bool,
 }
 
 impl Default for ProsodyOptions {
@@ -61,6 +63,7 @@ impl Default for ProsodyOptions {
             certs: TestCerts::generate(),
             archive_limit: 100_000,
             archive_page: 50,
+            allow_registration: true,
         }
     }
 }
@@ -97,6 +100,7 @@ impl Prosody {
         let dp = d.display();
         let archive_limit = options.archive_limit;
         let archive_page = options.archive_page;
+        let allow_registration = options.allow_registration;
         let config = format!(
             r#"run_as_root = true
 prosody_user = "root"
@@ -113,7 +117,7 @@ http_ports = {{}}
 https_ports = {{}}
 admin_socket = "{dp}/admin.sock"
 c2s_require_encryption = true
-allow_registration = true
+allow_registration = {allow_registration}
 authentication = "internal_hashed"
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep";
   "private"; "blocklist"; "vcard4"; "vcard_legacy"; "version"; "ping";

@@ -9,6 +9,7 @@ mod harness;
 mod keychain;
 mod knock;
 mod reconnect;
+mod register;
 mod sandbox;
 mod sync;
 mod tls;

@@ -9,6 +9,8 @@ impl App {
         match m {
             SignInMessage::Jid(s) => form.jid = s,
             SignInMessage::Password(s) => form.password = s,
+            SignInMessage::PasswordAgain(s) => form.password_again = s,
+            SignInMessage::Create(on) => form.create = on,
             SignInMessage::Advanced(on) => form.advanced = on,
             SignInMessage::Server(s) => form.server = s,
             SignInMessage::DirectTls(on) => form.direct_tls = on,
@@ -19,23 +21,24 @@ impl App {
                 }
                 match form.account(&self.config) {
                     Ok((account, password)) => {
-                        form.status = SignInStatus::Connecting("Connecting…".into());
+                        form.status = SignInStatus::Connecting(form.connecting_text());
                         form.pending = Some((account.clone(), password.clone()));
                         if let Some(b) = &self.backend {
-                            b.login(account, password);
+                            b.login(account, password, form.create);
                         }
                     }
                     Err(e) => form.status = SignInStatus::Failed(e),
                 }
             }
             SignInMessage::Trust => {
+                let (connecting, create) = (form.connecting_text(), form.create);
                 if let (SignInStatus::Untrusted { fingerprint, .. }, Some((account, password))) =
                     (&form.status, &mut form.pending)
                 {
                     account.pinned_certificate = Some(*fingerprint);
-                    form.status = SignInStatus::Connecting("Connecting…".into());
+                    form.status = SignInStatus::Connecting(connecting);
                     if let Some(b) = &self.backend {
-                        b.login(account.clone(), password.clone());
+                        b.login(account.clone(), password.clone(), create);
                     }
                 }
             }

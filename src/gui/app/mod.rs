@@ -153,6 +153,8 @@ pub enum Shortcut {
 pub enum SignInMessage {
     Jid(String),
     Password(String),
+    PasswordAgain(String),
+    Create(bool),
     Advanced(bool),
     Server(String),
     DirectTls(bool),

@@ -92,12 +92,33 @@ pub fn sign_in(app: &App) -> Element<'_, Message> {
             .on_input(|s| Message::SignIn(SignInMessage::Password(s)))
             .on_submit(Message::SignIn(SignInMessage::Submit))
             .padding(10),
-        checkbox(form.advanced)
-            .label("Advanced: server, port, TLS")
-            .on_toggle(|on| Message::SignIn(SignInMessage::Advanced(on))),
     ]
     .spacing(12)
     .max_width(460);
+    if form.create {
+        col = col.push(
+            text_input("The same password again", &form.password_again)
+                .secure(true)
+                .on_input(|s| Message::SignIn(SignInMessage::PasswordAgain(s)))
+                .on_submit(Message::SignIn(SignInMessage::Submit))
+                .padding(10),
+        );
+    }
+    col = col.push(
+        column![
+            super::sidebar::tip(
+                checkbox(form.create)
+                    .label("This is a new account: create it on the server")
+                    .on_toggle(|on| Message::SignIn(SignInMessage::Create(on))),
+                "Works on servers that allow creating accounts from an app (in-band \
+             registration); others say where to sign up instead",
+            ),
+            checkbox(form.advanced)
+                .label("Advanced: server, port, TLS")
+                .on_toggle(|on| Message::SignIn(SignInMessage::Advanced(on))),
+        ]
+        .spacing(12),
+    );
     if form.advanced {
         col = col.push(
             column![
@@ -156,9 +177,14 @@ pub fn sign_in(app: &App) -> Element<'_, Message> {
         }
     }
     let mut buttons = row![
-        button(text(if busy { "Signing in…" } else { "Sign in" }))
-            .padding([10, 20])
-            .on_press_maybe((!busy).then_some(Message::SignIn(SignInMessage::Submit)))
+        button(text(match (busy, form.create) {
+            (true, true) => "Creating…",
+            (true, false) => "Signing in…",
+            (false, true) => "Create account",
+            (false, false) => "Sign in",
+        }))
+        .padding([10, 20])
+        .on_press_maybe((!busy).then_some(Message::SignIn(SignInMessage::Submit)))
     ]
     .spacing(8);
     if busy {
