@@ -78,10 +78,13 @@ pub fn sign_in(app: &App) -> Element<'_, Message> {
             "Add an account"
         })
         .size(26),
-        text(
+        text(if form.create {
+            "Create a new account on an XMPP server that lets apps sign people up — \
+             yours, a friend's, or a public one. Connections are always encrypted."
+        } else {
             "Sign in with an account on any XMPP server — yours, a friend's, or a public one. \
              Connections are always encrypted."
-        )
+        })
         .style(style::muted),
         text_input("Address, like alice@example.org", &form.jid)
             .on_input(|s| Message::SignIn(SignInMessage::Jid(s)))
@@ -114,7 +117,7 @@ pub fn sign_in(app: &App) -> Element<'_, Message> {
              registration); others say where to sign up instead",
             ),
             checkbox(form.advanced)
-                .label("Advanced: server, port, TLS")
+                .label("Advanced: server, port, TLS, Tor")
                 .on_toggle(|on| Message::SignIn(SignInMessage::Advanced(on))),
         ]
         .spacing(12),
