@@ -162,9 +162,8 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, KnockError> {
         .map_err(KnockError::Tls)
 }
 
-/// Checks the URL and resolves its host once; the connection then goes to
-/// exactly these addresses, so DNS cannot swap in a private one later.
-async fn vet(url: &Url, policy: KnockPolicy) -> Result<(String, Vec<SocketAddr>), KnockError> {
+/// The URL's host (IPv6 without brackets), if its scheme is allowed.
+fn https_host(url: &Url, policy: KnockPolicy) -> Result<String, KnockError> {
     if url.scheme() != "https" && !policy.allow_insecure {
         return Err(KnockError::NotHttps(url.to_string()));
     }
@@ -174,6 +173,13 @@ async fn vet(url: &Url, policy: KnockPolicy) -> Result<(String, Vec<SocketAddr>)
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
+    Ok(host)
+}
+
+/// Checks the URL and resolves its host once; the connection then goes to
+/// exactly these addresses, so DNS cannot swap in a private one later.
+async fn vet(url: &Url, policy: KnockPolicy) -> Result<(String, Vec<SocketAddr>), KnockError> {
+    let host = https_host(url, policy)?;
     let port = url.port_or_known_default().unwrap_or(443);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
@@ -218,15 +224,7 @@ pub async fn knock_via(info: &PushInfo, policy: KnockPolicy, route: &KnockRoute)
 /// Tor a name is resolved by the exit, which refuses private answers
 /// itself, so only literal private addresses are ours to refuse.
 fn vet_for_tor(url: &Url, policy: KnockPolicy) -> Result<(String, u16), KnockError> {
-    if url.scheme() != "https" && !policy.allow_insecure {
-        return Err(KnockError::NotHttps(url.to_string()));
-    }
-    let host = url
-        .host_str()
-        .ok_or_else(|| KnockError::NotHttps(url.to_string()))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
+    let host = https_host(url, policy)?;
     if !policy.allow_insecure
         && let Ok(addr) = host.parse::<IpAddr>()
         && forbidden(addr)

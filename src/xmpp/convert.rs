@@ -106,20 +106,7 @@ pub fn presence_meaning(presence: &Presence) -> PresenceMeaning {
 
 /// A roster set that adds or renames one contact.
 pub fn roster_set(jid: BareJid, name: Option<String>) -> Iq {
-    Iq::from_set(
-        super::session::new_id(),
-        Roster {
-            ver: None,
-            items: vec![Item {
-                jid,
-                name,
-                subscription: RosterSubscription::None,
-                ask: Ask::None,
-                groups: vec![],
-                approved: None,
-            }],
-        },
-    )
+    roster_update(jid, name, vec![])
 }
 
 /// Our own presence for an availability and an optional status text.
@@ -491,36 +478,35 @@ pub fn displayed_stanza(to: BareJid, id: &str) -> Stanza {
 /// A roster set that names a contact and keeps their groups.
 pub fn roster_update(jid: BareJid, name: Option<String>, groups: Vec<String>) -> Iq {
     use tokio_xmpp::parsers::roster::Group;
-    Iq::from_set(
-        super::session::new_id(),
-        Roster {
-            ver: None,
-            items: vec![Item {
-                jid,
-                name,
-                subscription: RosterSubscription::None,
-                ask: Ask::None,
-                groups: groups.into_iter().map(Group).collect(),
-                approved: None,
-            }],
-        },
-    )
+    roster_push(Item {
+        jid,
+        name,
+        subscription: RosterSubscription::None,
+        ask: Ask::None,
+        groups: groups.into_iter().map(Group).collect(),
+        approved: None,
+    })
 }
 
 /// A roster set that removes a contact (RFC 6121 §2.5).
 pub fn roster_remove(jid: BareJid) -> Iq {
+    roster_push(Item {
+        jid,
+        name: None,
+        subscription: RosterSubscription::Remove,
+        ask: Ask::None,
+        groups: vec![],
+        approved: None,
+    })
+}
+
+/// A roster set of one item.
+fn roster_push(item: Item) -> Iq {
     Iq::from_set(
         super::session::new_id(),
         Roster {
             ver: None,
-            items: vec![Item {
-                jid,
-                name: None,
-                subscription: RosterSubscription::Remove,
-                ask: Ask::None,
-                groups: vec![],
-                approved: None,
-            }],
+            items: vec![item],
         },
     )
 }

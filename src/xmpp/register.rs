@@ -15,6 +15,7 @@ use tokio_xmpp::Stanza;
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
+use tokio_xmpp::parsers::ibr::{FieldsQuery, FormQuery, LegacyQuery};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, StanzaError};
@@ -164,14 +165,15 @@ fn plan(domain: &str, query: &Element) -> Result<Plan, RegisterError> {
     })
 }
 
+/// The registration to send, with xmpp-parsers' XEP-0077 payloads.
 fn submission(plan: &Plan, username: &str, password: &str) -> Element {
-    let text = |name: &str, value: &str, ns: &str| Element::builder(name, ns).append(value).build();
-    let query = Element::builder("query", ns::REGISTER);
     match plan {
-        Plan::Legacy => query
-            .append(text("username", username, ns::REGISTER))
-            .append(text("password", password, ns::REGISTER))
-            .build(),
+        Plan::Legacy => LegacyQuery {
+            username: Some(username.to_owned()),
+            password: Some(password.to_owned()),
+            ..LegacyQuery::default()
+        }
+        .into(),
         Plan::Form { form_type } => {
             let mut fields = Vec::new();
             if let Some(t) = form_type {
@@ -179,13 +181,16 @@ fn submission(plan: &Plan, username: &str, password: &str) -> Element {
             }
             fields.push(Field::text_single("username", username));
             fields.push(Field::new("password", FieldType::TextPrivate).with_value(password));
-            let form = DataForm {
-                type_: DataFormType::Submit,
-                title: None,
+            FormQuery {
                 instructions: None,
-                fields,
-            };
-            query.append(Element::from(form)).build()
+                form: DataForm {
+                    type_: DataFormType::Submit,
+                    title: None,
+                    instructions: None,
+                    fields,
+                },
+            }
+            .into()
         }
     }
 }
@@ -244,8 +249,8 @@ where
     let to: Jid = domain
         .parse()
         .map_err(|_| RegisterError::Protocol("the domain is not a valid address".into()))?;
-    let ask = Element::builder("query", ns::REGISTER).build();
-    let form = exchange(stream, get("reg-fields", &to, ask)).await?;
+    let ask = Iq::from_get("reg-fields", FieldsQuery).with_to(to.clone());
+    let form = exchange(stream, ask).await?;
     let form = match form {
         Ok(Some(query)) => query,
         Ok(None) => return Err(RegisterError::Protocol("the form was empty".into())),
@@ -254,7 +259,7 @@ where
     let plan = plan(domain, &form)?;
     let set = Iq::Set {
         from: None,
-        to: Some(to.clone()),
+        to: Some(to),
         id: "reg-submit".into(),
         payload: submission(&plan, username, password),
     };
@@ -267,15 +272,6 @@ where
     }
 }
 
-fn get(id: &str, to: &Jid, payload: Element) -> Iq {
-    Iq::Get {
-        from: None,
-        to: Some(to.clone()),
-        id: id.into(),
-        payload,
-    }
-}
-
 /// Sends one iq and waits for its answer: the result's payload, or the
 /// server's stanza error. Anything else on the stream before it is skipped.
 async fn exchange<S>(
@@ -285,11 +281,7 @@ async fn exchange<S>(
 where
     S: AsyncBufRead + AsyncWrite + Unpin,
 {
-    let id = match &iq {
-        Iq::Get { id, .. } | Iq::Set { id, .. } | Iq::Result { id, .. } | Iq::Error { id, .. } => {
-            id.clone()
-        }
-    };
+    let id = iq.id().to_owned();
     let io = |e: std::io::Error| RegisterError::Protocol(format!("connection lost: {e}"));
     tokio::time::timeout(STEP_TIMEOUT, async {
         stream

@@ -170,16 +170,7 @@ async fn a_message_to_nobody_comes_back_as_a_readable_error() {
             body: "anyone?".into(),
         },
     });
-    let reason = carol
-        .wait_for("bounce", |e| match e {
-            Event::MessageError {
-                id: Some(got),
-                reason,
-                ..
-            } if *got == id => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = carol.message_error("bounce", &id).await;
     assert!(!reason.is_empty());
     assert!(!reason.contains('<'), "no XML in what users read: {reason}");
 }

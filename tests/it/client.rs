@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use sotto::config::AccountConfig;
-use sotto::engine::{AccountLogin, Command, Engine, Event};
+use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
 use sotto::model::{Availability, BareJid, ConnectionState};
 use sotto::store::{Direction, Store, StoreKey, StoredMessage};
 use sotto::xmpp::RetryPolicy;
@@ -47,8 +47,13 @@ impl TestClient {
 
     /// An engine over `store`, which outlives it (a client restarted).
     pub fn with_store(store: Store, login: AccountLogin) -> Self {
+        Self::with_options(store, EngineOptions::default(), login)
+    }
+
+    /// An engine with `options` (knock policy, Tor) over `store`.
+    pub fn with_options(store: Store, options: EngineOptions, login: AccountLogin) -> Self {
         sotto::logging::init(0);
-        let (engine, events) = Engine::start(store.clone());
+        let (engine, events) = Engine::start_with(store.clone(), options);
         let jid = login.config.jid.clone();
         engine
             .send(Command::Start(Box::new(login)))
@@ -135,6 +140,19 @@ impl TestClient {
             Event::Message { message, .. } if message.direction == Direction::In => {
                 Some(message.clone())
             }
+            _ => None,
+        })
+        .await
+    }
+
+    /// The reason the engine gives for failing to send message `id`.
+    pub async fn message_error(&mut self, what: &str, id: &str) -> String {
+        self.wait_for(what, |e| match e {
+            Event::MessageError {
+                id: Some(got),
+                reason,
+                ..
+            } if got == id => Some(reason.clone()),
             _ => None,
         })
         .await

@@ -215,16 +215,7 @@ async fn a_correction_changes_both_stores_and_what_search_finds() {
         replaces: id.clone(),
         body: "hijacked".into(),
     });
-    let reason = bob
-        .wait_for("refusal", |e| match e {
-            Event::MessageError {
-                id: Some(got),
-                reason,
-                ..
-            } if *got == id => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = bob.message_error("refusal", &id).await;
     assert!(reason.contains("no message of ours"), "{reason}");
     for client in [alice, bob, bob2] {
         client.send(Command::Shutdown);

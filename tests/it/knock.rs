@@ -589,29 +589,19 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
             .expect("auto-knock")
     );
 
-    let (engine, events) = Engine::start_with(
+    let mut alice = TestClient::with_options(
         store.clone(),
         EngineOptions {
             knock: dev(),
             tor: None,
         },
-    );
-    engine
-        .send(Command::Start(Box::new(AccountLogin {
+        AccountLogin {
             config: server.account(&a),
             password: SecretString::from(a_pw.clone()),
             presence: Some((Availability::Available, None)),
             retry: RetryPolicy::Never,
-        })))
-        .expect("engine");
-    let mut alice = TestClient {
-        _dir: None,
-        store: store.clone(),
-        engine,
-        events,
-        jid: alice_jid.clone(),
-        seen: Vec::new(),
-    };
+        },
+    );
     alice.online().await;
 
     let send = |alice: &TestClient, body: &str| {

@@ -131,26 +131,19 @@ async fn start(tor: bool) -> Setup {
             network: Some(unreachable_network(dir.path(), cache.port)),
         }),
     };
-    let (engine, events) = Engine::start_with(store.clone(), options);
-    let jid = config.jid.clone();
-    engine
-        .send(Command::Start(Box::new(AccountLogin {
+    let client = TestClient::with_options(
+        store,
+        options,
+        AccountLogin {
             config,
             password: SecretString::from("not-used".to_owned()),
             presence: Some((Availability::Available, None)),
             retry: RetryPolicy::Forever,
-        })))
-        .expect("engine");
+        },
+    );
     Setup {
         _dir: dir,
-        client: TestClient {
-            _dir: None,
-            store,
-            engine,
-            events,
-            jid,
-            seen: Vec::new(),
-        },
+        client,
         server,
         relay,
         cache,
@@ -339,23 +332,16 @@ async fn end_to_end_through_a_private_tor_network() {
         }),
     };
     let started = std::time::Instant::now();
-    let (engine, events) = Engine::start_with(store.clone(), options);
-    engine
-        .send(Command::Start(Box::new(AccountLogin {
+    let mut alice = TestClient::with_options(
+        store,
+        options,
+        AccountLogin {
             config,
             password: SecretString::from(a_pw),
             presence: Some((Availability::Available, None)),
             retry: RetryPolicy::Forever,
-        })))
-        .expect("engine");
-    let mut alice = TestClient {
-        _dir: None,
-        store,
-        engine,
-        events,
-        jid: alice_jid.clone(),
-        seen: Vec::new(),
-    };
+        },
+    );
     alice
         .wait_within(Duration::from_secs(300), "Tor ready", |e| match e {
             Event::TorBootstrap { progress } if progress.ready => Some(()),
