@@ -242,22 +242,16 @@ async fn knock_tokens_tor(
 ) -> Result<Token, KnockError> {
     let url = info.knock_url();
     let (host, port) = vet_for_tor(&url, policy)?;
-    for token in &info.tokens {
-        let attempt = post_over_tor(tor, &url, &host, port, token);
-        let outcome = match tokio::time::timeout(policy.timeout, attempt).await {
+    // Borrowed, so each token's attempt can take them along.
+    let (url, host) = (&url, host.as_str());
+    each_token(info, host, dropped, |token| async move {
+        let attempt = post_over_tor(tor, url, host, port, token);
+        match tokio::time::timeout(policy.timeout, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Post::Failed(KnockError::Timeout)),
-        };
-        match outcome {
-            Ok(()) => return Ok(token.clone()),
-            Err(Post::UnknownToken) => {
-                tracing::info!(relay = %host, token = ?token, "the relay no longer knows a token");
-                dropped.push(token.clone());
-            }
-            Err(Post::Failed(e)) => return Err(e),
         }
-    }
-    Err(KnockError::NoTokensLeft)
+    })
+    .await
 }
 
 /// One POST over a fresh Tor stream: TLS (same config as the direct path),
@@ -356,8 +350,24 @@ async fn knock_tokens(
         .user_agent(USER_AGENT)
         .build()
         .map_err(|e| KnockError::Tls(e.to_string()))?;
+    each_token(info, &host, dropped, |token| post(&client, &url, token)).await
+}
+
+/// Tries the tokens in turn, oldest first: one the relay no longer knows
+/// (404) is dropped and the next is tried; any other failure ends the knock
+/// and keeps the token.
+async fn each_token<'t, F, Fut>(
+    info: &'t PushInfo,
+    host: &str,
+    dropped: &mut Vec<Token>,
+    mut post_one: F,
+) -> Result<Token, KnockError>
+where
+    F: FnMut(&'t Token) -> Fut,
+    Fut: Future<Output = Result<(), Post>>,
+{
     for token in &info.tokens {
-        match post(&client, &url, token).await {
+        match post_one(token).await {
             Ok(()) => return Ok(token.clone()),
             Err(Post::UnknownToken) => {
                 tracing::info!(relay = %host, token = ?token, "the relay no longer knows a token");
