@@ -46,7 +46,7 @@ async fn wait<T>(
 fn login(server: &harness::Prosody, user: &str, pw: &str, presence: bool) -> Box<AccountLogin> {
     Box::new(AccountLogin {
         config: server.account(user),
-        password: SecretString::from(pw.to_owned()),
+        password: Some(SecretString::from(pw.to_owned())),
         presence: presence.then_some((Availability::Available, None)),
         retry: RetryPolicy::Never,
     })
@@ -75,7 +75,7 @@ async fn main() {
         Store::open(&dir.path().join("b.db"), &StoreKey::from_bytes([2; 32])).expect("store");
     let bob_jid = server.account(&b).jid;
 
-    let (alice, mut alice_events) = Engine::start(alice_store.clone());
+    let (alice, mut alice_events) = Engine::start(alice_store.clone()).expect("engine");
     alice
         .send(Command::Start(login(&server, &a, &a_pw, false)))
         .expect("engine");
@@ -92,7 +92,7 @@ async fn main() {
     .await;
 
     // Bob once online, to set where his catch-up will start.
-    let (bob, mut bob_events) = Engine::start(bob_store.clone());
+    let (bob, mut bob_events) = Engine::start(bob_store.clone()).expect("engine");
     bob.send(Command::Start(login(&server, &b, &b_pw, true)))
         .expect("engine");
     wait(&mut bob_events, "bob's first sync", |e| {
@@ -137,7 +137,7 @@ async fn main() {
     let alice_jid = server.account(&a).jid.to_string();
     let send_time = start.elapsed();
 
-    let (bob, mut bob_events) = Engine::start(bob_store.clone());
+    let (bob, mut bob_events) = Engine::start(bob_store.clone()).expect("engine");
     bob.send(Command::Start(login(&server, &b, &b_pw, false)))
         .expect("engine");
     wait(&mut bob_events, "bob online", |e| {

@@ -1,13 +1,18 @@
 //! Sotto's core: everything but the front ends.
 //!
 //! Front ends (the iced GUI and the CLI, both in the binary) talk to the core
-//! through [`engine::Engine`]: they send [`engine::Command`]s and receive
-//! [`engine::Event`]s. Only `xmpp` speaks XMPP, only `secrets` touches the OS
-//! keychain.
+//! through [`engine::Engine`]: they send [`engine::Command`]s, receive
+//! [`engine::Event`]s, and read what they show through the engine's
+//! read-only [`store::Reader`]. Only `xmpp` speaks XMPP, only `store` speaks
+//! SQL, only `keychain` touches the OS keychain (for `secrets`, which keeps
+//! passwords, and for the store's own key).
 
+pub mod address;
 pub mod config;
 pub mod engine;
 pub mod fingerprint;
+pub mod instance;
+pub mod keychain;
 pub mod knock;
 pub mod logging;
 pub mod model;

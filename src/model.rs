@@ -39,11 +39,16 @@ pub enum ConnectionState {
     WaitingToRetry { seconds: u64, reason: String },
     /// Stopped for good until the user acts (wrong password, untrusted
     /// certificate, a server without TLS...). When a certificate was
-    /// refused, `certificate` is its fingerprint, which the user may pin.
+    /// refused, `certificate` is its fingerprint; `pinnable` says whether
+    /// the user may be offered to pin it, which is never the case once a
+    /// certificate trusted by the system's authorities was seen for the
+    /// account (then a self-signed one is what a man in the middle shows).
     Failed {
         reason: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         certificate: Option<crate::fingerprint::Fingerprint>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        pinnable: bool,
     },
     /// Closed on request.
     Offline,

@@ -3,16 +3,15 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use secrecy::SecretString;
 use serde::Serialize;
 use sotto::config::{AccountConfig, PasswordStore};
+use sotto::engine::{Command as EngineCommand, Event};
 use sotto::model::BareJid;
-use sotto::xmpp::RetryPolicy;
 
-use sotto::secrets::Secrets;
-
-use super::{AccountCommand, Context, connect, runtime};
+use super::connect::{self, Login};
+use super::{AccountCommand, Context, runtime};
 
 pub fn run(ctx: &mut Context, command: AccountCommand) -> Result<ExitCode> {
     match command {
@@ -99,52 +98,91 @@ fn add(
         bail!("the account {} already exists", account.jid);
     }
     let password = read_password(password_stdin, &account.jid, create)?;
-    let store = ctx.store()?;
-    let secrets = ctx.secrets()?;
-    if !no_connect {
-        let store = store.clone();
-        let online = runtime()?.block_on(async {
-            let online = connect::connect_or_create(
-                store,
-                account.clone(),
-                password.clone(),
-                None,
-                RetryPolicy::Never,
-                create,
+    let database = ctx.database()?;
+    let jid = account.jid.clone();
+    let runtime = runtime()?;
+    let (mut running, stored) = runtime.block_on(async {
+        let mut running = connect::start(database, false)?;
+        if !no_connect {
+            let online = connect::connect(
+                running,
+                Login {
+                    password: Some(password.clone()),
+                    create,
+                    ..Login::once(account.clone())
+                },
             )
             .await?;
-            let jid = online.jid.clone();
-            online.close().await;
-            anyhow::Ok(jid)
+            tracing::info!(bound = %online.jid, "login checked");
+            running = online.stop().await;
+        }
+        running.send(EngineCommand::StorePassword {
+            account: jid.clone(),
+            password,
         })?;
-        tracing::info!(bound = %online, "login checked");
-    }
-    let stored = secrets
-        .store_password(&account.jid, &password)
-        .context("could not store the password")?;
-    if let Some(reason) = &stored.keychain_unavailable {
+        let stored = running
+            .wait_for(|event| match event {
+                Event::PasswordStored {
+                    account,
+                    store,
+                    keychain_unavailable,
+                    error,
+                } if *account == jid => Some(match (store, error) {
+                    (Some(store), _) => Ok((*store, keychain_unavailable.clone())),
+                    (None, error) => Err(anyhow!(
+                        "could not store the password: {}",
+                        error.as_deref().unwrap_or("unknown reason")
+                    )),
+                }),
+                _ => None,
+            })
+            .await
+            .ok_or_else(|| anyhow!("the engine stopped"))??;
+        anyhow::Ok((running, stored))
+    })?;
+    let (store, keychain_unavailable) = stored;
+    if let Some(reason) = &keychain_unavailable {
         eprintln!(
             "sotto: no system keychain is reachable ({reason}); the password is kept in \
              Sotto's encrypted database, unlocked by your passphrase (or SOTTO_PASSPHRASE)"
         );
     }
-    account.password_store = stored.store;
-    let jid = account.jid.clone();
+    account.password_store = store;
     ctx.config.add_account(account)?;
     if let Err(e) = ctx.save() {
         // Do not leave an orphan secret behind a settings file that failed.
-        let _ = secrets.delete_password(&jid, stored.store);
+        runtime.block_on(forget(&mut running, &jid, store));
         return Err(e);
     }
+    running.shutdown();
     if create {
-        println!(
-            "Created {jid} on its server and added it; its password is in {}.",
-            stored.store
-        );
+        println!("Created {jid} on its server and added it; its password is in {store}.");
     } else {
-        println!("Added {jid}; its password is in {}.", stored.store);
+        println!("Added {jid}; its password is in {store}.");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Has the engine forget an account's password and data; problems are
+/// said, not fatal (the settings no longer name it).
+async fn forget(running: &mut connect::Running, jid: &BareJid, store: PasswordStore) {
+    let command = EngineCommand::ForgetAccount {
+        account: jid.clone(),
+        password_store: store,
+    };
+    if running.send(command).is_err() {
+        return;
+    }
+    let error = running
+        .wait_for(|event| match event {
+            Event::AccountForgotten { account, error } if account == jid => Some(error.clone()),
+            _ => None,
+        })
+        .await
+        .flatten();
+    if let Some(error) = error {
+        eprintln!("sotto: {jid}: {error}");
+    }
 }
 
 #[derive(Serialize)]
@@ -209,17 +247,15 @@ fn list(ctx: &Context, json: bool) -> Result<ExitCode> {
 }
 
 fn remove(ctx: &mut Context, jid: &BareJid) -> Result<ExitCode> {
-    let account = ctx.config.remove_account(jid)?;
-    let store = ctx.store()?;
-    if let Err(e) = store.remove_account(jid.as_str()) {
-        eprintln!("sotto: the stored messages of {jid} could not be removed: {e}");
-    }
-    if let Err(e) = Secrets::new(store).delete_password(jid, account.password_store) {
-        eprintln!(
-            "sotto: the password could not be removed from {}: {e}",
-            account.password_store
-        );
-    }
+    let account = ctx.account(Some(jid))?;
+    let database = ctx.database()?;
+    runtime()?.block_on(async {
+        let mut running = connect::start(database, false)?;
+        forget(&mut running, jid, account.password_store).await;
+        running.shutdown();
+        anyhow::Ok(())
+    })?;
+    ctx.config.remove_account(jid)?;
     ctx.save()?;
     println!("Removed {jid}.");
     Ok(ExitCode::SUCCESS)

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 use sotto::engine::{Command, Engine, Event};
-use sotto::model::{Availability, BareJid, ConnectionState, OutgoingMessage, OutgoingState};
+use sotto::model::{BareJid, ConnectionState, OutgoingMessage, OutgoingState};
 use sotto::store::{Direction, StoredMessage};
-use sotto::xmpp::RetryPolicy;
 
-use super::{Context, connect, runtime};
+use super::connect::{self, Login};
+use super::{Context, human, runtime};
 
 pub fn send(
     ctx: &mut Context,
@@ -18,7 +18,8 @@ pub fn send(
     to: BareJid,
     text: String,
 ) -> Result<ExitCode> {
-    let (account, password, store) = ctx.login(account)?;
+    let account = ctx.account(account)?;
+    let database = ctx.database()?;
     let body = if text == "-" {
         let mut body = String::new();
         std::io::stdin()
@@ -32,8 +33,8 @@ pub fn send(
         bail!("the message is empty");
     }
     runtime()?.block_on(async {
-        let mut online =
-            connect::connect(store, account, password, None, RetryPolicy::Never).await?;
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
         let id = Engine::new_message_id();
         online.engine.send(Command::SendMessage {
             account: online.account.jid.clone(),
@@ -83,16 +84,11 @@ pub fn listen(
     count: Option<u64>,
     json: bool,
 ) -> Result<ExitCode> {
-    let (account, password, store) = ctx.login(account)?;
+    let account = ctx.account(account)?;
+    let database = ctx.database()?;
     runtime()?.block_on(async {
-        let mut online = connect::connect(
-            store,
-            account,
-            password,
-            Some((Availability::Available, None)),
-            RetryPolicy::Forever,
-        )
-        .await?;
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::present(account)).await?;
         eprintln!("Listening as {}", online.jid);
         let mut messages = 0u64;
         let mut out = std::io::stdout().lock();
@@ -118,7 +114,7 @@ pub fn listen(
                         let status = update
                             .status
                             .as_deref()
-                            .map(|s| format!(" ({s})"))
+                            .map(|s| format!(" ({})", human(s)))
                             .unwrap_or_default();
                         writeln!(out, "* {} is {}{status}", update.from, update.availability)?;
                     }
@@ -150,10 +146,11 @@ pub fn listen(
 }
 
 pub fn contacts(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Result<ExitCode> {
-    let (account, password, store) = ctx.login(account)?;
+    let account = ctx.account(account)?;
+    let database = ctx.database()?;
     runtime()?.block_on(async {
-        let mut online =
-            connect::connect(store, account, password, None, RetryPolicy::Never).await?;
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
         let mut contacts = loop {
             match online.events.recv().await {
                 Some(Event::Roster { contacts, .. }) => break contacts,
@@ -175,7 +172,7 @@ pub fn contacts(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Res
                 let name = c
                     .name
                     .as_deref()
-                    .map(|n| format!("{n} "))
+                    .map(|n| format!("{} ", human(n)))
                     .unwrap_or_default();
                 let pending = if c.pending_out {
                     ", request pending"
@@ -185,7 +182,7 @@ pub fn contacts(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Res
                 let groups = if c.groups.is_empty() {
                     String::new()
                 } else {
-                    format!(" [{}]", c.groups.join(", "))
+                    format!(" [{}]", human(&c.groups.join(", ")))
                 };
                 writeln!(
                     out,
@@ -205,7 +202,8 @@ pub fn chat(
     with: BareJid,
     json: bool,
 ) -> Result<ExitCode> {
-    let (account, password, store) = ctx.login(account)?;
+    let account = ctx.account(account)?;
+    let database = ctx.database()?;
     let jid = account.jid.to_string();
     // Lines are read on a thread of their own: stdin blocks.
     let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -217,22 +215,16 @@ pub fn chat(
         }
     });
     runtime()?.block_on(async {
-        let mut online = connect::connect(
-            store.clone(),
-            account,
-            password,
-            Some((Availability::Available, None)),
-            RetryPolicy::Forever,
-        )
-        .await?;
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::present(account)).await?;
         eprintln!("Chatting with {with} as {}", online.jid);
         let mut out = std::io::stdout().lock();
         let mut input_open = true;
         let mut caught_up = false;
-        let outbox_empty =
-            |store: &sotto::store::Store| store.outbox(&jid).map(|o| o.is_empty()).unwrap_or(false);
+        let reader = online.engine.reader().clone();
+        let outbox_empty = || reader.outbox(&jid).map(|o| o.is_empty()).unwrap_or(false);
         loop {
-            if !input_open && caught_up && outbox_empty(&store) {
+            if !input_open && caught_up && outbox_empty() {
                 break;
             }
             let event = tokio::select! {
@@ -271,7 +263,9 @@ pub fn chat(
                         caught_up = false;
                     }
                 }
-                Event::MessageError { reason, .. } => eprintln!("sotto: not delivered: {reason}"),
+                Event::MessageError { reason, .. } => {
+                    eprintln!("sotto: not delivered: {}", human(reason));
+                }
                 _ => {}
             }
         }
@@ -312,7 +306,7 @@ fn print_incoming(
         };
         writeln!(out, "{}", serde_json::to_string(&single)?)?;
     } else {
-        writeln!(out, "{}: {}", message.sender, message.body)?;
+        writeln!(out, "{}: {}", message.sender, human(&message.body))?;
     }
     Ok(())
 }

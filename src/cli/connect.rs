@@ -1,4 +1,5 @@
-//! Bringing one account online for a command, and waiting on its events.
+//! The engine for one command, bringing an account online when the
+//! command needs the network, and waiting on its events.
 
 use anyhow::{Result, anyhow, bail};
 use secrecy::SecretString;
@@ -6,9 +7,54 @@ use sotto::config::AccountConfig;
 use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
 use sotto::knock::KnockPolicy;
 use sotto::model::{Availability, ConnectionState};
-use sotto::store::Store;
+use sotto::store::Database;
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
+
+use super::human;
+
+/// The engine, for the length of one command.
+pub struct Running {
+    pub engine: Engine,
+    pub events: mpsc::Receiver<Event>,
+}
+
+/// Starts the engine as the one Sotto on this database; must run inside
+/// the command's runtime. `insecure_relay` is the development switch for
+/// knocks (plain http, relays on this machine).
+pub fn start(database: Database, insecure_relay: bool) -> Result<Running> {
+    let options = EngineOptions {
+        knock: KnockPolicy {
+            allow_insecure: insecure_relay || insecure_relays_allowed(),
+            ..KnockPolicy::default()
+        },
+        // Tor beside the database, in Sotto's data folder.
+        tor: None,
+    };
+    let (engine, events) = Engine::open(database, options)?;
+    Ok(Running { engine, events })
+}
+
+impl Running {
+    /// Waits for the first event `answer` accepts (`Some`); `None` when
+    /// the engine stops first.
+    pub async fn wait_for<T>(&mut self, mut answer: impl FnMut(&Event) -> Option<T>) -> Option<T> {
+        while let Some(event) = self.events.recv().await {
+            if let Some(found) = answer(&event) {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    pub fn send(&self, command: Command) -> Result<()> {
+        Ok(self.engine.send(command)?)
+    }
+
+    pub fn shutdown(self) {
+        let _ = self.engine.send(Command::Shutdown);
+    }
+}
 
 /// A connected account for the length of one command.
 pub struct Online {
@@ -23,61 +69,72 @@ pub struct Online {
 
 /// Turns a refusal into the message a person needs, with the command that
 /// fixes it when there is one.
-pub fn failure(
-    account: &AccountConfig,
-    reason: &str,
-    certificate: Option<String>,
-) -> anyhow::Error {
-    match certificate {
-        Some(fp) => anyhow!(
-            "{reason}. If this is your server and you trust this certificate, pin it: \
+pub fn failure(account: &AccountConfig, state: &ConnectionState) -> anyhow::Error {
+    match state {
+        ConnectionState::Failed {
+            reason,
+            certificate: Some(fp),
+            pinnable: true,
+        } => anyhow!(
+            "{}. If this is your server and you trust this certificate, pin it: \
              sotto account trust {} {fp}",
+            human(reason),
             account.jid
         ),
-        None => anyhow!("{reason}"),
+        ConnectionState::Failed { reason, .. } => anyhow!("{}", human(reason)),
+        other => anyhow!("{other:?}"),
     }
 }
 
-/// Connects and waits until the account is online. One-shot commands use
-/// `RetryPolicy::Never` so a failure ends the command at once.
-pub async fn connect(
-    store: Store,
-    account: AccountConfig,
-    password: SecretString,
-    presence: Option<(Availability, Option<String>)>,
-    retry: RetryPolicy,
-) -> Result<Online> {
-    connect_or_create(store, account, password, presence, retry, false).await
+/// How an account is brought online for a command.
+pub struct Login {
+    pub account: AccountConfig,
+    /// `None`: the stored password.
+    pub password: Option<SecretString>,
+    pub presence: Option<(Availability, Option<String>)>,
+    /// One-shot commands use `Never`, so a failure ends the command.
+    pub retry: RetryPolicy,
+    /// Create the account on its server first.
+    pub create: bool,
 }
 
-/// [`connect`], creating the account on its server first when `create`.
-pub async fn connect_or_create(
-    store: Store,
-    account: AccountConfig,
-    password: SecretString,
-    presence: Option<(Availability, Option<String>)>,
-    retry: RetryPolicy,
-    create: bool,
-) -> Result<Online> {
-    let options = EngineOptions {
-        knock: KnockPolicy {
-            allow_insecure: insecure_relays_allowed(),
-            ..KnockPolicy::default()
-        },
-        // Tor beside the database, in Sotto's data folder.
-        tor: None,
-    };
-    let (engine, mut events) = Engine::start_with(store, options);
-    let login = Box::new(AccountLogin {
-        config: account.clone(),
-        password,
-        presence,
-        retry,
+impl Login {
+    /// The stored password, invisible to contacts, no retries.
+    pub fn once(account: AccountConfig) -> Self {
+        Self {
+            account,
+            password: None,
+            presence: None,
+            retry: RetryPolicy::Never,
+            create: false,
+        }
+    }
+
+    /// The stored password, available to contacts, reconnecting for as
+    /// long as the command runs.
+    pub fn present(account: AccountConfig) -> Self {
+        Self {
+            presence: Some((Availability::Available, None)),
+            retry: RetryPolicy::Forever,
+            ..Self::once(account)
+        }
+    }
+}
+
+/// Connects and waits until the account is online.
+pub async fn connect(running: Running, login: Login) -> Result<Online> {
+    let Running { engine, mut events } = running;
+    let account = login.account.clone();
+    let start = Box::new(AccountLogin {
+        config: login.account,
+        password: login.password,
+        presence: login.presence,
+        retry: login.retry,
     });
-    engine.send(if create {
-        Command::CreateAccount(login)
+    engine.send(if login.create {
+        Command::CreateAccount(start)
     } else {
-        Command::Start(login)
+        Command::Start(start)
     })?;
     while let Some(event) = events.recv().await {
         let Event::Connection { state, .. } = event else {
@@ -93,19 +150,10 @@ pub async fn connect_or_create(
                     acks,
                 });
             }
-            ConnectionState::Failed {
-                reason,
-                certificate,
-            } => {
-                return Err(failure(
-                    &account,
-                    &reason,
-                    certificate.map(|c| c.to_string()),
-                ));
-            }
+            ConnectionState::Failed { .. } => return Err(failure(&account, &state)),
             ConnectionState::WaitingToRetry { seconds, reason } => {
                 tracing::info!(%reason, seconds, "retrying");
-                eprintln!("sotto: {reason}; trying again in {seconds} s");
+                eprintln!("sotto: {}; trying again in {seconds} s", human(&reason));
             }
             ConnectionState::Connecting { .. } | ConnectionState::Suspended => {}
             ConnectionState::Offline => bail!("the connection closed before logging in"),
@@ -119,16 +167,9 @@ impl Online {
     /// a failure for good ends the command.
     pub fn report(&self, state: &ConnectionState) -> Result<()> {
         match state {
-            ConnectionState::Failed {
-                reason,
-                certificate,
-            } => Err(failure(
-                &self.account,
-                reason,
-                certificate.map(|c| c.to_string()),
-            )),
+            ConnectionState::Failed { .. } => Err(failure(&self.account, state)),
             ConnectionState::WaitingToRetry { seconds, reason } => {
-                eprintln!("sotto: {reason}; trying again in {seconds} s");
+                eprintln!("sotto: {}; trying again in {seconds} s", human(reason));
                 Ok(())
             }
             ConnectionState::Suspended => {
@@ -139,8 +180,26 @@ impl Online {
         }
     }
 
-    /// Closes the stream cleanly, so the server has everything we sent.
-    pub async fn close(mut self) {
+    /// Waits for the first event `answer` accepts; an error when the
+    /// connection fails for good or the engine stops first.
+    pub async fn wait_for<T>(
+        &mut self,
+        mut answer: impl FnMut(&Event) -> Option<Result<T>>,
+    ) -> Result<T> {
+        while let Some(event) = self.events.recv().await {
+            if let Some(found) = answer(&event) {
+                return found;
+            }
+            if let Event::Connection { state, .. } = &event {
+                self.report(state)?;
+            }
+        }
+        bail!("the connection closed")
+    }
+
+    /// Closes the stream cleanly, so the server has everything we sent;
+    /// the engine goes on.
+    pub async fn stop(mut self) -> Running {
         let _ = self.engine.send(Command::Stop(self.account.jid.clone()));
         while let Some(event) = self.events.recv().await {
             if matches!(
@@ -153,7 +212,15 @@ impl Online {
                 break;
             }
         }
-        let _ = self.engine.send(Command::Shutdown);
+        Running {
+            engine: self.engine,
+            events: self.events,
+        }
+    }
+
+    /// [`Online::stop`], then the engine too.
+    pub async fn close(self) {
+        self.stop().await.shutdown();
     }
 }
 

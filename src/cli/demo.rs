@@ -99,31 +99,38 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
         }
 
         eprintln!("Opening Sotto signed in as {alice}; close the window to end the demo.");
-        let mut gui = Process::new(std::env::current_exe()?)
-            .arg("--home")
-            .arg(&home)
-            .envs(demo_env())
-            .spawn()
-            .context("could not start the window")?;
+        let mut gui = guarded(
+            Process::new(std::env::current_exe()?)
+                .arg("--home")
+                .arg(&home)
+                .envs(demo_env()),
+            None,
+            None,
+        )
+        .context("could not start the window")?;
         let started = Instant::now();
+        let mut ended = Ended::new()?;
         loop {
             tokio::select! {
                 event = bob_side.events.recv() => match event {
                     Some(event) => bob_side.answer(&alice, event).await?,
                     None => break,
                 },
+                signal = ended.next() => {
+                    eprintln!("Ending the demo ({signal}).");
+                    break;
+                }
                 () = tokio::time::sleep(Duration::from_millis(250)) => {
                     if gui.try_wait()?.is_some() {
                         break;
                     }
                     if keep_open.is_some_and(|d| started.elapsed() > d) {
-                        let _ = gui.kill();
-                        let _ = gui.wait();
                         break;
                     }
                 }
             }
         }
+        stop(&mut gui);
         bob_side.engine.send(Command::Shutdown)?;
         anyhow::Ok(())
     })?;
@@ -131,10 +138,85 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The signals that end a demo as closing its window does: a terminal's
+/// Ctrl+C or hang-up, a script's or the session's SIGTERM.
+struct Ended {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Ended {
+    fn new() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "interrupted",
+            _ = self.terminate.recv() => "terminated",
+            _ = self.hangup.recv() => "hung up",
+        }
+    }
+}
+
+/// Starts `command` under a small shell guard that ends it, and removes
+/// `folder`, as soon as this process is gone: even a SIGKILL of the demo,
+/// which no handler sees, leaves no server or window behind.
+fn guarded(
+    command: &mut Process,
+    folder: Option<&Path>,
+    log: Option<&Path>,
+) -> std::io::Result<Child> {
+    let program = command.get_program().to_owned();
+    let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+    let envs: Vec<_> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    let script = r#"parent="$1"; folder="$2"; log="$3"; shift 3
+if [ -n "$log" ]; then "$@" >>"$log" 2>&1 & else "$@" & fi
+child=$!
+trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM INT HUP
+while kill -0 "$parent" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.3; done
+kill $child 2>/dev/null
+wait $child
+status=$?
+# The demo itself is gone: nobody else will tidy up.
+if ! kill -0 "$parent" 2>/dev/null && [ -n "$folder" ]; then rm -rf "$folder"; fi
+exit $status"#;
+    let mut guard = Process::new("sh");
+    guard
+        .arg("-c")
+        .arg(script)
+        .arg("sotto-demo-guard")
+        .arg(std::process::id().to_string())
+        .arg(folder.map(|f| f.as_os_str().to_owned()).unwrap_or_default())
+        .arg(log.map(|f| f.as_os_str().to_owned()).unwrap_or_default())
+        .arg(program)
+        .args(args)
+        .envs(envs)
+        .stdin(Stdio::null());
+    guard.spawn()
+}
+
+/// Ends a guarded child (its guard passes the signal on) and reaps it.
+fn stop(child: &mut Child) {
+    if child.try_wait().ok().flatten().is_none() {
+        let _ = Process::new("kill").arg(child.id().to_string()).status();
+    }
+    let _ = child.wait();
+}
+
 fn demo_env() -> [(&'static str, &'static str); 2] {
     [
-        (sotto::secrets::BACKEND_ENV, "passphrase"),
-        (sotto::secrets::PASSPHRASE_ENV, DEMO_PASSPHRASE),
+        (sotto::keychain::BACKEND_ENV, "passphrase"),
+        (sotto::store::PASSPHRASE_ENV, DEMO_PASSPHRASE),
     ]
 }
 
@@ -168,11 +250,11 @@ impl Peer {
         // A throwaway database with a throwaway key: never the keychain.
         let key = StoreKey::from_bytes(rand::random());
         let store = Store::open(&dir.join(format!("{node}-bot.db")), &key)?;
-        let (engine, mut events) = Engine::start(store);
+        let (engine, mut events) = Engine::start(store)?;
         let jid = account.jid.clone();
         engine.send(Command::Start(Box::new(AccountLogin {
             config: account,
-            password: SecretString::from(password.to_owned()),
+            password: Some(SecretString::from(password.to_owned())),
             presence: Some((Availability::Available, Some("A demo bot".into()))),
             retry: RetryPolicy::Never,
         })))?;
@@ -367,15 +449,12 @@ VirtualHost "{DOMAIN}"
         );
         let cfg = dir.join("prosody.cfg.lua");
         std::fs::write(&cfg, config)?;
-        let log = std::fs::File::create(dir.join("stdout.log"))?;
-        let child = Process::new("prosody")
-            .arg("--config")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("could not start prosody")?;
+        let child = guarded(
+            Process::new("prosody").arg("--config").arg(&cfg),
+            Some(dir),
+            Some(&dir.join("stdout.log")),
+        )
+        .context("could not start prosody")?;
         let server = Self {
             dir: dir.to_owned(),
             port,
@@ -414,8 +493,7 @@ VirtualHost "{DOMAIN}"
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 

@@ -10,8 +10,26 @@ use serde_json::json;
 use sotto::model::BareJid;
 use sotto::store::{Direction, MessageState, StoredMessage};
 
-use super::Context;
 use super::args::ExportFormat;
+use super::{Context, human};
+
+/// A snippet with its matches between « and », for a terminal.
+fn marked(snippet: &str, matches: &[std::ops::Range<usize>]) -> String {
+    let mut out = String::with_capacity(snippet.len() + 4 * matches.len());
+    let mut at = 0;
+    for m in matches {
+        let (Some(before), Some(found)) = (snippet.get(at..m.start), snippet.get(m.clone())) else {
+            continue;
+        };
+        out.push_str(before);
+        out.push('«');
+        out.push_str(found);
+        out.push('»');
+        at = m.end;
+    }
+    out.push_str(snippet.get(at..).unwrap_or_default());
+    out
+}
 
 fn local_time(ms: i64) -> String {
     Local
@@ -45,8 +63,8 @@ fn print_message(out: &mut impl Write, m: &StoredMessage) -> std::io::Result<()>
         out,
         "{}  {who}: {}{}",
         local_time(m.sent_at),
-        m.body,
-        state_mark(m)
+        human(&m.body),
+        human(&state_mark(m))
     )
 }
 
@@ -58,7 +76,7 @@ pub fn history(
     json: bool,
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
-    let store = ctx.store()?;
+    let store = ctx.reader()?;
     let page = store.messages_before(account.jid.as_str(), with.as_str(), None, limit)?;
     let mut out = std::io::stdout().lock();
     if json {
@@ -83,7 +101,7 @@ pub fn search(
     json: bool,
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
-    let store = ctx.store()?;
+    let store = ctx.reader()?;
     let hits = store.search(Some(account.jid.as_str()), query, limit)?;
     let mut out = std::io::stdout().lock();
     if json {
@@ -99,7 +117,12 @@ pub fn search(
                 Direction::Out => format!("me → {}", m.peer),
                 Direction::In => m.peer.clone(),
             };
-            writeln!(out, "{}  {who}: {}", local_time(m.sent_at), hit.snippet)?;
+            writeln!(
+                out,
+                "{}  {who}: {}",
+                local_time(m.sent_at),
+                human(&marked(&hit.snippet, &hit.matches))
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -111,7 +134,7 @@ pub fn export(
     format: ExportFormat,
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
-    let store = ctx.store()?;
+    let store = ctx.reader()?;
     let jid = account.jid.as_str();
     match format {
         ExportFormat::Json => {

@@ -1,21 +1,18 @@
-//! `sotto knock` and `sotto push-info`.
+//! `sotto knock` and `sotto push-info`: reads from the store, everything
+//! else through the engine (which keeps the cooldown, the route and the
+//! store's copy).
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use serde_json::json;
-use sotto::knock::{KnockPolicy, PushInfo, Token};
-use sotto::model::BareJid;
-use sotto::store::{PushSource, now_ms};
-
-use secrecy::SecretString;
-use sotto::config::AccountConfig;
 use sotto::engine::{Command as EngineCommand, Event};
-use sotto::store::Store;
-use sotto::xmpp::RetryPolicy;
+use sotto::knock::{PushInfo, Token};
+use sotto::model::BareJid;
 
 use super::args::PushInfoArgs;
-use super::{Context, PushInfoCommand, connect, runtime};
+use super::connect::{self, Login, Running};
+use super::{Context, PushInfoCommand, human, runtime};
 
 pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode> {
     match command {
@@ -25,8 +22,8 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             json,
         } => {
             let account = ctx.account(account.as_ref())?;
-            let store = ctx.store()?;
-            let Some(stored) = store.push_info(account.jid.as_str(), contact.as_str())? else {
+            let reader = ctx.reader()?;
+            let Some(stored) = reader.push_info(account.jid.as_str(), contact.as_str())? else {
                 bail!("there is no push info for {contact}");
             };
             let host = stored.info.endpoint.host_str().unwrap_or("?").to_owned();
@@ -42,6 +39,7 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
                         "source": stored.source,
                         "last_knock_at": stored.last_knock_at,
                         "last_result": stored.last_result,
+                        "auto_knock": stored.auto_knock,
                     })
                 );
             } else {
@@ -49,7 +47,7 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
                 println!("  tokens:      {} ({})", hints.len(), hints.join(", "));
                 println!("  source:      {:?}", stored.source);
                 if let Some(result) = &stored.last_result {
-                    println!("  last knock:  {result}");
+                    println!("  last knock:  {}", human(result));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -63,16 +61,26 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             add_manual(ctx, account.as_ref(), &contact, info)
         }
         PushInfoCommand::Fetch { account, contact } => {
-            let (account, password, store) = ctx.login(account.as_ref())?;
-            let (relay, tokens) = runtime()?.block_on(fetch(store, account, password, &contact))?;
+            let account = ctx.account(account.as_ref())?;
+            let database = ctx.database()?;
+            let (relay, tokens) = runtime()?.block_on(async {
+                let running = connect::start(database, false)?;
+                let (running, outcome) = fetch(running, account, &contact).await?;
+                running.shutdown();
+                outcome
+            })?;
             print_knockable(&contact, &relay, tokens);
             Ok(ExitCode::SUCCESS)
         }
         PushInfoCommand::Publish { account, info } => {
             let info = parse_info(info)?;
-            let (account, password, store) = ctx.login(account.as_ref())?;
-            runtime()?.block_on(publish(store, account, password, Some(info.to_json())))?;
+            publish(ctx, account.as_ref(), Some(info.to_json()))?;
             println!("Published: contacts who see your presence can knock your phone.");
+            Ok(ExitCode::SUCCESS)
+        }
+        PushInfoCommand::Unpublish { account } => {
+            publish(ctx, account.as_ref(), None)?;
+            println!("Your push info is no longer published.");
             Ok(ExitCode::SUCCESS)
         }
         PushInfoCommand::AutoKnock {
@@ -81,43 +89,81 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             on,
         } => {
             let account = ctx.account(account.as_ref())?;
-            if !ctx
-                .store()?
-                .set_auto_knock(account.jid.as_str(), contact.as_str(), on)?
-            {
-                bail!("there is no push info for {contact}; add or fetch it first");
-            }
+            let jid = account.jid.clone();
+            let target = contact.clone();
+            engine_answer(
+                ctx,
+                EngineCommand::SetAutoKnock {
+                    account: jid,
+                    contact: contact.clone(),
+                    on,
+                },
+                move |event| match event {
+                    Event::AutoKnock { contact, .. } if *contact == target => Some(Ok(())),
+                    Event::PushInfoRejected { contact, .. } if *contact == target => Some(Err(
+                        anyhow!("there is no push info for {target}; add or fetch it first"),
+                    )),
+                    _ => None,
+                },
+            )?;
             println!(
                 "Auto-knock for {contact} is {}.",
                 if on { "on" } else { "off" }
             );
             Ok(ExitCode::SUCCESS)
         }
-        PushInfoCommand::Unpublish { account } => {
-            let (account, password, store) = ctx.login(account.as_ref())?;
-            runtime()?.block_on(publish(store, account, password, None))?;
-            println!("Your push info is no longer published.");
-            Ok(ExitCode::SUCCESS)
-        }
         PushInfoCommand::AddLink { account, uri } => {
             let (contact, info) = PushInfo::from_xmpp_uri(&uri)?;
             let contact: BareJid = contact
                 .parse()
-                .map_err(|e| anyhow::anyhow!("the link names no valid address: {e}"))?;
+                .map_err(|e| anyhow!("the link names no valid address: {e}"))?;
             add_manual(ctx, account.as_ref(), &contact, info)
         }
         PushInfoCommand::Remove { account, contact } => {
             let account = ctx.account(account.as_ref())?;
-            if !ctx
-                .store()?
-                .remove_push_info(account.jid.as_str(), contact.as_str())?
-            {
+            let target = contact.clone();
+            let removed = engine_answer(
+                ctx,
+                EngineCommand::RemovePushInfo {
+                    account: account.jid.clone(),
+                    contact: contact.clone(),
+                },
+                move |event| match event {
+                    Event::PushInfoRemoved {
+                        contact, removed, ..
+                    } if *contact == target => Some(Ok(*removed)),
+                    Event::PushInfoRejected {
+                        contact, reason, ..
+                    } if *contact == target => Some(Err(anyhow!("{}", human(reason)))),
+                    _ => None,
+                },
+            )?;
+            if !removed {
                 bail!("there is no push info for {contact}");
             }
             println!("Forgot the push info of {contact}.");
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Sends one command to an engine started for it and waits for its answer.
+fn engine_answer<T>(
+    ctx: &mut Context,
+    command: EngineCommand,
+    answer: impl FnMut(&Event) -> Option<Result<T>>,
+) -> Result<T> {
+    let database = ctx.database()?;
+    runtime()?.block_on(async {
+        let mut running = connect::start(database, false)?;
+        running.send(command)?;
+        let outcome = running
+            .wait_for(answer)
+            .await
+            .ok_or_else(|| anyhow!("the engine stopped"))?;
+        running.shutdown();
+        outcome
+    })
 }
 
 pub fn knock(
@@ -127,49 +173,49 @@ pub fn knock(
     json: bool,
     insecure_relay: bool,
 ) -> Result<ExitCode> {
-    let (account, password, store) = ctx.login(account)?;
-    let (acc, who) = (account.jid.as_str(), contact.as_str());
-    if store.push_info(acc, who)?.is_none() {
-        // Fetch on demand: the contact may have published it.
-        runtime()?.block_on(fetch(store.clone(), account.clone(), password, contact))?;
-    }
-    let Some(stored) = store.push_info(acc, who)? else {
-        bail!("{contact} has no usable push info");
-    };
-    if let Some(wait) = sotto::knock::cooldown_left(stored.last_knock_at, now_ms()) {
-        bail!(
-            "{contact} was knocked moments ago; wait {} s before knocking again",
-            (wait + 999) / 1000
-        );
-    }
-    let policy = KnockPolicy {
-        allow_insecure: insecure_relay,
-        ..KnockPolicy::default()
-    };
-    let relay = stored.info.endpoint.host_str().unwrap_or("?").to_owned();
+    let account = ctx.account(account)?;
+    let reader = ctx.reader()?;
+    let database = ctx.database()?;
     let started = std::time::Instant::now();
-    // A Tor account knocks only through Tor, with the same arti state as
-    // its connection (Sotto's data folder).
-    let route = if account.tor {
-        sotto::knock::KnockRoute::Tor(sotto::tor::Tor::new(Some(sotto::tor::TorSettings::under(
-            &ctx.paths,
-        ))))
-    } else {
-        sotto::knock::KnockRoute::Direct
-    };
-    let report = runtime()?.block_on(sotto::knock::knock_via(&stored.info, policy, &route));
-    let elapsed_ms = started.elapsed().as_millis();
-    let result_text = match &report.result {
-        Ok(_) => "accepted".to_owned(),
-        Err(e) => e.to_string(),
-    };
-    let contacted = report
-        .result
-        .as_ref()
-        .map_or_else(|e| e.reached_relay(), |_| true);
-    store.record_knock(acc, who, &result_text, &report.dropped, contacted)?;
-    match report.result {
-        Ok(token) => {
+    let (relay, error, token, dropped) = runtime()?.block_on(async {
+        let mut running = connect::start(database, insecure_relay)?;
+        // The engine knocks the way the account connects (Tor or not).
+        running.send(EngineCommand::Configure(Box::new(account.clone())))?;
+        if reader
+            .push_info(account.jid.as_str(), contact.as_str())?
+            .is_none()
+        {
+            // Fetch on demand: the contact may have published it.
+            let (back, outcome) = fetch(running, account.clone(), contact).await?;
+            running = back;
+            outcome?;
+        }
+        running.send(EngineCommand::Knock {
+            account: account.jid.clone(),
+            contact: contact.clone(),
+        })?;
+        let outcome = running
+            .wait_for(|event| match event {
+                Event::Knocked {
+                    contact: c,
+                    relay,
+                    error,
+                    token,
+                    dropped_tokens,
+                    ..
+                } if c == contact => {
+                    Some((relay.clone(), error.clone(), token.clone(), *dropped_tokens))
+                }
+                _ => None,
+            })
+            .await
+            .ok_or_else(|| anyhow!("the engine stopped"))?;
+        running.shutdown();
+        anyhow::Ok(outcome)
+    })?;
+    let who = contact.as_str();
+    match (relay, error) {
+        (Some(relay), None) => {
             if json {
                 println!(
                     "{}",
@@ -177,9 +223,9 @@ pub fn knock(
                         "result": "accepted",
                         "contact": who,
                         "relay": relay,
-                        "token": token.hint(),
-                        "dropped_tokens": report.dropped.len(),
-                        "elapsed_ms": elapsed_ms,
+                        "token": token,
+                        "dropped_tokens": dropped,
+                        "elapsed_ms": started.elapsed().as_millis(),
                     })
                 );
             } else {
@@ -187,20 +233,20 @@ pub fn knock(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
+        (_, error) => {
+            let reason = error.unwrap_or_else(|| "unknown reason".into());
             if json {
                 println!(
                     "{}",
                     json!({
                         "result": "failed",
                         "contact": who,
-                        "relay": relay,
-                        "reason": e.to_string(),
-                        "dropped_tokens": report.dropped.len(),
+                        "reason": reason,
+                        "dropped_tokens": dropped,
                     })
                 );
             }
-            bail!("could not knock {contact}: {e}")
+            bail!("could not knock {contact}: {}", human(&reason))
         }
     }
 }
@@ -220,64 +266,62 @@ fn parse_info(args: PushInfoArgs) -> Result<PushInfo> {
 }
 
 /// Connects, fetches the contact's PEP push info into the store, and
-/// returns the relay host and token count.
+/// returns the engine (account stopped) with the relay host and token
+/// count, or why there is none.
 async fn fetch(
-    store: Store,
-    account: AccountConfig,
-    password: SecretString,
+    running: Running,
+    account: sotto::config::AccountConfig,
     contact: &BareJid,
-) -> Result<(String, usize)> {
-    let mut online = connect::connect(store, account, password, None, RetryPolicy::Never).await?;
+) -> Result<(Running, Result<(String, usize)>)> {
+    let mut online = connect::connect(running, Login::once(account)).await?;
     online.engine.send(EngineCommand::FetchPushInfo {
         account: online.account.jid.clone(),
         contact: contact.clone(),
     })?;
-    let outcome = loop {
-        match online.events.recv().await {
-            Some(Event::PushInfoLearned {
+    let outcome = online
+        .wait_for(|event| match event {
+            Event::PushInfoLearned {
                 contact: c,
                 relay,
                 tokens,
                 ..
-            }) if &c == contact => break Ok((relay, tokens)),
-            Some(Event::PushInfoRejected {
+            } if c == contact => Some(Ok((relay.clone(), *tokens))),
+            Event::PushInfoRejected {
                 contact: c, reason, ..
-            }) if &c == contact => {
-                break Err(anyhow::anyhow!("{reason}; their phone cannot be knocked"));
-            }
-            Some(_) => {}
-            None => break Err(anyhow::anyhow!("the connection closed")),
-        }
-    };
-    online.close().await;
-    outcome
+            } if c == contact => Some(Err(anyhow!(
+                "{}; their phone cannot be knocked",
+                human(reason)
+            ))),
+            _ => None,
+        })
+        .await;
+    Ok((online.stop().await, outcome))
 }
 
 /// Publishes (`Some(json)`) or takes down (`None`) our own push info.
-async fn publish(
-    store: Store,
-    account: AccountConfig,
-    password: SecretString,
-    json: Option<String>,
-) -> Result<()> {
-    let mut online = connect::connect(store, account, password, None, RetryPolicy::Never).await?;
-    let jid = online.account.jid.clone();
-    online.engine.send(match json {
-        Some(json) => EngineCommand::PublishPushInfo { account: jid, json },
-        None => EngineCommand::RetractPushInfo { account: jid },
-    })?;
-    let outcome = loop {
-        match online.events.recv().await {
-            Some(Event::PushInfoPublished { error: None, .. }) => break Ok(()),
-            Some(Event::PushInfoPublished { error: Some(e), .. }) => {
-                break Err(anyhow::anyhow!("{e}"));
-            }
-            Some(_) => {}
-            None => break Err(anyhow::anyhow!("the connection closed")),
-        }
-    };
-    online.close().await;
-    outcome
+fn publish(ctx: &mut Context, account: Option<&BareJid>, json: Option<String>) -> Result<()> {
+    let account = ctx.account(account)?;
+    let database = ctx.database()?;
+    runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        let jid = online.account.jid.clone();
+        online.engine.send(match json {
+            Some(json) => EngineCommand::PublishPushInfo { account: jid, json },
+            None => EngineCommand::RetractPushInfo { account: jid },
+        })?;
+        let outcome = online
+            .wait_for(|event| match event {
+                Event::PushInfoPublished { error: None, .. } => Some(Ok(())),
+                Event::PushInfoPublished { error: Some(e), .. } => {
+                    Some(Err(anyhow!("{}", human(e))))
+                }
+                _ => None,
+            })
+            .await;
+        online.close().await;
+        outcome
+    })
 }
 
 /// Stores push info the user gave by hand and says what it allows.
@@ -288,14 +332,28 @@ fn add_manual(
     info: PushInfo,
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
-    let stored = ctx.store()?.add_push_info(
-        account.jid.as_str(),
-        contact.as_str(),
-        info,
-        PushSource::Manual,
+    let target = contact.clone();
+    let (relay, tokens) = engine_answer(
+        ctx,
+        EngineCommand::AddPushInfo {
+            account: account.jid.clone(),
+            contact: contact.clone(),
+            json: info.to_json(),
+        },
+        move |event| match event {
+            Event::PushInfoLearned {
+                contact,
+                relay,
+                tokens,
+                ..
+            } if *contact == target => Some(Ok((relay.clone(), *tokens))),
+            Event::PushInfoRejected {
+                contact, reason, ..
+            } if *contact == target => Some(Err(anyhow!("{}", human(reason)))),
+            _ => None,
+        },
     )?;
-    let relay = stored.info.endpoint.host_str().unwrap_or("?");
-    print_knockable(contact, relay, stored.info.tokens.len());
+    print_knockable(contact, &relay, tokens);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,26 +17,49 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use secrecy::SecretString;
 use sotto::config::{AccountConfig, Config};
 use sotto::model::BareJid;
 use sotto::paths::Paths;
-use sotto::secrets::{EnvOrTerminal, Secrets};
-use sotto::store::Store;
+use sotto::store::{Database, EnvOrTerminal, Reader};
 
 pub use args::{AccountCommand, Args, Command, PushInfoCommand};
 
 /// Prints a failure as one line, the way people read it.
 pub fn report_error(error: &anyhow::Error) {
-    eprintln!("sotto: {error:#}");
+    eprintln!("sotto: {}", human(&format!("{error:#}")));
+}
+
+/// Text from the network made safe for a terminal: control characters
+/// (C0 but newline and tab, DEL, and the 8-bit C1 set that terminals read
+/// as escape sequences) are shown as `\u{..}` instead of acted upon.
+pub fn human(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            // Bidirectional overrides reorder what follows on screen.
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    format!("\\u{{{:x}}}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// What every command needs: where files are, the settings, and (opened
-/// on first use, since it may ask for a passphrase) the store.
+/// on first use, since it may ask for a passphrase) the database.
 pub struct Context {
     pub paths: Paths,
     pub config: Config,
-    store: Option<Store>,
+    database: Option<Database>,
     pub sandbox: sotto::sandbox::SandboxStatus,
 }
 
@@ -51,26 +74,28 @@ impl Context {
         Ok(Self {
             paths,
             config,
-            store: None,
+            database: None,
             sandbox,
         })
     }
 
-    /// The encrypted store, unlocked through the keychain or a passphrase.
-    /// Must be called before the async runtime starts: the keychain client
-    /// blocks.
-    fn store(&mut self) -> Result<Store> {
-        if let Some(store) = &self.store {
-            return Ok(store.clone());
+    /// The encrypted database, unlocked through the keychain or a
+    /// passphrase. Must be called before the async runtime starts: the
+    /// keychain client blocks.
+    fn database(&mut self) -> Result<Database> {
+        if let Some(database) = &self.database {
+            return Ok(database.clone());
         }
-        let (store, origin) = sotto::store::unlock(&self.paths, &EnvOrTerminal)?;
+        let (database, origin) = sotto::store::unlock(&self.paths, &EnvOrTerminal)?;
         tracing::debug!(?origin, "store unlocked");
-        self.store = Some(store.clone());
-        Ok(store)
+        self.database = Some(database.clone());
+        Ok(database)
     }
 
-    fn secrets(&mut self) -> Result<Secrets> {
-        Ok(Secrets::new(self.store()?))
+    /// The database, read-only: for commands that only show what is
+    /// stored (they work while Sotto runs elsewhere).
+    fn reader(&mut self) -> Result<Reader> {
+        Ok(self.database()?.reader()?)
     }
 
     fn save(&self) -> Result<()> {
@@ -92,16 +117,6 @@ impl Context {
                 _ => bail!("there are several accounts; say which with --account JID"),
             },
         }
-    }
-
-    /// The account, its password and the store, ready to connect.
-    fn login(&mut self, jid: Option<&BareJid>) -> Result<(AccountConfig, SecretString, Store)> {
-        let account = self.account(jid)?;
-        let store = self.store()?;
-        let password = self
-            .secrets()?
-            .password(&account.jid, account.password_store)?;
-        Ok((account, password, store))
     }
 }
 

@@ -3,16 +3,20 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::config::AccountConfig;
+use crate::config::{AccountConfig, PasswordStore};
 use crate::model::{
-    AccountId, Availability, BareJid, ChatState, ConnectionState, Contact, IncomingMessage,
-    OutgoingMessage, OutgoingState, PresenceUpdate, PushSource, SubscriptionChange, SyncedMessage,
+    AccountId, Availability, BareJid, ChatState, ConnectionState, Contact, OutgoingMessage,
+    OutgoingState, PresenceUpdate, PushSource, SubscriptionChange,
 };
 use crate::store::StoredMessage;
 
 /// What a front end asks the engine to do.
 #[derive(Debug)]
 pub enum Command {
+    /// Tell the engine of an account without connecting it: how it
+    /// reaches the network (Tor or not) decides how its knocks go.
+    /// [`Command::Start`] does this too.
+    Configure(Box<AccountConfig>),
     /// Connect an account and keep it connected.
     Start(Box<AccountLogin>),
     /// Create the account on its server (XEP-0077 in-band registration),
@@ -22,6 +26,30 @@ pub enum Command {
     CreateAccount(Box<AccountLogin>),
     /// Disconnect an account cleanly.
     Stop(AccountId),
+    /// Keep an account's password where it is safe: the system keychain,
+    /// or the encrypted database where no keychain is reachable. Answered
+    /// by [`Event::PasswordStored`].
+    StorePassword {
+        account: AccountId,
+        password: SecretString,
+    },
+    /// Disconnect an account and forget it: its password and everything
+    /// stored for it. Answered by [`Event::AccountForgotten`].
+    ForgetAccount {
+        account: AccountId,
+        password_store: PasswordStore,
+    },
+    /// Push info the user typed or pasted for a contact (its JSON).
+    AddPushInfo {
+        account: AccountId,
+        contact: BareJid,
+        json: String,
+    },
+    /// Forget a contact's push info.
+    RemovePushInfo {
+        account: AccountId,
+        contact: BareJid,
+    },
     SendMessage {
         account: AccountId,
         message: OutgoingMessage,
@@ -124,7 +152,8 @@ pub enum Command {
 /// An account to connect, with its password and how to behave.
 pub struct AccountLogin {
     pub config: AccountConfig,
-    pub password: SecretString,
+    /// `None`: the engine reads the stored one.
+    pub password: Option<SecretString>,
     /// Presence announced on every (re)connection; `None` keeps the session
     /// invisible to contacts (one-shot CLI commands).
     pub presence: Option<(Availability, Option<String>)>,
@@ -159,6 +188,11 @@ pub enum Event {
     Roster {
         account: AccountId,
         contacts: Vec<Contact>,
+    },
+    /// The server's contact list could not be had; what is stored stays.
+    RosterFailed {
+        account: AccountId,
+        reason: String,
     },
     ContactChanged {
         account: AccountId,
@@ -239,6 +273,10 @@ pub enum Event {
         contact: BareJid,
         relay: Option<String>,
         error: Option<String>,
+        /// The accepted token's hint (never the token itself).
+        token: Option<String>,
+        /// Tokens the relay no longer knew, now forgotten.
+        dropped_tokens: usize,
     },
     /// A message we sent came back as an error.
     MessageError {
@@ -275,34 +313,32 @@ pub enum Event {
         account: AccountId,
         jids: Vec<BareJid>,
     },
-}
-
-/// What sessions hand to the engine: events, and incoming messages that
-/// must be stored (and deduplicated) before anyone hears of them.
-#[derive(Debug)]
-pub(crate) enum SessionOutput {
-    Event(Event),
-    Incoming {
+    /// Where [`Command::StorePassword`] put the password, or why it could
+    /// not; `keychain_unavailable` says why the keychain was not used when
+    /// it was tried.
+    PasswordStored {
         account: AccountId,
-        message: IncomingMessage,
+        store: Option<PasswordStore>,
+        keychain_unavailable: Option<String>,
+        error: Option<String>,
     },
-    /// A carbon or an archived message.
-    Synced {
+    /// [`Command::ForgetAccount`] is done (`error`: what could not be
+    /// removed).
+    AccountForgotten {
         account: AccountId,
-        message: SyncedMessage,
+        error: Option<String>,
     },
-    /// Push info from a contact (`None`: they have none published).
-    PushInfo {
+    /// Auto-knock for a contact is now on or off.
+    AutoKnock {
         account: AccountId,
         contact: BareJid,
-        json: Option<String>,
-        source: PushSource,
+        on: bool,
     },
-    /// One page of the archive, in order; `last` is its newest id.
-    ArchivePage {
+    /// A contact's push info was forgotten (`removed: false`: there was
+    /// none).
+    PushInfoRemoved {
         account: AccountId,
-        messages: Vec<SyncedMessage>,
-        last: Option<String>,
-        complete: bool,
+        contact: BareJid,
+        removed: bool,
     },
 }

@@ -23,6 +23,10 @@ pub struct Knocks {
     /// account missing here was never started: its knocks are refused,
     /// since nothing says whether it may touch the network directly.
     routes: Arc<Mutex<HashMap<AccountId, bool>>>,
+    /// When each contact was last knocked by this engine, taken before the
+    /// knock starts: a burst of queued messages (or of clicks) knocks once,
+    /// not once per message.
+    knocked: Arc<Mutex<HashMap<(AccountId, BareJid), i64>>>,
 }
 
 impl Knocks {
@@ -33,6 +37,7 @@ impl Knocks {
             policy,
             tor,
             routes: Arc::default(),
+            knocked: Arc::default(),
         }
     }
 
@@ -75,12 +80,38 @@ impl Knocks {
             .is_some_and(|p| p.auto_knock)
     }
 
+    /// Takes the contact's cooldown for a knock starting now; `Some(wait)`
+    /// (milliseconds) when they were knocked too recently, here or (per
+    /// the store) by an earlier run.
+    fn reserve(&self, account: &AccountId, contact: &BareJid, stored: Option<i64>) -> Option<i64> {
+        let now = now_ms();
+        let Ok(mut knocked) = self.knocked.lock() else {
+            // Poisoned: refuse rather than risk a burst.
+            return Some(1000);
+        };
+        let key = (account.clone(), contact.clone());
+        let last = knocked.get(&key).copied().max(stored);
+        if let Some(wait) = cooldown_left(last, now) {
+            return Some(wait);
+        }
+        knocked.insert(key, now);
+        None
+    }
+
+    fn release(&self, account: &AccountId, contact: &BareJid) {
+        if let Ok(mut knocked) = self.knocked.lock() {
+            knocked.remove(&(account.clone(), contact.clone()));
+        }
+    }
+
     async fn run(self, account: AccountId, contact: BareJid, automatic: bool) {
         let knocked = |relay: Option<String>, error: Option<String>| Event::Knocked {
             account: account.clone(),
             contact: contact.clone(),
             relay,
             error,
+            token: None,
+            dropped_tokens: 0,
         };
         let (store, acc, who) = (self.store.clone(), account.to_string(), contact.to_string());
         let stored = tokio::task::spawn_blocking(move || store.push_info(&acc, &who))
@@ -101,7 +132,7 @@ impl Knocks {
             let _ = self.events.send(knocked(None, Some(error))).await;
             return;
         };
-        if let Some(wait) = cooldown_left(stored.last_knock_at, now_ms()) {
+        if let Some(wait) = self.reserve(&account, &contact, stored.last_knock_at) {
             if automatic {
                 tracing::debug!(%account, %contact, "auto-knock skipped: knocked moments ago");
             } else {
@@ -133,6 +164,11 @@ impl Knocks {
             contact.to_string(),
             report.dropped.clone(),
         );
+        if !contacted {
+            // Refused on our side: the relay never heard of it, so it does
+            // not count against the cooldown.
+            self.release(&account, &contact);
+        }
         let recorded = tokio::task::spawn_blocking(move || {
             store.record_knock(&acc, &who, &text, &dropped, contacted)
         })
@@ -140,9 +176,17 @@ impl Knocks {
         if !matches!(recorded, Ok(Ok(()))) {
             tracing::error!(%account, %contact, "could not record a knock");
         }
-        let event = match report.result {
-            Ok(_) => knocked(Some(relay), None),
-            Err(e) => knocked(None, Some(e.to_string())),
+        let (relay, error) = match &report.result {
+            Ok(_) => (Some(relay), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let event = Event::Knocked {
+            account,
+            contact,
+            relay,
+            error,
+            token: report.result.as_ref().ok().map(crate::knock::Token::hint),
+            dropped_tokens: report.dropped.len(),
         };
         let _ = self.events.send(event).await;
     }
@@ -158,6 +202,26 @@ mod tests {
             Store::open(&dir.path().join("db"), &StoreKey::from_bytes([3; 32])).expect("open");
         let (events, _) = mpsc::channel(4);
         Knocks::new(store, events, KnockPolicy::default(), Tor::new(None))
+    }
+
+    #[test]
+    fn a_burst_knocks_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let knocks = knocks(&dir);
+        let (a, c): (AccountId, BareJid) = (
+            "a@example.org".parse().expect("jid"),
+            "c@example.org".parse().expect("jid"),
+        );
+        assert_eq!(knocks.reserve(&a, &c, None), None, "the first goes");
+        for _ in 0..5 {
+            assert!(knocks.reserve(&a, &c, None).is_some(), "the rest wait");
+        }
+        // A knock refused on our side gives the cooldown back.
+        knocks.release(&a, &c);
+        assert_eq!(knocks.reserve(&a, &c, None), None);
+        // The store's record of an earlier run counts too.
+        let other: BareJid = "d@example.org".parse().expect("jid");
+        assert!(knocks.reserve(&a, &other, Some(now_ms())).is_some());
     }
 
     #[test]

@@ -1,31 +1,46 @@
 //! The engine: one task per account, commands in, events out. Every
 //! message passes through the store before a front end hears of it or it
-//! goes on the wire. Front ends hold an [`Engine`] and the receiving end
-//! of its events.
+//! goes on the wire. Front ends hold an [`Engine`], the receiving end of
+//! its events, and a read-only [`Reader`] for what they display: they
+//! never write to the store or the keychain themselves.
 
+mod account;
 mod event;
 mod knocks;
 mod pipeline;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
-pub(crate) use event::SessionOutput;
 pub use event::{AccountLogin, Command, Event};
+pub use pipeline::MAX_BODY_BYTES;
 
+use self::account::AccountTask;
+use self::pipeline::Pipeline;
+use crate::instance::{InstanceError, InstanceLock};
 use crate::knock::KnockPolicy;
-use crate::model::{AccountId, BareJid, ConnectionState, PresenceUpdate};
-use crate::store::Store;
+use crate::model::{AccountId, ConnectionState, PushSource};
+use crate::secrets::Secrets;
+use crate::store::{Database, Reader, Store, StoreError};
 use crate::tor::{Tor, TorSettings};
-use crate::xmpp::{Route, SessionCommand, SessionParams, run_session};
+use crate::xmpp::Route;
 
-/// How many events may wait for a slow front end before sessions pause.
+/// How many events may wait for a slow front end before accounts pause.
 const EVENT_BUFFER: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the engine has stopped")]
 pub struct EngineStopped;
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    AlreadyRunning(#[from] InstanceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// How the engine behaves beyond its defaults.
 #[derive(Debug, Clone, Default)]
@@ -41,23 +56,57 @@ pub struct EngineOptions {
 #[derive(Debug, Clone)]
 pub struct Engine {
     commands: mpsc::UnboundedSender<Command>,
+    reader: Reader,
+    /// This process is the one running Sotto on the database, while any
+    /// handle lives.
+    _instance: Option<std::sync::Arc<InstanceLock>>,
 }
 
 impl Engine {
-    /// Starts the engine on the current tokio runtime, over `store`.
-    pub fn start(store: Store) -> (Self, mpsc::Receiver<Event>) {
+    /// Starts the engine over the unlocked database, as the one Sotto
+    /// running on it: another process already running it is an error that
+    /// says so.
+    pub fn open(
+        database: Database,
+        options: EngineOptions,
+    ) -> Result<(Self, mpsc::Receiver<Event>), EngineError> {
+        let lock = InstanceLock::acquire(database.path())?;
+        let (mut engine, events) = Self::start_with(database.into_store(), options)?;
+        engine._instance = Some(std::sync::Arc::new(lock));
+        Ok((engine, events))
+    }
+
+    /// Starts the engine on the current tokio runtime; it owns `store`
+    /// from here on (front ends read through [`Engine::reader`]).
+    pub fn start(store: Store) -> Result<(Self, mpsc::Receiver<Event>), StoreError> {
         Self::start_with(store, EngineOptions::default())
     }
 
-    pub fn start_with(store: Store, options: EngineOptions) -> (Self, mpsc::Receiver<Event>) {
+    pub fn start_with(
+        store: Store,
+        options: EngineOptions,
+    ) -> Result<(Self, mpsc::Receiver<Event>), StoreError> {
+        let reader = store.reader()?;
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::channel(EVENT_BUFFER);
         tokio::spawn(run(store, options, command_rx, events));
-        (Self { commands }, event_rx)
+        Ok((
+            Self {
+                commands,
+                reader,
+                _instance: None,
+            },
+            event_rx,
+        ))
     }
 
     pub fn send(&self, command: Command) -> Result<(), EngineStopped> {
         self.commands.send(command).map_err(|_| EngineStopped)
+    }
+
+    /// The store, read-only: what front ends show.
+    pub fn reader(&self) -> &Reader {
+        &self.reader
     }
 
     /// A fresh id for an outgoing message (also its XEP-0359 origin-id).
@@ -66,38 +115,17 @@ impl Engine {
     }
 }
 
-struct Account {
-    commands: mpsc::Sender<SessionCommand>,
-    /// Bound and able to send now; otherwise messages wait in the outbox.
-    online: bool,
-    /// Contacts' available resources, from their presence.
-    present: HashMap<BareJid, HashSet<String>>,
-}
-
-impl Account {
-    fn note_presence(&mut self, update: &PresenceUpdate) {
-        let bare = update.from.to_bare();
-        let resource = update
-            .from
-            .resource()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        let resources = self.present.entry(bare.clone()).or_default();
-        if update.availability.is_online() {
-            resources.insert(resource);
-        } else if resource.is_empty() {
-            resources.clear();
-        } else {
-            resources.remove(&resource);
-        }
-        if resources.is_empty() {
-            self.present.remove(&bare);
-        }
-    }
-
-    fn contact_online(&self, contact: &BareJid) -> bool {
-        self.present.contains_key(contact)
-    }
+/// The engine's main loop: routes commands to account tasks and never
+/// waits on one, nor on the store or the keychain (those run in tasks of
+/// their own).
+struct Core {
+    pipeline: Pipeline,
+    knocks: knocks::Knocks,
+    tor: EngineTor,
+    accounts: HashMap<AccountId, mpsc::UnboundedSender<Command>>,
+    /// The front end's last word on whether the user is looking
+    /// (XEP-0352), for accounts started later too.
+    client_active: Option<bool>,
 }
 
 async fn run(
@@ -106,8 +134,6 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::Sender<Event>,
 ) {
-    let (session_tx, mut session_rx) = mpsc::channel(EVENT_BUFFER);
-    let mut accounts: HashMap<AccountId, Account> = HashMap::new();
     let tor_settings = options
         .tor
         .clone()
@@ -120,288 +146,236 @@ async fn run(
         options.knock,
         tor.tor.clone(),
     );
-    let pipeline = pipeline::Pipeline::new(store, events.clone());
-    // The front end's last word on whether the user is looking (XEP-0352),
-    // for accounts started later too.
-    let mut client_active = None;
-    loop {
-        tokio::select! {
-            command = commands.recv() => {
-                let Some(command) = command else { break };
-                if matches!(command, Command::Shutdown) {
-                    break;
-                }
-                if let Command::SetClientActive { active } = command {
-                    client_active = Some(active);
-                    for a in accounts.values() {
-                        let _ = a.commands.send(SessionCommand::ClientActive(active)).await;
-                    }
-                    continue;
-                }
-                let started = match &command {
-                    Command::Start(login) => Some(login.config.jid.clone()),
-                    _ => None,
-                };
-                handle_command(command, &mut accounts, &pipeline, &knocks, &tor, &session_tx).await;
-                if let (Some(jid), Some(active)) = (started, client_active)
-                    && let Some(a) = accounts.get(&jid)
-                {
-                    let _ = a.commands.send(SessionCommand::ClientActive(active)).await;
+    let mut core = Core {
+        pipeline: Pipeline::new(store, events),
+        knocks,
+        tor,
+        accounts: HashMap::new(),
+        client_active: None,
+    };
+    while let Some(command) = commands.recv().await {
+        if matches!(command, Command::Shutdown) {
+            break;
+        }
+        core.command(command);
+    }
+    for (jid, account) in core.accounts.drain() {
+        let _ = account.send(Command::Stop(jid));
+    }
+}
+
+impl Core {
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Configure(config) => self.knocks.set_tor(&config.jid, config.tor),
+            Command::Start(login) => self.start(*login, false),
+            Command::CreateAccount(login) => self.start(*login, true),
+            Command::Stop(jid) => {
+                if let Some(account) = self.accounts.remove(&jid) {
+                    let _ = account.send(Command::Stop(jid));
                 }
             }
-            Some(output) = session_rx.recv() => {
-                if let SessionOutput::Event(Event::Presence { account, update }) = &output
-                    && let Some(a) = accounts.get_mut(account)
-                {
-                    a.note_presence(update);
+            Command::StorePassword { account, password } => {
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move {
+                    let (acc, store) = (account.clone(), pipeline.store().clone());
+                    let stored = tokio::task::spawn_blocking(move || {
+                        Secrets::new(store).store_password(&acc, &password)
+                    })
+                    .await;
+                    let event = match stored {
+                        Ok(Ok(stored)) => Event::PasswordStored {
+                            account,
+                            store: Some(stored.store),
+                            keychain_unavailable: stored.keychain_unavailable,
+                            error: None,
+                        },
+                        Ok(Err(e)) => Event::PasswordStored {
+                            account,
+                            store: None,
+                            keychain_unavailable: None,
+                            error: Some(e.to_string()),
+                        },
+                        Err(_) => Event::PasswordStored {
+                            account,
+                            store: None,
+                            keychain_unavailable: None,
+                            error: Some("the keychain task stopped".into()),
+                        },
+                    };
+                    pipeline.emit(event).await;
+                });
+            }
+            Command::ForgetAccount {
+                account,
+                password_store,
+            } => {
+                if let Some(task) = self.accounts.remove(&account) {
+                    let _ = task.send(Command::Stop(account.clone()));
                 }
-                if let SessionOutput::Event(Event::Connection { account, state }) = &output
-                    && let Some(a) = accounts.get_mut(account)
-                {
-                    let was_online = a.online;
-                    a.online = matches!(state, ConnectionState::Online { .. });
-                    if !a.online {
-                        // What we knew of contacts' presence is stale now.
-                        a.present.clear();
-                    }
-                    // A fresh stream (not a resumed one) lost whatever was in
-                    // flight: send the outbox again, in order. Receivers
-                    // deduplicate by origin-id.
-                    if a.online && !was_online
-                        && matches!(state, ConnectionState::Online { resumed: false, .. })
-                    {
-                        for message in pipeline.outbox(account).await {
-                            let _ = a.commands.send(SessionCommand::Send(message)).await;
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move {
+                    let (acc, store) = (account.clone(), pipeline.store().clone());
+                    let outcome = tokio::task::spawn_blocking(move || {
+                        let mut problems = Vec::new();
+                        if let Err(e) =
+                            Secrets::new(store.clone()).delete_password(&acc, password_store)
+                        {
+                            problems.push(format!("the password could not be removed: {e}"));
                         }
-                        let after = pipeline.start_catch_up(account).await;
-                        let _ = a.commands.send(SessionCommand::CatchUp(after)).await;
+                        if let Err(e) = store.remove_account(acc.as_str()) {
+                            problems.push(format!("its data could not be removed: {e}"));
+                        }
+                        problems
+                    })
+                    .await
+                    .unwrap_or_else(|_| vec!["the task removing it stopped".into()]);
+                    let error = (!outcome.is_empty()).then(|| outcome.join("; "));
+                    pipeline
+                        .emit(Event::AccountForgotten { account, error })
+                        .await;
+                });
+            }
+            Command::AddPushInfo {
+                account,
+                contact,
+                json,
+            } => {
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move {
+                    pipeline
+                        .push_info(account, contact, Some(json), PushSource::Manual)
+                        .await;
+                });
+            }
+            Command::RemovePushInfo { account, contact } => {
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move { pipeline.remove_push_info(account, contact).await });
+            }
+            Command::Knock { account, contact } => self.knocks.start(account, contact, false),
+            Command::SetAutoKnock {
+                account,
+                contact,
+                on,
+            } => {
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move { pipeline.set_auto_knock(account, contact, on).await });
+            }
+            Command::SetClientActive { active } => {
+                self.client_active = Some(active);
+                for task in self.accounts.values() {
+                    let _ = task.send(Command::SetClientActive { active });
+                }
+            }
+            Command::SendMessage { account, message } if !self.accounts.contains_key(&account) => {
+                // Not connected (turned off, or not started yet): stored as
+                // queued all the same; it goes out when the account does.
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move { pipeline.queue(&account, message).await });
+            }
+            Command::MarkRead { account, peer } if !self.accounts.contains_key(&account) => {
+                // Read is read, connected or not; the marker waits for a
+                // connection that is not there.
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move { pipeline.mark_read(&account, &peer).await });
+            }
+            Command::Shutdown => {}
+            other => self.route(other),
+        }
+    }
+
+    /// Hands an account's command to its task.
+    fn route(&mut self, command: Command) {
+        let Some(account) = command_account(&command).cloned() else {
+            return;
+        };
+        let delivered = self
+            .accounts
+            .get(&account)
+            .is_some_and(|task| task.send(command).is_ok());
+        if !delivered {
+            self.accounts.remove(&account);
+            let pipeline = self.pipeline.clone();
+            tokio::spawn(async move { pipeline.not_connected(&account).await });
+        }
+    }
+
+    /// Connects an account (creating it on the server first when asked).
+    fn start(&mut self, login: AccountLogin, register: bool) {
+        let jid = login.config.jid.clone();
+        if self.accounts.get(&jid).is_some_and(|a| !a.is_closed()) {
+            tracing::debug!(account = %jid, "already running");
+            return;
+        }
+        // Known before anything can knock for this account.
+        self.knocks.set_tor(&jid, login.config.tor);
+        let route = if login.config.tor {
+            self.tor.start();
+            Route::Tor(self.tor.tor.clone())
+        } else {
+            Route::Direct
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        if let Some(active) = self.client_active {
+            let _ = tx.send(Command::SetClientActive { active });
+        }
+        self.accounts.insert(jid.clone(), tx);
+        let (pipeline, knocks) = (self.pipeline.clone(), self.knocks.clone());
+        tokio::spawn(async move {
+            let password = match login.password.clone() {
+                Some(p) => p,
+                None => {
+                    let (store, acc, kept) = (
+                        pipeline.store().clone(),
+                        jid.clone(),
+                        login.config.password_store,
+                    );
+                    let read = tokio::task::spawn_blocking(move || {
+                        Secrets::new(store).password(&acc, kept)
+                    })
+                    .await;
+                    match read {
+                        Ok(Ok(p)) => p,
+                        Ok(Err(e)) => {
+                            return pipeline
+                                .emit(Event::Connection {
+                                    account: jid,
+                                    state: ConnectionState::Failed {
+                                        reason: e.to_string(),
+                                        certificate: None,
+                                        pinnable: false,
+                                    },
+                                })
+                                .await;
+                        }
+                        Err(_) => return,
                     }
                 }
-                pipeline.handle(output).await;
-            }
-        }
-    }
-    for (_, account) in accounts.drain() {
-        let _ = account.commands.send(SessionCommand::Close).await;
+            };
+            AccountTask::spawn(login, register, route, password, pipeline, knocks, rx);
+        });
     }
 }
 
-/// Connects an account (creating it on the server first when asked).
-fn start(
-    login: AccountLogin,
-    register: bool,
-    accounts: &mut HashMap<AccountId, Account>,
-    knocks: &knocks::Knocks,
-    tor: &EngineTor,
-    session_tx: &mpsc::Sender<SessionOutput>,
-) {
-    let jid = login.config.jid.clone();
-    if accounts.get(&jid).is_some_and(|a| !a.commands.is_closed()) {
-        tracing::debug!(account = %jid, "already running");
-        return;
-    }
-    // Known before anything can knock for this account.
-    knocks.set_tor(&jid, login.config.tor);
-    let route = if login.config.tor {
-        tor.start();
-        Route::Tor(tor.tor.clone())
-    } else {
-        Route::Direct
-    };
-    let (tx, rx) = mpsc::channel(256);
-    let params = SessionParams {
-        jid: jid.clone(),
-        password: login.password,
-        server: login.config.server,
-        direct_tls: login.config.direct_tls,
-        pinned: login.config.pinned_certificate,
-        presence: login.presence,
-        retry: login.retry,
-        route,
-        register,
-    };
-    tokio::spawn(run_session(params, rx, session_tx.clone()));
-    accounts.insert(
-        jid,
-        Account {
-            commands: tx,
-            online: false,
-            present: HashMap::new(),
-        },
-    );
-}
-
-async fn handle_command(
-    command: Command,
-    accounts: &mut HashMap<AccountId, Account>,
-    pipeline: &pipeline::Pipeline,
-    knocks: &knocks::Knocks,
-    tor: &EngineTor,
-    session_tx: &mpsc::Sender<SessionOutput>,
-) {
+/// The account a command is for, where it is for one.
+fn command_account(command: &Command) -> Option<&AccountId> {
     match command {
-        Command::Start(login) => start(*login, false, accounts, knocks, tor, session_tx),
-        Command::CreateAccount(login) => start(*login, true, accounts, knocks, tor, session_tx),
-        Command::Stop(jid) => {
-            if let Some(account) = accounts.remove(&jid) {
-                let _ = account.commands.send(SessionCommand::Close).await;
-            }
-        }
-        Command::SendMessage { account, message } => {
-            // Stored as queued first: from here on it cannot be lost.
-            let Some(message) = pipeline.queue(&account, message).await else {
-                return;
-            };
-            // Nobody to receive it now: wake their phone once, if asked to.
-            let offline = accounts
-                .get(&account)
-                .is_none_or(|a| !a.contact_online(&message.to));
-            if offline && knocks.auto_knock_wanted(&account, &message.to).await {
-                knocks.start(account.clone(), message.to.clone(), true);
-            }
-            match accounts.get(&account) {
-                Some(a) if a.online => {
-                    let _ = a.commands.send(SessionCommand::Send(message)).await;
-                }
-                Some(_) => tracing::debug!(%account, "offline; the message waits in the outbox"),
-                None => pipeline.not_connected(&account).await,
-            }
-        }
-        Command::SetPresence {
-            account,
-            availability,
-            status,
-        } => {
-            let command = SessionCommand::SetPresence(availability, status);
-            route(accounts, pipeline, &account, command).await;
-        }
-        Command::FetchRoster { account } => {
-            route(accounts, pipeline, &account, SessionCommand::FetchRoster).await;
-        }
-        Command::AddContact { account, jid, name } => {
-            let command = SessionCommand::AddContact(jid, name);
-            route(accounts, pipeline, &account, command).await;
-        }
-        Command::AnswerSubscription {
-            account,
-            jid,
-            approve,
-        } => {
-            let command = SessionCommand::AnswerSubscription(jid, approve);
-            route(accounts, pipeline, &account, command).await;
-        }
-        Command::PublishPushInfo { account, json } => {
-            route(
-                accounts,
-                pipeline,
-                &account,
-                SessionCommand::PublishPushInfo(json),
-            )
-            .await;
-        }
-        Command::RetractPushInfo { account } => {
-            route(
-                accounts,
-                pipeline,
-                &account,
-                SessionCommand::RetractPushInfo,
-            )
-            .await;
-        }
-        Command::FetchPushInfo { account, contact } => {
-            route(
-                accounts,
-                pipeline,
-                &account,
-                SessionCommand::FetchPushInfo(contact),
-            )
-            .await;
-        }
-        Command::Knock { account, contact } => knocks.start(account, contact, false),
-        Command::SetAutoKnock {
-            account,
-            contact,
-            on,
-        } => pipeline.set_auto_knock(account, contact, on).await,
-        Command::SetChatState { account, to, state } => {
-            route(
-                accounts,
-                pipeline,
-                &account,
-                SessionCommand::ChatState(to, state),
-            )
-            .await;
-        }
-        Command::CorrectMessage {
-            account,
-            to,
-            replaces,
-            body,
-        } => {
-            // Stored first, like any message of ours.
-            let Some(id) = pipeline.correct_own(&account, &to, &replaces, &body).await else {
-                return;
-            };
-            let command = SessionCommand::Correct {
-                to,
-                id,
-                replaces,
-                body,
-            };
-            route(accounts, pipeline, &account, command).await;
-        }
-        Command::MarkRead { account, peer } => {
-            let marker = pipeline.mark_read(&account, &peer).await;
-            // The marker goes out when connected; the store is read either way.
-            if let (Some(id), Some(a)) = (marker, accounts.get(&account)) {
-                let _ = a.commands.send(SessionCommand::Displayed(peer, id)).await;
-            }
-        }
-        Command::RenameContact { account, jid, name } => {
-            let groups = pipeline.contact_groups(&account, &jid).await;
-            let command = SessionCommand::RenameContact(jid, name, groups);
-            route(accounts, pipeline, &account, command).await;
-        }
-        Command::RemoveContact { account, jid } => {
-            route(
-                accounts,
-                pipeline,
-                &account,
-                SessionCommand::RemoveContact(jid),
-            )
-            .await;
-        }
-        Command::BlockContact {
-            account,
-            jid,
-            blocked,
-        } => {
-            route(
-                accounts,
-                pipeline,
-                &account,
-                SessionCommand::Block(jid, blocked),
-            )
-            .await;
-        }
-        // Handled in the engine loop.
-        Command::SetClientActive { .. } => {}
-        Command::Shutdown => {}
-    }
-}
-
-async fn route(
-    accounts: &HashMap<AccountId, Account>,
-    pipeline: &pipeline::Pipeline,
-    account: &AccountId,
-    command: SessionCommand,
-) {
-    let delivered = match accounts.get(account) {
-        Some(a) => a.commands.send(command).await.is_ok(),
-        None => false,
-    };
-    if !delivered {
-        pipeline.not_connected(account).await;
+        Command::SendMessage { account, .. }
+        | Command::SetPresence { account, .. }
+        | Command::FetchRoster { account }
+        | Command::AddContact { account, .. }
+        | Command::AnswerSubscription { account, .. }
+        | Command::PublishPushInfo { account, .. }
+        | Command::RetractPushInfo { account }
+        | Command::FetchPushInfo { account, .. }
+        | Command::SetChatState { account, .. }
+        | Command::CorrectMessage { account, .. }
+        | Command::MarkRead { account, .. }
+        | Command::RenameContact { account, .. }
+        | Command::RemoveContact { account, .. }
+        | Command::BlockContact { account, .. }
+        | Command::Stop(account) => Some(account),
+        _ => None,
     }
 }
 

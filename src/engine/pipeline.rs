@@ -1,51 +1,103 @@
-//! The message pipeline: stores before showing, stores before sending.
-//! Store calls are short SQLite transactions; they run on the blocking
-//! pool so the async workers never wait on the disk.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! The message pipeline's store side: stores before showing, stores before
+//! sending. Each call is one short SQLite transaction on the blocking pool,
+//! so no async worker waits on the disk; each account's task calls it for
+//! its own account, so one slow account does not hold up another.
 
 use tokio::sync::mpsc;
 
-use super::{Event, SessionOutput};
+use super::Event;
 use crate::knock::PushInfo;
 use crate::model::{
-    AccountId, BareJid, ConnectionState, OutgoingMessage, OutgoingState, PushSource, SyncedMessage,
+    AccountId, BareJid, ConnectionState, Contact, OutgoingMessage, OutgoingState, PushSource,
+    SyncedMessage,
 };
 use crate::store::{
-    CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Store, StoreError,
-    now_ms,
+    Advance, CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Store,
+    StoreError, StoredMessage, now_ms,
 };
 use crate::xmpp::CatchUpFrom;
 
 /// How far back a device's very first catch-up reaches.
 pub const FIRST_SYNC_DAYS: i64 = 14;
 
+/// The longest body stored, in bytes. Servers relay at most 256 KiB
+/// stanzas by default; a server of its own can send more, and a message
+/// that large is not chat.
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
+
+/// What became of a message from the network.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stored {
+    New(Box<StoredMessage>),
+    /// Already stored (same stanza-id or origin-id), or a correction.
+    Known,
+    /// The store refused: nothing may move past it.
+    Failed,
+}
+
+/// One step of one of our messages.
+pub struct Step<'a> {
+    pub id: &'a str,
+    pub state: OutgoingState,
+    pub refused: bool,
+    pub settled: bool,
+    pub witness: Option<&'a str>,
+}
+
+#[derive(Clone)]
 pub struct Pipeline {
     store: Store,
     events: mpsc::Sender<Event>,
-    /// Accounts whose archive catch-up is running, with the newest live
-    /// id seen meanwhile: until catch-up ends, live messages must not move
-    /// the resume point past what is fetched; when it ends, they are the
-    /// newest there is.
-    catching_up: Mutex<HashMap<AccountId, Option<String>>>,
 }
 
 impl Pipeline {
     pub fn new(store: Store, events: mpsc::Sender<Event>) -> Self {
-        Self {
-            store,
-            events,
-            catching_up: Mutex::new(HashMap::new()),
-        }
+        Self { store, events }
     }
 
-    /// Where the archive catch-up of `account` starts; marks it running.
-    /// A store that has never caught up reaches back [`FIRST_SYNC_DAYS`].
-    pub async fn start_catch_up(&self, account: &AccountId) -> CatchUpFrom {
-        if let Ok(mut s) = self.catching_up.lock() {
-            s.insert(account.clone(), None);
-        }
+    pub async fn emit(&self, event: Event) {
+        let _ = self.events.send(event).await;
+    }
+
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .unwrap_or(Err(StoreError::Interrupted))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn not_connected(&self, account: &AccountId) {
+        self.emit(Event::Connection {
+            account: account.clone(),
+            state: ConnectionState::Failed {
+                reason: "this account is not connected".into(),
+                certificate: None,
+                pinnable: false,
+            },
+        })
+        .await;
+    }
+
+    /// When the message with this archive id sorts, if it is stored: a
+    /// catch-up resuming after it sorts nothing before it.
+    pub async fn archive_time(&self, account: &AccountId, id: &str) -> Option<i64> {
+        let (acc, id) = (account.to_string(), id.to_owned());
+        self.blocking(move |s| s.archive_time(&acc, &id))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Where the archive catch-up of `account` starts. A store that has
+    /// never caught up reaches back [`FIRST_SYNC_DAYS`].
+    pub async fn catch_up_from(&self, account: &AccountId) -> CatchUpFrom {
         let acc = account.to_string();
         let default = now_ms() - FIRST_SYNC_DAYS * 24 * 3600 * 1000;
         let from = self
@@ -67,63 +119,12 @@ impl Pipeline {
         })
     }
 
-    async fn archive_page(&self, account: AccountId, last: Option<String>, complete: bool) {
-        let live = if complete {
-            self.catching_up
-                .lock()
-                .ok()
-                .and_then(|mut s| s.remove(&account))
-                .flatten()
-        } else {
-            None
-        };
-        if let Some(last) = live.or(last) {
-            let acc = account.to_string();
-            if let Err(e) = self.blocking(move |s| s.set_mam_last_id(&acc, &last)).await {
-                tracing::error!(%account, error = %e, "could not record the archive position");
-            }
-        }
-    }
-
-    /// Live messages carry our server's id; while no catch-up runs, the
-    /// newest one is where the next catch-up starts.
-    async fn note_live_id(&self, account: &AccountId, stanza_id: Option<String>) {
-        let Some(id) = stanza_id else { return };
-        if let Ok(mut s) = self.catching_up.lock()
-            && let Some(seen) = s.get_mut(account)
-        {
-            *seen = Some(id);
-            return;
-        }
+    /// Moves the resume point of the next catch-up.
+    pub async fn set_resume_point(&self, account: &AccountId, id: String) {
         let acc = account.to_string();
         if let Err(e) = self.blocking(move |s| s.set_mam_last_id(&acc, &id)).await {
             tracing::error!(%account, error = %e, "could not record the archive position");
         }
-    }
-
-    async fn emit(&self, event: Event) {
-        let _ = self.events.send(event).await;
-    }
-
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .unwrap_or(Err(StoreError::Interrupted))
-    }
-
-    pub async fn not_connected(&self, account: &AccountId) {
-        self.emit(Event::Connection {
-            account: account.clone(),
-            state: ConnectionState::Failed {
-                reason: "this account is not connected".into(),
-                certificate: None,
-            },
-        })
-        .await;
     }
 
     /// Stores an outgoing message as queued and tells the front ends.
@@ -168,9 +169,9 @@ impl Pipeline {
         }
     }
 
-    /// Applies our correction of `replaces` in the store and tells the front
-    /// ends; the fresh id to send it with, or `None` if there is nothing of
-    /// ours to correct (reported as a message error).
+    /// Applies our correction of `replaces` in the store and tells the
+    /// front ends; the fresh id to send it with, or `None` if there is
+    /// nothing of ours to correct (reported as a message error).
     pub async fn correct_own(
         &self,
         account: &AccountId,
@@ -249,17 +250,28 @@ impl Pipeline {
         }
     }
 
-    /// A contact's groups as last seen, to keep them when renaming.
-    pub async fn contact_groups(&self, account: &AccountId, jid: &BareJid) -> Vec<String> {
+    /// The account's contacts as stored.
+    pub async fn contacts(&self, account: &AccountId) -> Result<Vec<Contact>, StoreError> {
         let acc = account.to_string();
-        match self.blocking(move |s| s.contacts(&acc)).await {
-            Ok(contacts) => contacts
+        self.blocking(move |s| s.contacts(&acc)).await
+    }
+
+    /// The account's queued messages, oldest first.
+    pub async fn outbox(&self, account: &AccountId) -> Vec<OutgoingMessage> {
+        let acc = account.to_string();
+        match self.blocking(move |s| s.outbox(&acc)).await {
+            Ok(messages) => messages
                 .into_iter()
-                .find(|c| c.jid == *jid)
-                .map(|c| c.groups)
-                .unwrap_or_default(),
+                .filter_map(|m| {
+                    Some(OutgoingMessage {
+                        id: m.origin_id?,
+                        to: m.peer.parse().ok()?,
+                        body: m.body,
+                    })
+                })
+                .collect(),
             Err(e) => {
-                tracing::error!(%account, error = %e, "could not read the contact list");
+                tracing::error!(%account, error = %e, "could not read the outbox");
                 Vec::new()
             }
         }
@@ -274,7 +286,7 @@ impl Pipeline {
             account.to_string(),
             message.peer.to_string(),
             message.sender.to_string(),
-            message.body.clone(),
+            capped(&message.body).into_owned(),
         );
         let (at, outgoing) = (message.sent_at_ms.unwrap_or_else(now_ms), message.outgoing);
         let outcome = self
@@ -312,81 +324,9 @@ impl Pipeline {
         Some(())
     }
 
-    /// The account's queued messages, oldest first.
-    pub async fn outbox(&self, account: &AccountId) -> Vec<OutgoingMessage> {
-        let acc = account.to_string();
-        match self.blocking(move |s| s.outbox(&acc)).await {
-            Ok(messages) => messages
-                .into_iter()
-                .filter_map(|m| {
-                    Some(OutgoingMessage {
-                        id: m.origin_id?,
-                        to: m.peer.parse().ok()?,
-                        body: m.body,
-                    })
-                })
-                .collect(),
-            Err(e) => {
-                tracing::error!(%account, error = %e, "could not read the outbox");
-                Vec::new()
-            }
-        }
-    }
-
-    pub async fn handle(&self, output: SessionOutput) {
-        match output {
-            SessionOutput::Incoming { account, message } => {
-                self.synced(account, message.into()).await;
-            }
-            SessionOutput::Event(Event::MessageState { account, id, state }) => {
-                self.advance(account, id, state, false).await;
-            }
-            SessionOutput::Event(Event::MessageError {
-                account,
-                id,
-                reason,
-            }) => {
-                if let Some(id) = &id {
-                    let state = OutgoingState::Failed {
-                        reason: reason.clone(),
-                    };
-                    self.advance(account.clone(), id.clone(), state, true).await;
-                }
-                self.emit(Event::MessageError {
-                    account,
-                    id,
-                    reason,
-                })
-                .await;
-            }
-            SessionOutput::Synced { account, message } => self.synced(account, message).await,
-            SessionOutput::ArchivePage {
-                account,
-                messages,
-                last,
-                complete,
-            } => {
-                let stored = self.store_archived(account.clone(), messages).await;
-                // Never move the resume point past a page that is not stored.
-                self.archive_page(account, last.filter(|_| stored), complete)
-                    .await;
-            }
-            SessionOutput::PushInfo {
-                account,
-                contact,
-                json,
-                source,
-            } => self.push_info(account, contact, json, source).await,
-            SessionOutput::Event(event) => {
-                self.remember_contacts(&event).await;
-                self.emit(event).await;
-            }
-        }
-    }
-
     /// Validates a contact's push info and stores it; tokens never leave
     /// the store in events.
-    async fn push_info(
+    pub async fn push_info(
         &self,
         account: AccountId,
         contact: BareJid,
@@ -434,13 +374,43 @@ impl Pipeline {
         }
     }
 
+    pub async fn remove_push_info(&self, account: AccountId, contact: BareJid) {
+        let (acc, who) = (account.to_string(), contact.to_string());
+        match self.blocking(move |s| s.remove_push_info(&acc, &who)).await {
+            Ok(removed) => {
+                self.emit(Event::PushInfoRemoved {
+                    account,
+                    contact,
+                    removed,
+                })
+                .await;
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not remove push info");
+                self.emit(Event::PushInfoRejected {
+                    account,
+                    contact,
+                    reason: format!("it could not be removed: {e}"),
+                })
+                .await;
+            }
+        }
+    }
+
     pub async fn set_auto_knock(&self, account: AccountId, contact: BareJid, on: bool) {
         let (acc, who) = (account.to_string(), contact.to_string());
         match self
             .blocking(move |s| s.set_auto_knock(&acc, &who, on))
             .await
         {
-            Ok(true) => {}
+            Ok(true) => {
+                self.emit(Event::AutoKnock {
+                    account,
+                    contact,
+                    on,
+                })
+                .await;
+            }
             Ok(false) => {
                 self.emit(Event::PushInfoRejected {
                     account,
@@ -454,7 +424,8 @@ impl Pipeline {
     }
 
     /// Keeps the store's copy of the roster in step with the server's.
-    async fn remember_contacts(&self, event: &Event) {
+    /// False when the store refused.
+    pub async fn remember_contacts(&self, event: &Event) -> bool {
         let result = match event.clone() {
             Event::Roster { account, contacts } => {
                 self.blocking(move |s| s.replace_roster(account.as_str(), &contacts))
@@ -468,30 +439,53 @@ impl Pipeline {
                 self.blocking(move |s| s.remove_contact(account.as_str(), jid.as_str()))
                     .await
             }
-            _ => return,
+            _ => return true,
         };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "could not store the contact list");
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "could not store the contact list");
+                false
+            }
         }
     }
 
     /// Stores an archive page in one transaction and tells the front ends
     /// once. Corrections change messages stored before them: the page's
     /// plain messages go first, then its corrections in order (those whose
-    /// original is unknown are kept as messages of their own).
-    async fn store_archived(&self, account: AccountId, messages: Vec<SyncedMessage>) -> bool {
+    /// original is unknown are kept as messages of their own). False when
+    /// the store refused: then the resume point must stay behind the page.
+    ///
+    /// Sort times follow the archive's order: each message sorts no
+    /// earlier than the one before it in the archive (`floor`, moved on
+    /// here). Prosody stamps whole seconds, so without this a message
+    /// caught up could sort before the live one it followed.
+    pub async fn store_archived(
+        &self,
+        account: &AccountId,
+        mut messages: Vec<SyncedMessage>,
+        floor: &mut Option<i64>,
+    ) -> bool {
+        let now = now_ms();
+        for m in &mut messages {
+            let t = m.sent_at_ms.unwrap_or(now).max(floor.unwrap_or(i64::MIN));
+            m.sent_at_ms = Some(t);
+            if m.replaces.is_none() {
+                *floor = Some(t);
+            }
+        }
         let (corrections, plain): (Vec<_>, Vec<_>) =
             messages.into_iter().partition(|m| m.replaces.is_some());
-        if !self.store_batch(&account, plain).await {
+        if !self.store_batch(account, plain).await {
             return false;
         }
         let mut unmatched = Vec::new();
         for correction in corrections {
-            if self.correction(&account, &correction).await.is_none() {
+            if self.correction(account, &correction).await.is_none() {
                 unmatched.push(correction);
             }
         }
-        self.store_batch(&account, unmatched).await
+        self.store_batch(account, unmatched).await
     }
 
     async fn store_batch(&self, account: &AccountId, messages: Vec<SyncedMessage>) -> bool {
@@ -501,14 +495,17 @@ impl Pipeline {
         let acc = account.to_string();
         let stored = self
             .blocking(move |s| {
-                let rows: Vec<(String, String)> = messages
+                let rows: Vec<(String, String, std::borrow::Cow<'_, str>)> = messages
                     .iter()
-                    .map(|m| (m.peer.to_string(), m.sender.to_string()))
+                    .map(|m| (m.peer.to_string(), m.sender.to_string(), capped(&m.body)))
                     .collect();
+                let now = now_ms();
                 let batch: Vec<(NewIncoming<'_>, bool)> = messages
                     .iter()
                     .zip(&rows)
-                    .map(|(m, (peer, sender))| (new_incoming(&acc, peer, sender, m), m.outgoing))
+                    .map(|(m, (peer, sender, body))| {
+                        (new_incoming(&acc, peer, sender, body, m, now), m.outgoing)
+                    })
                     .collect();
                 s.insert_many(&batch)
             })
@@ -531,18 +528,19 @@ impl Pipeline {
         }
     }
 
-    async fn synced(&self, account: AccountId, message: SyncedMessage) {
-        let stanza_id = message.stanza_id.clone();
-        if self.correction(&account, &message).await.is_some() {
-            self.note_live_id(&account, stanza_id).await;
-            return;
+    /// Stores a live message or a carbon (a correction is applied instead)
+    /// and tells the front ends.
+    pub async fn store_synced(&self, account: &AccountId, message: SyncedMessage) -> Stored {
+        if self.correction(account, &message).await.is_some() {
+            return Stored::Known;
         }
         let acc = account.to_string();
         let stored = self
             .blocking(move |s| {
                 let peer = message.peer.to_string();
                 let sender = message.sender.to_string();
-                let new = new_incoming(&acc, &peer, &sender, &message);
+                let body = capped(&message.body);
+                let new = new_incoming(&acc, &peer, &sender, &body, &message, now_ms());
                 if message.outgoing {
                     s.insert_own_from_elsewhere(&new)
                 } else {
@@ -554,23 +552,28 @@ impl Pipeline {
             Ok(Some(stored)) => {
                 self.emit(Event::Message {
                     account: account.clone(),
-                    message: stored,
+                    message: stored.clone(),
                 })
                 .await;
+                Stored::New(Box::new(stored))
             }
-            Ok(None) => tracing::debug!(%account, "duplicate message dropped"),
+            Ok(None) => {
+                tracing::debug!(%account, "duplicate message dropped");
+                Stored::Known
+            }
             Err(e) => {
                 // The server keeps it in the archive; the next catch-up
                 // fetches it again, as the resume point stays behind it.
                 tracing::error!(%account, error = %e, "could not store a message");
-                return;
+                Stored::Failed
             }
         }
-        self.note_live_id(&account, stanza_id).await;
     }
 
-    async fn advance(&self, account: AccountId, id: String, state: OutgoingState, refused: bool) {
-        let (stored_state, failure) = match &state {
+    /// Records a step of one of our messages and tells the front ends
+    /// when it changed something.
+    pub async fn advance(&self, account: &AccountId, step: Step<'_>) {
+        let (stored_state, failure) = match &step.state {
             OutgoingState::Queued => (MessageState::Queued, None),
             OutgoingState::Sent => (MessageState::Sent, None),
             OutgoingState::Acked => (MessageState::Acked, None),
@@ -578,37 +581,95 @@ impl Pipeline {
             OutgoingState::Read => (MessageState::Read, None),
             OutgoingState::Failed { reason } => (MessageState::Failed, Some(reason.clone())),
         };
-        let (acc, origin) = (account.to_string(), id.clone());
+        let (acc, origin, witness) = (
+            account.to_string(),
+            step.id.to_owned(),
+            step.witness.map(str::to_owned),
+        );
+        let (refused, settled) = (step.refused, step.settled);
         let changed = self
             .blocking(move |s| {
-                s.advance_outgoing(&acc, &origin, stored_state, failure.as_deref(), refused)
+                s.advance_outgoing(&Advance {
+                    account: &acc,
+                    origin_id: &origin,
+                    state: stored_state,
+                    failure: failure.as_deref(),
+                    refused,
+                    settled,
+                    witness: witness.as_deref(),
+                })
             })
             .await;
         match changed {
-            Ok(Some(_)) => self.emit(Event::MessageState { account, id, state }).await,
+            Ok(Some(_)) => {
+                self.emit(Event::MessageState {
+                    account: account.clone(),
+                    id: step.id.to_owned(),
+                    state: step.state,
+                })
+                .await;
+            }
             Ok(None) => {}
             Err(e) => tracing::error!(%account, error = %e, "could not record a message state"),
         }
     }
 }
 
+/// A body as stored: cut at [`MAX_BODY_BYTES`] (on a character boundary),
+/// saying so.
+pub fn capped(body: &str) -> std::borrow::Cow<'_, str> {
+    if body.len() <= MAX_BODY_BYTES {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut end = MAX_BODY_BYTES;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{}\n[Sotto kept the first {} KB of this message; it was {} KB long]",
+        &body[..end],
+        MAX_BODY_BYTES / 1024,
+        body.len() / 1024
+    ))
+}
+
 fn new_incoming<'a>(
     account: &'a str,
     peer: &'a str,
     sender: &'a str,
+    body: &'a str,
     m: &'a SyncedMessage,
+    now: i64,
 ) -> NewIncoming<'a> {
     NewIncoming {
         account,
         peer,
         sender,
-        body: &m.body,
-        sent_at: m.sent_at_ms.unwrap_or_else(now_ms),
+        body,
+        sent_at: m.sent_at_ms.unwrap_or(now),
         origin_id: m.origin_id.as_deref(),
         stanza_id: m.stanza_id.as_deref(),
         archive_id: m.stanza_id.as_deref(),
         count_unread: !m.outgoing,
         wire_id: m.id.as_deref(),
         markable: m.markable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_bodies_are_cut_on_a_character_boundary() {
+        assert_eq!(capped("short"), "short");
+        let huge = "é".repeat(MAX_BODY_BYTES);
+        let cut = capped(&huge);
+        assert!(cut.len() < MAX_BODY_BYTES + 200);
+        assert!(
+            cut.contains("it was 256 KB long"),
+            "{}",
+            &cut[cut.len() - 80..]
+        );
     }
 }

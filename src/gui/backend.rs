@@ -13,10 +13,9 @@ use secrecy::SecretString;
 use sotto::config::{AccountConfig, Config};
 use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
 use sotto::knock::KnockPolicy;
-use sotto::model::{Availability, BareJid};
+use sotto::model::Availability;
 use sotto::paths::Paths;
-use sotto::secrets::{PassphraseError, PassphrasePrompt, Secrets};
-use sotto::store::{KeyOrigin, Store, StoreError};
+use sotto::store::{Database, KeyOrigin, PassphraseError, PassphrasePrompt, Reader, StoreError};
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
 
@@ -32,7 +31,7 @@ impl PassphrasePrompt for GivenPassphrase {
         if let Some(p) = &self.0 {
             return Ok(p.clone());
         }
-        std::env::var(sotto::secrets::PASSPHRASE_ENV)
+        std::env::var(sotto::store::PASSPHRASE_ENV)
             .map(SecretString::from)
             .map_err(|_| PassphraseError::NotGiven)
     }
@@ -52,7 +51,7 @@ pub enum UnlockFailure {
 pub fn unlock(
     paths: &Paths,
     passphrase: Option<SecretString>,
-) -> Result<(Store, KeyOrigin), UnlockFailure> {
+) -> Result<(Database, KeyOrigin), UnlockFailure> {
     let given = passphrase.is_some();
     match sotto::store::unlock(paths, &GivenPassphrase(passphrase)) {
         Ok(opened) => Ok(opened),
@@ -72,7 +71,8 @@ pub fn unlock(
 #[derive(Clone)]
 pub struct Backend {
     pub engine: Engine,
-    pub store: Store,
+    /// What the window shows; the engine alone writes.
+    pub reader: Reader,
     runtime: tokio::runtime::Handle,
     /// Taken once by the event subscription.
     events: Arc<Mutex<Option<mpsc::Receiver<Event>>>>,
@@ -97,13 +97,15 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    /// Starts the engine over `store` on a new runtime.
-    pub fn start(store: Store) -> std::io::Result<Self> {
+    /// Starts the engine over the database on a new runtime, as the one
+    /// Sotto running on it.
+    pub fn start(database: Database) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sotto-core")
             .enable_all()
-            .build()?;
+            .build()
+            .map_err(|e| format!("Sotto could not start its core: {e}"))?;
         let options = EngineOptions {
             knock: KnockPolicy {
                 allow_insecure: std::env::var("SOTTO_KNOCK_INSECURE").is_ok_and(|v| v == "1"),
@@ -114,11 +116,33 @@ impl Backend {
         };
         let (engine, events) = {
             let _guard = runtime.enter();
-            Engine::start_with(store.clone(), options)
+            Engine::open(database, options).map_err(|e| e.to_string())?
         };
         Ok(Self {
+            reader: engine.reader().clone(),
             engine,
-            store,
+            runtime: runtime.handle().clone(),
+            events: Arc::new(Mutex::new(Some(events))),
+            _owner: Arc::new(RuntimeOwner(Some(runtime))),
+        })
+    }
+
+    /// An engine over a store the test fills itself, without the
+    /// instance lock (tests run many in one process).
+    #[cfg(test)]
+    pub fn with_store(store: sotto::store::Store) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let (engine, events) = {
+            let _guard = runtime.enter();
+            Engine::start_with(store, EngineOptions::default()).map_err(|e| e.to_string())?
+        };
+        Ok(Self {
+            reader: engine.reader().clone(),
+            engine,
             runtime: runtime.handle().clone(),
             events: Arc::new(Mutex::new(Some(events))),
             _owner: Arc::new(RuntimeOwner(Some(runtime))),
@@ -149,14 +173,14 @@ impl Backend {
         }
     }
 
-    /// Runs a store read (or small write) on the blocking pool.
+    /// Runs a store read on the blocking pool.
     pub fn read<T, F>(&self, f: F) -> impl Future<Output = Result<T, String>> + use<T, F>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.store.clone();
-        let handle = self.runtime.spawn_blocking(move || f(&store));
+        let reader = self.reader.clone();
+        let handle = self.runtime.spawn_blocking(move || f(&reader));
         async move {
             match handle.await {
                 Ok(result) => result.map_err(|e| e.to_string()),
@@ -175,9 +199,9 @@ impl Backend {
         async move { handle.await.ok() }
     }
 
-    /// Connects an account whose password is stored.
-    /// Connects an account; with `create`, first creates it on its server.
-    pub fn login(&self, account: AccountConfig, password: SecretString, create: bool) {
+    /// Connects an account; with `create`, first creates it on its
+    /// server. `None`: the engine reads the stored password.
+    pub fn login(&self, account: AccountConfig, password: Option<SecretString>, create: bool) {
         let login = Box::new(AccountLogin {
             config: account,
             password,
@@ -191,30 +215,15 @@ impl Backend {
         });
     }
 
-    /// Reads the passwords of the enabled accounts (keychain: blocking)
-    /// and connects them.
-    pub fn login_all(
-        &self,
-        config: &Config,
-    ) -> impl Future<Output = Vec<(BareJid, String)>> + use<> {
-        let accounts: Vec<AccountConfig> = config
-            .accounts
-            .iter()
-            .filter(|a| a.enabled)
-            .cloned()
-            .collect();
-        let backend = self.clone();
-        let work = self.blocking(move || {
-            let secrets = Secrets::new(backend.store.clone());
-            let mut problems = Vec::new();
-            for account in accounts {
-                match secrets.password(&account.jid, account.password_store) {
-                    Ok(password) => backend.login(account, password, false),
-                    Err(e) => problems.push((account.jid.clone(), e.to_string())),
-                }
+    /// Connects the enabled accounts (the engine reads their passwords)
+    /// and tells it of the others (how they would knock).
+    pub fn login_all(&self, config: &Config) {
+        for account in &config.accounts {
+            if account.enabled {
+                self.login(account.clone(), None, false);
+            } else {
+                self.send(Command::Configure(Box::new(account.clone())));
             }
-            problems
-        });
-        async move { work.await.unwrap_or_default() }
+        }
     }
 }

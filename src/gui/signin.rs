@@ -120,6 +120,7 @@ impl SignIn {
             ConnectionState::Failed {
                 reason,
                 certificate: Some(fingerprint),
+                pinnable: true,
             } => {
                 self.status = Status::Untrusted {
                     reason: reason.clone(),
@@ -228,6 +229,7 @@ mod tests {
         let other: BareJid = "bob@example.org".parse().expect("jid");
         let fp = Fingerprint::of_der(b"cert");
         let failed = ConnectionState::Failed {
+            pinnable: true,
             reason: "the certificate is not trusted".into(),
             certificate: Some(fp),
         };

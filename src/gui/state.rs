@@ -227,6 +227,7 @@ impl People {
                 contact,
                 relay,
                 error,
+                ..
             } => {
                 let status = match (relay, error) {
                     (_, Some(error)) => KnockStatus::Failed(error.clone()),

@@ -43,7 +43,7 @@ impl Harness {
             &StoreKey::from_bytes([7; 32]),
         )
         .expect("store");
-        let backend = Backend::start(store.clone()).expect("backend");
+        let backend = Backend::with_store(store.clone()).expect("backend");
         let events = backend.take_events().expect("events");
         let me = jid("me@example.org");
         let config = Config {
@@ -434,6 +434,8 @@ fn the_chat_says_how_a_knock_went() {
         contact: bob.clone(),
         relay: Some("push.example.net".into()),
         error: None,
+        token: Some("abcd…".into()),
+        dropped_tokens: 0,
     }]));
     assert!(h.shows("Knocked: bob's phone was woken."));
     h.update(Message::Engine(vec![Event::Knocked {
@@ -441,6 +443,8 @@ fn the_chat_says_how_a_knock_went() {
         contact: bob,
         relay: None,
         error: Some("the relay did not answer within 10 s".into()),
+        token: None,
+        dropped_tokens: 0,
     }]));
     assert!(h.shows("Knock failed: the relay did not answer within 10 s"));
     assert!(!h.shows("Knocking…"));

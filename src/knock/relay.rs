@@ -34,6 +34,8 @@ pub enum KnockRoute {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole knock: name lookup, TLS and every token tried.
+const KNOCK_DEADLINE: Duration = Duration::from_secs(15);
 /// A relay answers with an echo or a small error map; more is not a relay.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024;
 
@@ -43,8 +45,11 @@ pub struct KnockPolicy {
     /// Development switch: allow plain http and loopback or private
     /// addresses, for testers running a relay on their own machine.
     pub allow_insecure: bool,
-    /// The whole request, connection included.
+    /// One request, connection included.
     pub timeout: Duration,
+    /// The whole knock, name lookup and every token included: a contact
+    /// with many tokens must not keep a knock going for minutes.
+    pub deadline: Duration,
 }
 
 impl Default for KnockPolicy {
@@ -52,6 +57,7 @@ impl Default for KnockPolicy {
         Self {
             allow_insecure: false,
             timeout: TOTAL_TIMEOUT,
+            deadline: KNOCK_DEADLINE,
         }
     }
 }
@@ -61,10 +67,14 @@ pub enum KnockError {
     #[error("the relay address {0} does not use https; Sotto only knocks over https")]
     NotHttps(String),
     #[error(
-        "the relay {host} resolves to {addr}, a private, loopback or link-local address; \
-         Sotto does not knock inside your network"
+        "the relay {host} resolves to {addr}, a {range} address; Sotto only knocks on \
+         public addresses, never inside your network"
     )]
-    ForbiddenAddress { host: String, addr: IpAddr },
+    ForbiddenAddress {
+        host: String,
+        addr: IpAddr,
+        range: &'static str,
+    },
     #[error("the relay {host} could not be found: {reason}")]
     Resolve { host: String, reason: String },
     #[error("the relay answered with a redirect ({0}); Sotto does not follow redirects for knocks")]
@@ -114,31 +124,9 @@ pub struct KnockReport {
     pub dropped: Vec<Token>,
 }
 
-fn forbidden(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                // 100.64.0.0/10, carrier-grade NAT.
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
-        }
-    }
+/// The special-purpose range an address is in, if any (see `address`).
+fn forbidden(ip: IpAddr) -> Option<&'static str> {
+    crate::address::special_purpose(ip)
 }
 
 /// Built once: loading the system's roots takes milliseconds.
@@ -195,12 +183,11 @@ async fn vet(url: &Url, policy: KnockPolicy) -> Result<(String, Vec<SocketAddr>)
         });
     }
     if !policy.allow_insecure
-        && let Some(bad) = addrs.iter().find(|a| forbidden(a.ip()))
+        && let Some((addr, range)) = addrs
+            .iter()
+            .find_map(|a| forbidden(a.ip()).map(|range| (a.ip(), range)))
     {
-        return Err(KnockError::ForbiddenAddress {
-            host,
-            addr: bad.ip(),
-        });
+        return Err(KnockError::ForbiddenAddress { host, addr, range });
     }
     Ok((host, addrs))
 }
@@ -213,10 +200,17 @@ pub async fn knock(info: &PushInfo, policy: KnockPolicy) -> KnockReport {
 /// [`knock`], by the given route.
 pub async fn knock_via(info: &PushInfo, policy: KnockPolicy, route: &KnockRoute) -> KnockReport {
     let mut dropped = Vec::new();
-    let result = match route {
-        KnockRoute::Direct => knock_tokens(info, policy, &mut dropped).await,
-        KnockRoute::Tor(tor) => knock_tokens_tor(info, policy, tor, &mut dropped).await,
+    let work = async {
+        match route {
+            KnockRoute::Direct => knock_tokens(info, policy, &mut dropped).await,
+            KnockRoute::Tor(tor) => knock_tokens_tor(info, policy, tor, &mut dropped).await,
+        }
     };
+    // One deadline for everything; tokens found unknown before it passed
+    // are still reported.
+    let result = tokio::time::timeout(policy.deadline, work)
+        .await
+        .unwrap_or(Err(KnockError::Timeout));
     KnockReport { result, dropped }
 }
 
@@ -227,9 +221,9 @@ fn vet_for_tor(url: &Url, policy: KnockPolicy) -> Result<(String, u16), KnockErr
     let host = https_host(url, policy)?;
     if !policy.allow_insecure
         && let Ok(addr) = host.parse::<IpAddr>()
-        && forbidden(addr)
+        && let Some(range) = forbidden(addr)
     {
-        return Err(KnockError::ForbiddenAddress { host, addr });
+        return Err(KnockError::ForbiddenAddress { host, addr, range });
     }
     Ok((host, url.port_or_known_default().unwrap_or(443)))
 }
@@ -477,15 +471,20 @@ mod tests {
             "169.254.1.1",
             "100.64.0.1",
             "0.0.0.0",
+            "198.18.0.1",
+            "240.0.0.1",
             "::1",
+            "::7f00:1",
+            "64:ff9b::a00:1",
+            "2002:c0a8:101::1",
             "fe80::1",
             "fd00::1",
             "::ffff:192.168.0.1",
         ] {
-            assert!(forbidden(bad.parse().expect("ip")), "{bad}");
+            assert!(forbidden(bad.parse().expect("ip")).is_some(), "{bad}");
         }
         for good in ["93.184.216.34", "2606:2800:220:1::1"] {
-            assert!(!forbidden(good.parse().expect("ip")), "{good}");
+            assert!(forbidden(good.parse().expect("ip")).is_none(), "{good}");
         }
     }
 

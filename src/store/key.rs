@@ -8,9 +8,10 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{Store, StoreError};
+use super::passphrase::{PassphraseError, PassphrasePrompt};
+use super::{Database, Store, StoreError};
+use crate::keychain::{Keychain, keychain_wanted};
 use crate::paths::Paths;
-use crate::secrets::{Keychain, PassphraseError, PassphrasePrompt, keychain_wanted};
 
 /// The keychain entry holding the database key.
 const KEY_ENTRY: &str = "database-key";
@@ -77,6 +78,13 @@ fn salt_file(db: &Path) -> PathBuf {
 /// Opens the database, creating it and its key on first use. Asks for the
 /// passphrase through `prompt` only when the keychain is not used.
 pub fn unlock(
+    paths: &Paths,
+    prompt: &dyn PassphrasePrompt,
+) -> Result<(Database, KeyOrigin), StoreError> {
+    open_unlocked(paths, prompt).map(|(store, origin)| (Database(store), origin))
+}
+
+fn open_unlocked(
     paths: &Paths,
     prompt: &dyn PassphrasePrompt,
 ) -> Result<(Store, KeyOrigin), StoreError> {

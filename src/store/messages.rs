@@ -117,6 +117,51 @@ pub enum CorrectionOutcome {
     WrongSender,
 }
 
+/// A step for one of our messages, as the pipeline hands it to the store.
+#[derive(Debug, Clone, Copy)]
+pub struct Advance<'a> {
+    pub account: &'a str,
+    /// The message's origin-id (which is also its stanza id).
+    pub origin_id: &'a str,
+    pub state: MessageState,
+    pub failure: Option<&'a str>,
+    /// A server or the contact refused it: it waits for the user instead
+    /// of going out again by itself.
+    pub refused: bool,
+    /// Written to a stream that does not confirm stanzas (no XEP-0198):
+    /// nothing more will come from our server, so it leaves the outbox.
+    pub settled: bool,
+    /// Who reported this step: the contact (bare JID) or a server (its
+    /// domain) for receipts, markers and bounces; `None` for what our own
+    /// stream tells. The message must have gone to them.
+    pub witness: Option<&'a str>,
+}
+
+impl<'a> Advance<'a> {
+    /// A step our own stream reports.
+    pub fn by_stream(account: &'a str, origin_id: &'a str, state: MessageState) -> Self {
+        Self {
+            account,
+            origin_id,
+            state,
+            failure: None,
+            refused: false,
+            settled: false,
+            witness: None,
+        }
+    }
+}
+
+/// Whether `witness` (a bare JID or a domain) may report on a message to
+/// `peer`: the peer themselves, or their server.
+fn speaks_for(witness: &str, peer: &str) -> bool {
+    if witness.contains('@') {
+        witness == peer
+    } else {
+        peer.rsplit_once('@').map_or(peer, |(_, d)| d) == witness
+    }
+}
+
 /// An outgoing message, stored as queued before anything is sent.
 #[derive(Debug, Clone)]
 pub struct NewOutgoing<'a> {
@@ -177,8 +222,35 @@ pub struct ConversationSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchHit {
     pub message: StoredMessage,
-    /// The matching part of the body, with matches between « and ».
+    /// The part of the body around the matches (… where cut).
     pub snippet: String,
+    /// Where in `snippet` the matches are, as byte ranges.
+    pub matches: Vec<std::ops::Range<usize>>,
+}
+
+/// What FTS5 puts around matches in a snippet: private-use characters,
+/// which a body does not contain in practice (and if one does, only the
+/// highlighting goes wrong).
+const MATCH_START: char = '\u{E000}';
+const MATCH_END: char = '\u{E001}';
+
+/// Splits FTS5's marked snippet into plain text and match ranges.
+fn unmark(marked: &str) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut text = String::with_capacity(marked.len());
+    let mut matches = Vec::new();
+    let mut start = None;
+    for c in marked.chars() {
+        match c {
+            MATCH_START => start = Some(text.len()),
+            MATCH_END => {
+                if let Some(s) = start.take() {
+                    matches.push(s..text.len());
+                }
+            }
+            c => text.push(c),
+        }
+    }
+    (text, matches)
 }
 
 const MESSAGE_COLUMNS: &str = "m.id, a.jid, c.peer, m.direction, m.sender, m.body, m.sent_at, \
@@ -390,36 +462,39 @@ impl Store {
     }
 
     /// Moves an outgoing message forward (never back). Reaching `acked`
-    /// or beyond takes it out of the outbox; `failed` with `refused` (a
-    /// server said no) parks it there as wedged. Returns the message when
-    /// its state changed.
-    pub fn advance_outgoing(
-        &self,
-        account: &str,
-        origin_id: &str,
-        state: MessageState,
-        failure: Option<&str>,
-        refused: bool,
-    ) -> Result<Option<StoredMessage>, StoreError> {
+    /// or beyond, or `sent` when settled, takes it out of the outbox;
+    /// `failed` with `refused` (a server or the contact said no) parks it
+    /// there as wedged. An error makes it failed from any state before
+    /// `delivered`, since a bounce may come after our server took it.
+    /// Returns the message when its state changed.
+    pub fn advance_outgoing(&self, a: &Advance<'_>) -> Result<Option<StoredMessage>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let row: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT m.id, m.state FROM messages m
+        let row: Option<(i64, String, String)> = tx
+            .prepare_cached(
+                "SELECT m.id, m.state, c.peer FROM messages m
                  JOIN conversations c ON c.id = m.conversation_id
                  JOIN accounts a ON a.id = c.account_id
                  WHERE a.jid = ?1 AND m.direction = 'out' AND m.origin_id = ?2",
-                params![account, origin_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row(params![a.account, a.origin_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?;
-        let Some((id, current)) = row else {
+        let Some((id, current, peer)) = row else {
             return Ok(None);
         };
+        if let Some(witness) = a.witness
+            && !speaks_for(witness, &peer)
+        {
+            // A receipt, marker or bounce naming our message from someone
+            // the message did not go to.
+            return Ok(None);
+        }
         let current = MessageState::parse(&current);
+        let state = a.state;
         let allowed = match state {
-            // A failure only counts while the server does not have it.
-            MessageState::Failed => current <= MessageState::Sent,
+            MessageState::Failed => current < MessageState::Delivered,
             _ => {
                 current == MessageState::Failed && state >= MessageState::Acked
                     || current < state && current != MessageState::Failed
@@ -430,18 +505,20 @@ impl Store {
         }
         tx.execute(
             "UPDATE messages SET state = ?2, failure = ?3 WHERE id = ?1",
-            params![id, state.as_str(), failure],
+            params![id, state.as_str(), a.failure],
         )?;
-        if state >= MessageState::Acked && state != MessageState::Failed {
+        let leaves_outbox = (state >= MessageState::Acked && state != MessageState::Failed)
+            || (state == MessageState::Sent && a.settled);
+        if leaves_outbox {
             tx.execute("DELETE FROM outbox WHERE message_id = ?1", params![id])?;
         } else if state == MessageState::Failed {
-            // Refused by a server: retrying by itself would fail again, so
-            // it waits (wedged) until the user retries. A transport failure
-            // stays queued for the next connection.
+            // Refused: retrying by itself would fail again, so it waits
+            // (wedged) until the user retries. A transport failure stays
+            // queued for the next connection.
             tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, wedged = ?3
                  WHERE message_id = ?1",
-                params![id, failure, i64::from(refused)],
+                params![id, a.failure, i64::from(a.refused)],
             )?;
         }
         let stored = message_by_id(&tx, id)?;
@@ -555,15 +632,18 @@ impl Store {
         };
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS}, snippet(messages_fts, 0, '«', '»', '…', 12)
+            "SELECT {MESSAGE_COLUMNS}, snippet(messages_fts, 0, '{MATCH_START}', '{MATCH_END}', '…', 12)
              FROM {MESSAGE_JOIN} JOIN messages_fts ON messages_fts.rowid = m.id
              WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR a.jid = ?2)
              ORDER BY rank LIMIT ?3"
         ))?;
         let rows = stmt.query_map(params![query, account, limit as i64], |r| {
+            let marked: String = r.get(12)?;
+            let (snippet, matches) = unmark(&marked);
             Ok(SearchHit {
                 message: message_from_row(r)?,
-                snippet: r.get(12)?,
+                snippet,
+                matches,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -756,22 +836,25 @@ mod tests {
         assert_eq!(store.conversations(None).expect("list")[0].unread, 0);
     }
 
+    fn outgoing(store: &Store, peer: &str, origin_id: &str) {
+        store
+            .insert_outgoing(&NewOutgoing {
+                account: "me@x",
+                peer,
+                body: "hello",
+                origin_id,
+            })
+            .expect("insert");
+    }
+
     #[test]
     fn outgoing_moves_forward_only_and_leaves_the_outbox_when_acked() {
         let (_d, store) = store();
-        let m = store
-            .insert_outgoing(&NewOutgoing {
-                account: "me@x",
-                peer: "bob@x",
-                body: "hello",
-                origin_id: "o9",
-            })
-            .expect("insert");
-        assert_eq!(m.state, MessageState::Queued);
+        outgoing(&store, "bob@x", "o9");
         assert_eq!(store.outbox("me@x").expect("outbox").len(), 1);
         let adv = |s| {
             store
-                .advance_outgoing("me@x", "o9", s, None, false)
+                .advance_outgoing(&Advance::by_stream("me@x", "o9", s))
                 .expect("advance")
         };
         assert!(adv(MessageState::Sent).is_some());
@@ -783,48 +866,126 @@ mod tests {
         );
         assert!(adv(MessageState::Acked).is_some());
         assert!(store.outbox("me@x").expect("outbox").is_empty());
-        assert!(adv(MessageState::Failed).is_none(), "the server has it");
         assert_eq!(
             adv(MessageState::Read).expect("read").state,
             MessageState::Read
         );
         assert!(adv(MessageState::Delivered).is_none());
+        assert!(
+            adv(MessageState::Failed).is_none(),
+            "read by the contact: an error cannot be about it"
+        );
+    }
+
+    #[test]
+    fn a_bounce_after_the_servers_ack_fails_the_message() {
+        let (_d, store) = store();
+        outgoing(&store, "bob@x", "b1");
+        for state in [MessageState::Sent, MessageState::Acked] {
+            store
+                .advance_outgoing(&Advance::by_stream("me@x", "b1", state))
+                .expect("advance");
+        }
+        let bounce = Advance {
+            state: MessageState::Failed,
+            failure: Some("recipient unavailable"),
+            refused: true,
+            witness: Some("bob@x"),
+            ..Advance::by_stream("me@x", "b1", MessageState::Failed)
+        };
+        let failed = store
+            .advance_outgoing(&bounce)
+            .expect("advance")
+            .expect("changed");
+        assert_eq!(failed.state, MessageState::Failed);
+        assert_eq!(failed.failure.as_deref(), Some("recipient unavailable"));
+    }
+
+    #[test]
+    fn receipts_and_bounces_count_only_from_whom_the_message_went_to() {
+        let (_d, store) = store();
+        outgoing(&store, "bob@x", "w9");
+        let from = |witness, state| Advance {
+            witness: Some(witness),
+            ..Advance::by_stream("me@x", "w9", state)
+        };
+        for stranger in ["eve@x", "bob@evil.example", "evil.example"] {
+            assert!(
+                store
+                    .advance_outgoing(&from(stranger, MessageState::Delivered))
+                    .expect("advance")
+                    .is_none(),
+                "{stranger}"
+            );
+            assert!(
+                store
+                    .advance_outgoing(&from(stranger, MessageState::Failed))
+                    .expect("advance")
+                    .is_none(),
+                "{stranger}"
+            );
+        }
+        // Bob's server may bounce it; Bob may confirm it.
+        assert!(
+            store
+                .advance_outgoing(&from("bob@x", MessageState::Delivered))
+                .expect("advance")
+                .is_some()
+        );
+        outgoing(&store, "carol@y", "w10");
+        let server_bounce = Advance {
+            witness: Some("y"),
+            failure: Some("no such user"),
+            ..Advance::by_stream("me@x", "w10", MessageState::Failed)
+        };
+        assert!(
+            store
+                .advance_outgoing(&server_bounce)
+                .expect("advance")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn without_stream_management_sent_is_as_far_as_the_server_goes() {
+        let (_d, store) = store();
+        outgoing(&store, "bob@x", "n1");
+        let sent = Advance {
+            settled: true,
+            ..Advance::by_stream("me@x", "n1", MessageState::Sent)
+        };
+        let m = store
+            .advance_outgoing(&sent)
+            .expect("advance")
+            .expect("changed");
+        assert_eq!(m.state, MessageState::Sent);
+        assert!(
+            store.outbox("me@x").expect("outbox").is_empty(),
+            "not sent again blindly"
+        );
     }
 
     #[test]
     fn a_refused_message_is_wedged_not_retried() {
         let (_d, store) = store();
-        store
-            .insert_outgoing(&NewOutgoing {
-                account: "me@x",
-                peer: "nobody@y",
-                body: "hello?",
-                origin_id: "w1",
-            })
-            .expect("insert");
+        outgoing(&store, "nobody@y", "w1");
+        let refused = Advance {
+            failure: Some("no such user"),
+            refused: true,
+            ..Advance::by_stream("me@x", "w1", MessageState::Failed)
+        };
         let failed = store
-            .advance_outgoing(
-                "me@x",
-                "w1",
-                MessageState::Failed,
-                Some("no such user"),
-                true,
-            )
+            .advance_outgoing(&refused)
             .expect("advance")
             .expect("changed");
         assert_eq!(failed.failure.as_deref(), Some("no such user"));
         assert!(store.outbox("me@x").expect("outbox").is_empty());
-        store
-            .insert_outgoing(&NewOutgoing {
-                account: "me@x",
-                peer: "bob@x",
-                body: "later",
-                origin_id: "w2",
-            })
-            .expect("insert");
-        store
-            .advance_outgoing("me@x", "w2", MessageState::Failed, Some("link down"), false)
-            .expect("advance");
+        outgoing(&store, "bob@x", "w2");
+        let transient = Advance {
+            failure: Some("link down"),
+            ..Advance::by_stream("me@x", "w2", MessageState::Failed)
+        };
+        store.advance_outgoing(&transient).expect("advance");
         assert_eq!(
             store.outbox("me@x").expect("outbox").len(),
             1,
@@ -869,7 +1030,14 @@ mod tests {
             .expect("insert");
         let hits = store.search(None, "cafe tomor", 10).expect("search");
         assert_eq!(hits.len(), 1);
-        assert!(hits[0].snippet.contains("«café»"), "{}", hits[0].snippet);
+        let hit = &hits[0];
+        let found: Vec<&str> = hit
+            .matches
+            .iter()
+            .map(|r| &hit.snippet[r.clone()])
+            .collect();
+        assert_eq!(found, ["café", "tomorrow"], "{}", hit.snippet);
+        assert!(!hit.snippet.contains('\u{E000}'), "no markers left");
         assert!(
             store
                 .search(None, "\" OR NOT (", 10)

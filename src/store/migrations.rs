@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_push_info.sql"),
     include_str!("migrations/003_corrections_markers.sql"),
+    include_str!("migrations/004_ca_seen_archive_ids.sql"),
 ];
 
 pub fn latest() -> i64 {

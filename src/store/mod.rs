@@ -6,7 +6,9 @@ mod contacts;
 mod key;
 mod messages;
 mod migrations;
+mod passphrase;
 mod push;
+mod reader;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,10 +19,12 @@ use zeroize::Zeroizing;
 
 pub use key::{KeyOrigin, StoreKey, database_file, unlock};
 pub use messages::{
-    ConversationSummary, CorrectionOutcome, Cursor, Direction, MessageState, NewCorrection,
-    NewIncoming, NewOutgoing, SearchHit, StoredMessage,
+    Advance, ConversationSummary, CorrectionOutcome, Cursor, Direction, MessageState,
+    NewCorrection, NewIncoming, NewOutgoing, SearchHit, StoredMessage,
 };
+pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};
 pub use push::{PushSource, StoredPushInfo};
+pub use reader::Reader;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -33,9 +37,9 @@ pub enum StoreError {
     #[error("the database key is not in the system keychain; without it {0} cannot be opened")]
     KeyMissing(PathBuf),
     #[error(transparent)]
-    Keychain(#[from] crate::secrets::KeychainError),
+    Keychain(#[from] crate::keychain::KeychainError),
     #[error(transparent)]
-    Passphrase(#[from] crate::secrets::PassphraseError),
+    Passphrase(#[from] PassphraseError),
     #[error("could not read or write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -50,11 +54,35 @@ pub enum StoreError {
     Interrupted,
 }
 
-/// A handle to the open database; cheap to clone, safe to share.
+/// A handle to the open database; cheap to clone, safe to share. Only the
+/// engine holds one: front ends read through a [`Reader`].
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Kept to open the read-only connection of a [`Reader`]; `None` for
+    /// the benchmarks' plaintext database.
+    key: Option<Arc<StoreKey>>,
+}
+
+/// The unlocked database as front ends get it: they may read from it, or
+/// hand it to the engine (`Engine::open`), which alone writes.
+#[derive(Clone, Debug)]
+pub struct Database(Store);
+
+impl Database {
+    /// A read-only handle (see [`Reader`]).
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        self.0.reader()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    pub(crate) fn into_store(self) -> Store {
+        self.0
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -69,45 +97,34 @@ impl Store {
     /// a new empty database.
     pub fn open(path: &Path, key: &StoreKey) -> Result<Self, StoreError> {
         let existed = path.exists();
-        let mut conn = Connection::open(path)?;
-        let hex = Zeroizing::new(
-            key.bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>(),
-        );
-        // A raw key skips SQLCipher's own KDF: ours is already a 256-bit
-        // random key or an Argon2id output.
-        // SQLCipher would print decryption failures to stderr; a wrong key
-        // is reported as StoreError::Locked instead.
-        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
-        conn.execute_batch(&Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", *hex)))?;
-        // The first read tells whether the key is right.
-        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        }) {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::NotADatabase =>
-            {
-                return Err(StoreError::Locked);
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let mut conn = connect(path, Some(key))?;
         if !existed {
             restrict_permissions(path)?;
         }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA synchronous = NORMAL;",
         )?;
         migrations::apply(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_owned(),
+            key: Some(Arc::new(StoreKey::from_bytes(*key.bytes()))),
         })
+    }
+
+    /// A read-only handle on its own connection: front ends read while
+    /// the engine writes (WAL), and the compiler keeps them from writing.
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        let conn = connect(&self.path, self.key.as_deref())?;
+        // Readers never wait on the writer in WAL mode, except around a
+        // checkpoint: a short wait, then a clear error.
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 2000;")?;
+        Ok(Reader::new(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: self.path.clone(),
+            key: self.key.clone(),
+        }))
     }
 
     pub fn path(&self) -> &Path {
@@ -130,14 +147,13 @@ impl Store {
     /// An unencrypted database, only to measure what SQLCipher costs.
     #[cfg(feature = "bench-plaintext")]
     pub fn open_plaintext_for_benchmarks(path: &Path) -> Result<Self, StoreError> {
-        let mut conn = Connection::open(path)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )?;
+        let mut conn = connect(path, None)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
         migrations::apply(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_owned(),
+            key: None,
         })
     }
 
@@ -160,6 +176,22 @@ impl Store {
             )
             .optional()?
             .flatten())
+    }
+
+    /// When the account's message with this archive id sorts.
+    pub fn archive_time(&self, account: &str, archive_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT m.sent_at FROM messages m
+                 JOIN conversations c ON c.id = m.conversation_id
+                 JOIN accounts a ON a.id = c.account_id
+                 WHERE a.jid = ?1 AND m.archive_id = ?2
+                 ORDER BY m.id LIMIT 1",
+                params![account, archive_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// How far back the first catch-up reaches: `default` on the first
@@ -188,6 +220,31 @@ impl Store {
         Ok(())
     }
 
+    /// A certificate trusted through the system's authorities was seen
+    /// for the account.
+    pub fn set_ca_seen(&self, account: &str) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        let account_id = Self::account_id(&conn, account)?;
+        conn.execute(
+            "UPDATE accounts SET ca_seen = 1 WHERE id = ?1",
+            params![account_id],
+        )?;
+        Ok(())
+    }
+
+    /// Whether [`Store::set_ca_seen`] was ever called for the account.
+    pub fn ca_seen(&self, account: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT ca_seen FROM accounts WHERE jid = ?1",
+                params![account],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
     pub fn set_secret(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.conn()?.execute(
             "INSERT INTO secrets (name, value) VALUES (?1, ?2)
@@ -213,6 +270,42 @@ impl Store {
             .execute("DELETE FROM secrets WHERE name = ?1", params![name])?;
         Ok(())
     }
+}
+
+/// Opens one connection with the key (a raw key skips SQLCipher's own
+/// KDF: ours is already a 256-bit random key or an Argon2id output) and
+/// checks it: a wrong key is [`StoreError::Locked`].
+fn connect(path: &Path, key: Option<&StoreKey>) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        let hex = Zeroizing::new(
+            key.bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        );
+        // SQLCipher would print decryption failures to stderr; a wrong key
+        // is reported as StoreError::Locked instead.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        conn.execute_batch(&Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", *hex)))?;
+    }
+    // The first read tells whether the key is right.
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            return Err(StoreError::Locked);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(conn)
 }
 
 fn restrict_permissions(path: &Path) -> Result<(), StoreError> {

@@ -19,7 +19,7 @@ use tokio::io::BufStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_xmpp::Error as XmppError;
-use tokio_xmpp::connect::{DnsConfig, ServerConnector, ServerConnectorError};
+use tokio_xmpp::connect::{DnsConfig, ServerConnectorError};
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::starttls;
 use tokio_xmpp::xmlstream::{
@@ -29,6 +29,7 @@ use tokio_xmpp::xmlstream::{
 
 use super::nonza::{Nonzas, WithNonzas};
 use super::register::RegisterError;
+use super::sasl::TlsBindings;
 use super::srv::{Candidate, candidates};
 use super::tls::{CertVerdict, PinningVerifier};
 use crate::config::ServerAddress;
@@ -252,7 +253,7 @@ impl Connector {
         candidate: &Candidate,
         ns: &'static str,
         timeouts: Timeouts,
-    ) -> Result<(PendingFeaturesRecv<Stream>, sasl::common::ChannelBinding), XmppError> {
+    ) -> Result<Secured, XmppError> {
         let server = format!("{}:{}", candidate.host, candidate.port);
         let domain = jid.domain().as_str();
         let io = self.transport(candidate, &server).await?;
@@ -265,7 +266,7 @@ impl Connector {
             Some(onion) if is_onion(&candidate.host) => onion,
             _ => &self.tls,
         };
-        let (tls, binding) = handshake(tls, io, jid, &server).await?;
+        let (tls, bindings, ca_verified) = handshake(tls, io, jid, &server).await?;
         let stream = initiate_stream(
             self.nonzas.wrap(BufStream::new(tls)),
             ns,
@@ -277,7 +278,11 @@ impl Connector {
             timeouts,
         )
         .await?;
-        Ok((stream, binding))
+        Ok(Secured {
+            stream,
+            bindings,
+            ca_verified,
+        })
     }
 
     /// Negotiates STARTTLS on a fresh TCP stream. A server that does not
@@ -346,7 +351,7 @@ async fn handshake(
     io: BoxedIo,
     jid: &Jid,
     server: &str,
-) -> Result<(TlsStream<BoxedIo>, sasl::common::ChannelBinding), XmppError> {
+) -> Result<(TlsStream<BoxedIo>, TlsBindings, bool), XmppError> {
     let domain = jid.domain().as_str();
     // The certificate must name the JID's domain (RFC 6120 §13.7.2.1),
     // whatever host the SRV record or the user's override pointed at.
@@ -356,8 +361,11 @@ async fn handshake(
     })?;
     let _ = tls.verifier.take_verdict();
     let result = tokio::time::timeout(TLS_TIMEOUT, tls.connector.connect(name, io)).await;
-    let tls = match result {
-        Ok(Ok(stream)) => stream,
+    let (tls, ca_verified) = match result {
+        Ok(Ok(stream)) => (
+            stream,
+            matches!(tls.verifier.take_verdict(), Some(CertVerdict::Trusted)),
+        ),
         Ok(Err(e)) => {
             return Err(match tls.verifier.take_verdict() {
                 Some(CertVerdict::Untrusted {
@@ -378,7 +386,7 @@ async fn handshake(
                 },
                 _ => ConnectError::Tls {
                     server: server.to_owned(),
-                    reason: e.to_string(),
+                    reason: super::tls::describe_handshake_error(&e),
                 },
             }
             .into());
@@ -392,16 +400,64 @@ async fn handshake(
         }
     };
     let (_, connection) = tls.get_ref();
-    // SCRAM-PLUS needs the TLS 1.3 exporter; on TLS 1.2 log in without
-    // channel binding, as tokio-xmpp does.
-    let binding = match connection.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => connection
-            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
-            .map(sasl::common::ChannelBinding::TlsExporter)
-            .unwrap_or(sasl::common::ChannelBinding::None),
-        _ => sasl::common::ChannelBinding::None,
+    let bindings = TlsBindings {
+        // RFC 9266: the exporter is defined for TLS 1.3 only.
+        exporter: match connection.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => connection
+                .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+                .ok(),
+            _ => None,
+        },
+        server_end_point: connection
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|cert| server_end_point(cert.as_ref())),
     };
-    Ok((tls, binding))
+    Ok((tls, bindings, ca_verified))
+}
+
+/// RFC 5929 §4.1: the certificate hashed with its signature's hash
+/// function, SHA-256 where that is MD5 or SHA-1; undefined (`None`) for
+/// signatures without one hash function, such as Ed25519.
+pub fn server_end_point(der: &[u8]) -> Option<Vec<u8>> {
+    use sha2::Digest;
+    use x509_parser::oid_registry as oids;
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let algorithm = &cert.signature_algorithm.algorithm;
+    let sha256 = [
+        oids::OID_PKCS1_SHA256WITHRSA,
+        oids::OID_SIG_ECDSA_WITH_SHA256,
+        oids::OID_PKCS1_SHA1WITHRSA,
+        oids::OID_PKCS1_MD5WITHRSAENC,
+    ];
+    if sha256.contains(algorithm) {
+        Some(sha2::Sha256::digest(der).to_vec())
+    } else if [
+        oids::OID_PKCS1_SHA384WITHRSA,
+        oids::OID_SIG_ECDSA_WITH_SHA384,
+    ]
+    .contains(algorithm)
+    {
+        Some(sha2::Sha384::digest(der).to_vec())
+    } else if [
+        oids::OID_PKCS1_SHA512WITHRSA,
+        oids::OID_SIG_ECDSA_WITH_SHA512,
+    ]
+    .contains(algorithm)
+    {
+        Some(sha2::Sha512::digest(der).to_vec())
+    } else {
+        None
+    }
+}
+
+/// A stream secured by TLS, before login.
+pub struct Secured {
+    pub stream: PendingFeaturesRecv<Stream>,
+    /// What a SCRAM-PLUS login can bind to.
+    pub bindings: TlsBindings,
+    /// The certificate chained to a system authority (no pin involved).
+    pub ca_verified: bool,
 }
 
 /// The stream type our connector hands to tokio-xmpp.
@@ -419,21 +475,15 @@ fn system_resolver() -> Option<TokioResolver> {
         .ok()
 }
 
-impl ServerConnector for Connector {
-    type Stream = Stream;
-
-    async fn connect(
+impl Connector {
+    /// Opens a secured stream to the account's server, trying each
+    /// candidate in turn; with what the TLS connection can bind a login to.
+    pub async fn connect(
         &self,
         jid: &Jid,
         ns: &'static str,
         timeouts: Timeouts,
-    ) -> Result<
-        (
-            PendingFeaturesRecv<Self::Stream>,
-            sasl::common::ChannelBinding,
-        ),
-        XmppError,
-    > {
+    ) -> Result<Secured, XmppError> {
         let domain = jid.domain().as_str();
         let list = self.candidates(domain).await;
         let mut last = None;

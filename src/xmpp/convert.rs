@@ -207,6 +207,11 @@ fn extras(message: &Message) -> Extras {
     extras
 }
 
+/// The domain of an account's bare JID given as text.
+fn own_domain(account: &str) -> &str {
+    account.rsplit_once('@').map_or(account, |(_, d)| d)
+}
+
 pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
     match message.type_ {
         MessageType::Error => {
@@ -262,9 +267,7 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
                 stanza_id = Some(sid.id);
             }
         } else if payload.is("delay", ns::DELAY) {
-            delayed_at = Delay::try_from(payload.clone())
-                .ok()
-                .map(|d| stamp_ms(&d.stamp));
+            delayed_at = trusted_delay(payload, own_domain(own_server));
         } else if payload.is("request", ns::RECEIPTS) {
             wants_receipt = true;
         }
@@ -306,16 +309,20 @@ fn describe_stanza_error(error: &Element) -> String {
     }
 }
 
-/// A delay stamp as a sort time. Servers stamp whole seconds, which would
-/// put a message queued at 12:00:00.9 before one received live at
-/// 12:00:00.5; the end of the stamped second, capped at now, keeps order.
+/// A delay stamp as a sort time, at its full precision (two messages a
+/// few hundred milliseconds apart keep their order), never later than now.
 pub fn stamp_ms(stamp: &tokio_xmpp::parsers::date::DateTime) -> i64 {
-    let ms = stamp.0.timestamp_millis();
-    if ms % 1000 == 0 {
-        (ms + 999).min(now_ms())
-    } else {
-        ms
-    }
+    stamp.0.timestamp_millis().min(now_ms())
+}
+
+/// The sort time a `<delay/>` in a message may give it: only one stamped
+/// by our own server (offline storage) is believed. Anyone else's is the
+/// sender's claim, and a sender could sort a message anywhere in our
+/// history; such messages take the time they reach us.
+fn trusted_delay(payload: &Element, own_domain: &str) -> Option<i64> {
+    let delay = Delay::try_from(payload.clone()).ok()?;
+    let from = delay.from.as_ref()?;
+    (from.node().is_none() && from.domain().as_str() == own_domain).then(|| stamp_ms(&delay.stamp))
 }
 
 /// Reads the message inside a carbon or an archive result. `own` is the
@@ -343,9 +350,7 @@ pub fn synced_message(
         if payload.is("origin-id", ns::SID) {
             origin_id = OriginId::try_from(payload.clone()).ok().map(|o| o.id);
         } else if payload.is("delay", ns::DELAY) {
-            delayed = Delay::try_from(payload.clone())
-                .ok()
-                .map(|d| stamp_ms(&d.stamp));
+            delayed = trusted_delay(payload, own.domain().as_str());
         }
     }
     let extras = extras(inner);
@@ -650,7 +655,8 @@ mod tests {
              <origin-id xmlns='urn:xmpp:sid:0' id='o1'/>\
              <stanza-id xmlns='urn:xmpp:sid:0' id='forged' by='bob@example.org'/>\
              <stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='a@example.org'/>\
-             <delay xmlns='urn:xmpp:delay' stamp='2026-01-02T03:04:05Z'/></message>",
+             <delay xmlns='urn:xmpp:delay' from='example.org' stamp='2026-01-02T03:04:05.250Z'/>\
+             </message>",
         );
         let MessageMeaning::Chat(msg) = message_meaning(&m, "a@example.org") else {
             panic!("chat expected");
@@ -659,8 +665,38 @@ mod tests {
         assert_eq!(msg.id.as_deref(), Some("m1"));
         assert_eq!(msg.origin_id.as_deref(), Some("o1"));
         assert_eq!(msg.stanza_id.as_deref(), Some("s1"), "forged stamp ignored");
-        assert_eq!(msg.delayed_at_ms, Some(1_767_323_045_999));
+        // Our server's stamp, to the millisecond.
+        assert_eq!(msg.delayed_at_ms, Some(1_767_323_045_250));
         assert!(!msg.wants_receipt);
+    }
+
+    #[test]
+    fn a_senders_own_delay_does_not_sort_a_live_message() {
+        for delay in [
+            // The sender's claim, far in the past or the future.
+            "<delay xmlns='urn:xmpp:delay' from='bob@example.org/phone' stamp='2001-01-01T00:00:00Z'/>",
+            "<delay xmlns='urn:xmpp:delay' stamp='2001-01-01T00:00:00Z'/>",
+            "<delay xmlns='urn:xmpp:delay' from='example.net' stamp='2001-01-01T00:00:00Z'/>",
+        ] {
+            let m: Message = parse(&format!(
+                "<message xmlns='jabber:client' from='bob@example.org/phone' type='chat'>\
+                 <body>hi</body>{delay}</message>"
+            ));
+            let MessageMeaning::Chat(msg) = message_meaning(&m, "a@example.org") else {
+                panic!("chat expected");
+            };
+            assert_eq!(msg.delayed_at_ms, None, "{delay}");
+        }
+        // Our server's stamp in the future is capped at now.
+        let m: Message = parse(
+            "<message xmlns='jabber:client' from='bob@example.org/phone' type='chat'>\
+             <body>hi</body><delay xmlns='urn:xmpp:delay' from='example.org' \
+             stamp='2999-01-01T00:00:00Z'/></message>",
+        );
+        let MessageMeaning::Chat(msg) = message_meaning(&m, "a@example.org") else {
+            panic!("chat expected");
+        };
+        assert!(msg.delayed_at_ms.is_some_and(|t| t <= now_ms()));
     }
 
     #[test]
@@ -738,7 +774,7 @@ mod tests {
         let synced = synced.expect("a chat message");
         assert!(!synced.outgoing);
         assert_eq!(synced.stanza_id.as_deref(), Some("A7"));
-        assert_eq!(synced.sent_at_ms, Some(1_767_225_600_999));
+        assert_eq!(synced.sent_at_ms, Some(1_767_225_600_000));
         assert!(archive_result(&m, &own, "other").is_none());
     }
 

@@ -1,5 +1,7 @@
 //! XMPP on the wire: connecting securely, logging in, and turning stanzas
-//! into Sotto's events. Nothing outside this module sees XML.
+//! into Sotto's events. Nothing outside this module sees XML, and this
+//! module knows nothing of who listens: sessions report
+//! [`SessionEvent`]s to their owner.
 
 mod backoff;
 mod connect;
@@ -7,13 +9,15 @@ mod convert;
 mod nonza;
 mod pep;
 mod register;
+mod sasl;
 mod session;
 mod srv;
 mod tls;
 
 pub use backoff::Backoff;
-pub use connect::{ConnectError, Route};
+pub use connect::{ConnectError, Route, server_end_point};
 pub use register::RegisterError;
-pub use session::{CatchUpFrom, RetryPolicy, new_id};
+pub use sasl::{MAX_ITERATIONS, SaslError};
+pub use session::{CatchUpFrom, Delivery, RetryPolicy, SessionEvent, new_id};
 pub(crate) use session::{SessionCommand, SessionParams, run_session};
 pub use srv::{Candidate, SrvRecord, order_srv};

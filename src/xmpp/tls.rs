@@ -171,26 +171,132 @@ impl ServerCertVerifier for PinningVerifier {
     }
 }
 
-/// Plain words for the certificate errors people actually meet.
+/// Plain words for the certificate errors people actually meet; never a
+/// library's debug output.
 pub fn describe_rustls_error(e: &rustls::Error) -> String {
+    use rustls::{AlertDescription, PeerIncompatible};
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
             CertificateError::UnknownIssuer => {
-                "it is not signed by an authority this system trusts".into()
+                "it is not signed by an authority this system trusts (it may be self-signed)".into()
             }
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 "it has expired".into()
             }
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "it is not valid yet".into()
+                "it is not valid yet (or this computer's clock is wrong)".into()
             }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 "it was issued for another name".into()
             }
-            CertificateError::Revoked => "it has been revoked".into(),
+            CertificateError::Revoked => "it has been revoked by its issuer".into(),
             CertificateError::BadSignature => "its signature is invalid".into(),
-            other => format!("{other:?}"),
+            CertificateError::BadEncoding => "it is malformed".into(),
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                "it is not meant for servers".into()
+            }
+            CertificateError::UnknownRevocationStatus
+            | CertificateError::ExpiredRevocationList
+            | CertificateError::ExpiredRevocationListContext { .. } => {
+                "whether it was revoked cannot be checked".into()
+            }
+            CertificateError::UnhandledCriticalExtension => {
+                "it uses an extension this system cannot check".into()
+            }
+            CertificateError::Other(other) => describe_other(&other.to_string()),
+            _ => "it could not be verified".into(),
         },
-        other => other.to_string(),
+        rustls::Error::AlertReceived(AlertDescription::HandshakeFailure)
+        | rustls::Error::AlertReceived(AlertDescription::InsufficientSecurity)
+        | rustls::Error::AlertReceived(AlertDescription::ProtocolVersion) => {
+            "the server and Sotto have no TLS version or cipher in common \
+             (Sotto needs TLS 1.2 or newer)"
+                .into()
+        }
+        rustls::Error::AlertReceived(alert) => {
+            format!("the server ended the TLS handshake ({alert:?})")
+        }
+        rustls::Error::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13) => {
+            "the server only speaks TLS versions older than 1.2, which are no longer safe".into()
+        }
+        rustls::Error::PeerIncompatible(_) => {
+            "the server's TLS settings are too old or unusual for a safe connection".into()
+        }
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "the server did not answer in TLS: is this the right port, and is it direct TLS \
+             or STARTTLS?"
+                .into()
+        }
+        rustls::Error::PeerMisbehaved(_) => "the server broke the TLS protocol".into(),
+        _ => "the secure connection could not be set up".into(),
+    }
+}
+
+/// webpki's errors reach rustls as opaque `Other` errors; these are the
+/// ones a person can act on.
+fn describe_other(text: &str) -> String {
+    if text.contains("CaUsedAsEndEntity") {
+        "the server presents a certificate authority's certificate instead of its own".into()
+    } else if text.contains("UnsupportedSignatureAlgorithm") {
+        "it is signed with an algorithm this system does not accept".into()
+    } else if text.contains("EndEntityUsedAsCa") {
+        "the chain uses a server certificate as an authority".into()
+    } else if text.contains("NameConstraintViolation") {
+        "its issuer is not allowed to issue it for this name".into()
+    } else if text.contains("PathLenConstraintViolated") {
+        "its chain of authorities is longer than allowed".into()
+    } else {
+        "it could not be verified".into()
+    }
+}
+
+/// Plain words for a failed TLS handshake: the rustls error inside the I/O
+/// error when there is one.
+pub fn describe_handshake_error(e: &std::io::Error) -> String {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => describe_rustls_error(tls),
+        None => match e.kind() {
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
+                "the server closed the connection during the TLS handshake".into()
+            }
+            _ => format!("the connection broke during the TLS handshake ({e})"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_errors_are_sentences_not_debug_output() {
+        let ca = rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+            std::sync::Arc::new(std::io::Error::other("CaUsedAsEndEntity")),
+        )));
+        let text = describe_rustls_error(&ca);
+        assert!(text.contains("authority's certificate"), "{text}");
+        assert!(!text.contains("Other("), "{text}");
+        for e in [
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+            rustls::Error::InvalidCertificate(CertificateError::Expired),
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+            rustls::Error::General("x".into()),
+        ] {
+            let text = describe_rustls_error(&e);
+            for debug in ["Error", "Other(", "::", "{"] {
+                assert!(!text.contains(debug), "{text}");
+            }
+        }
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(CertificateError::NotValidForName),
+        );
+        assert_eq!(
+            describe_handshake_error(&io),
+            "it was issued for another name"
+        );
     }
 }

@@ -190,12 +190,12 @@ async fn one_engine_runs_several_accounts_at_once() {
         &sotto::store::StoreKey::from_bytes(crate::client::rand_key()),
     )
     .expect("store");
-    let (engine, mut events) = Engine::start(store);
+    let (engine, mut events) = Engine::start(store).expect("engine");
     for (user, pw) in [(&a, &a_pw), (&b, &b_pw)] {
         engine
             .send(Command::Start(Box::new(AccountLogin {
                 config: server.account(user),
-                password: SecretString::from(pw.clone()),
+                password: Some(SecretString::from(pw.clone())),
                 presence: Some((Availability::Available, None)),
                 retry: RetryPolicy::Never,
             })))

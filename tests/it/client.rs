@@ -36,7 +36,7 @@ impl TestClient {
             store,
             AccountLogin {
                 config: account,
-                password: SecretString::from(password.to_owned()),
+                password: Some(SecretString::from(password.to_owned())),
                 presence: Some((Availability::Available, None)),
                 retry,
             },
@@ -53,7 +53,7 @@ impl TestClient {
     /// An engine with `options` (knock policy, Tor) over `store`.
     pub fn with_options(store: Store, options: EngineOptions, login: AccountLogin) -> Self {
         sotto::logging::init(0);
-        let (engine, events) = Engine::start_with(store.clone(), options);
+        let (engine, events) = Engine::start_with(store.clone(), options).expect("engine");
         let jid = login.config.jid.clone();
         engine
             .send(Command::Start(Box::new(login)))
@@ -122,6 +122,7 @@ impl TestClient {
                     ConnectionState::Failed {
                         reason,
                         certificate,
+                        ..
                     },
                 ..
             } => Some((reason.clone(), *certificate)),
@@ -160,6 +161,45 @@ impl TestClient {
 
     pub fn send(&self, command: Command) {
         self.engine.send(command).expect("engine running");
+    }
+}
+
+/// Makes two online clients mutual contacts: both ask, both approve, until
+/// each has the other with subscription both (receipts and markers go
+/// only to people who may see our presence).
+pub async fn befriend(a: &mut TestClient, b: &mut TestClient) {
+    use sotto::model::{Subscription, SubscriptionChange};
+    for (from, to) in [(&*a, &*b), (&*b, &*a)] {
+        from.send(Command::AddContact {
+            account: from.jid.clone(),
+            jid: to.jid.clone(),
+            name: None,
+        });
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let (mut a_done, mut b_done) = (false, false);
+    while !(a_done && b_done) {
+        let (client, done) = tokio::select! {
+            e = a.events.recv() => ((&*a, e), &mut a_done),
+            e = b.events.recv() => ((&*b, e), &mut b_done),
+            () = tokio::time::sleep_until(deadline) => panic!("{} and {} did not become contacts", a.jid, b.jid),
+        };
+        let (client, event) = client;
+        match event.expect("engine running") {
+            Event::Subscription {
+                from,
+                change: SubscriptionChange::Requested,
+                ..
+            } => client.send(Command::AnswerSubscription {
+                account: client.jid.clone(),
+                jid: from,
+                approve: true,
+            }),
+            Event::ContactChanged { contact, .. } => {
+                *done |= contact.subscription == Subscription::Both;
+            }
+            _ => {}
+        }
     }
 }
 

@@ -226,6 +226,7 @@ async fn a_correction_changes_both_stores_and_what_search_finds() {
 async fn marking_read_tells_the_sender() {
     let (mut alice, _, _) = ready("reada").await;
     let (mut bob, _, _) = ready("readb").await;
+    crate::client::befriend(&mut alice, &mut bob).await;
     let (a, b) = (alice.jid.clone(), bob.jid.clone());
     let id = say(&alice, &b, "did you read this?");
     bob.incoming("the message").await;

@@ -243,6 +243,7 @@ fn dev() -> KnockPolicy {
     KnockPolicy {
         allow_insecure: true,
         timeout: Duration::from_secs(2),
+        deadline: Duration::from_secs(10),
     }
 }
 
@@ -597,7 +598,7 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
         },
         AccountLogin {
             config: server.account(&a),
-            password: SecretString::from(a_pw.clone()),
+            password: Some(SecretString::from(a_pw.clone())),
             presence: Some((Availability::Available, None)),
             retry: RetryPolicy::Never,
         },

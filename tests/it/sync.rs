@@ -56,7 +56,7 @@ fn client_on(
         store.clone(),
         AccountLogin {
             config: server.account(user),
-            password: secrecy::SecretString::from(password.to_owned()),
+            password: Some(secrecy::SecretString::from(password.to_owned())),
             presence: presence.then_some((Availability::Available, None)),
             retry: RetryPolicy::Never,
         },

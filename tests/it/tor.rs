@@ -123,6 +123,7 @@ async fn start(tor: bool) -> Setup {
         knock: KnockPolicy {
             allow_insecure: true,
             timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(10),
         },
         tor: Some(TorSettings {
             state_dir: dir.path().join("tor/state"),
@@ -136,7 +137,7 @@ async fn start(tor: bool) -> Setup {
         options,
         AccountLogin {
             config,
-            password: SecretString::from("not-used".to_owned()),
+            password: Some(SecretString::from("not-used".to_owned())),
             presence: Some((Availability::Available, None)),
             retry: RetryPolicy::Forever,
         },
@@ -323,6 +324,7 @@ async fn end_to_end_through_a_private_tor_network() {
         knock: KnockPolicy {
             allow_insecure: true,
             timeout: Duration::from_secs(60),
+            deadline: Duration::from_secs(90),
         },
         tor: Some(TorSettings {
             state_dir: dir.path().join("tor/state"),
@@ -337,7 +339,7 @@ async fn end_to_end_through_a_private_tor_network() {
         options,
         AccountLogin {
             config,
-            password: SecretString::from(a_pw),
+            password: Some(SecretString::from(a_pw)),
             presence: Some((Availability::Available, None)),
             retry: RetryPolicy::Forever,
         },

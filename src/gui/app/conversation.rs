@@ -278,18 +278,13 @@ impl App {
             Ok(info) => {
                 chat.push_link.clear();
                 chat.push_error = None;
-                let (account, contact) = (chat.account.clone(), chat.peer.clone());
-                let (acc, who) = (account.to_string(), contact.to_string());
-                Task::perform(
-                    backend.read(move |s| s.add_push_info(&acc, &who, info, PushSource::Manual)),
-                    move |r| match r {
-                        Ok(p) => Message::PushLoaded(
-                            (account.clone(), contact.clone()),
-                            Some(PushSummary::from(&p)),
-                        ),
-                        Err(e) => Message::Conversations(Err(e)),
-                    },
-                )
+                // The engine stores it and answers with PushInfoLearned.
+                backend.send(Command::AddPushInfo {
+                    account: chat.account.clone(),
+                    contact: chat.peer.clone(),
+                    json: info.to_json(),
+                });
+                Task::none()
             }
             Err(e) => {
                 chat.push_error = Some(e);
@@ -302,11 +297,11 @@ impl App {
         let (Some(chat), Some(backend)) = (&self.chat, &self.backend) else {
             return Task::none();
         };
-        let (account, contact) = (chat.account.clone(), chat.peer.clone());
-        let (acc, who) = (account.to_string(), contact.to_string());
-        Task::perform(
-            backend.read(move |s| s.remove_push_info(&acc, &who)),
-            move |_| Message::PushLoaded((account.clone(), contact.clone()), None),
-        )
+        // Answered by PushInfoRemoved.
+        backend.send(Command::RemovePushInfo {
+            account: chat.account.clone(),
+            contact: chat.peer.clone(),
+        });
+        Task::none()
     }
 }

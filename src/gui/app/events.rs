@@ -84,6 +84,23 @@ impl App {
                 Event::PushInfoPublished {
                     error: Some(error), ..
                 } => self.banner = Some(error),
+                Event::PushInfoRemoved {
+                    account, contact, ..
+                } => tasks.push(self.load_push(account, contact)),
+                Event::PasswordStored {
+                    account,
+                    store,
+                    error,
+                    ..
+                } => tasks.push(self.password_stored(&account, store, error)),
+                Event::AccountForgotten { account, error } => {
+                    tasks.push(
+                        self.settings(SettingsMessage::Removed(account, error.map_or(Ok(()), Err))),
+                    );
+                }
+                Event::RosterFailed { account, reason } => {
+                    self.banner = Some(format!("{account}: {reason}"));
+                }
                 _ => {}
             }
         }

@@ -24,7 +24,7 @@ impl App {
                         form.status = SignInStatus::Connecting(form.connecting_text());
                         form.pending = Some((account.clone(), password.clone()));
                         if let Some(b) = &self.backend {
-                            b.login(account, password, form.create);
+                            b.login(account, Some(password), form.create);
                         }
                     }
                     Err(e) => form.status = SignInStatus::Failed(e),
@@ -38,7 +38,7 @@ impl App {
                     account.pinned_certificate = Some(*fingerprint);
                     form.status = SignInStatus::Connecting(connecting);
                     if let Some(b) = &self.backend {
-                        b.login(account.clone(), password.clone(), create);
+                        b.login(account.clone(), Some(password.clone()), create);
                     }
                 }
             }
@@ -58,34 +58,61 @@ impl App {
         Task::none()
     }
 
-    /// Logged in: keep the password, then the account.
+    /// Logged in: the engine keeps the password (answered by
+    /// [`Event::PasswordStored`], see [`App::password_stored`]).
     pub(super) fn save_signed_in(&mut self) -> Task<Message> {
         let (Some((account, password)), Some(backend)) =
             (self.sign_in.pending.clone(), &self.backend)
         else {
             return Task::none();
         };
-        let store = backend.store.clone();
+        backend.send(Command::StorePassword {
+            account: account.jid,
+            password,
+        });
+        Task::none()
+    }
+
+    /// Where the engine kept the signed-in account's password: now the
+    /// account goes in the settings.
+    pub(super) fn password_stored(
+        &mut self,
+        jid: &BareJid,
+        store: Option<PasswordStore>,
+        error: Option<String>,
+    ) -> Task<Message> {
+        let Some((account, _)) = self.sign_in.pending.clone() else {
+            return Task::none();
+        };
+        if &account.jid != jid {
+            return Task::none();
+        }
+        let Some(store) = store else {
+            let why = error.unwrap_or_else(|| "unknown reason".into());
+            return self.signed_in(Err(format!("Sotto could not keep the password: {why}")));
+        };
+        let mut account = account;
+        account.password_store = store;
         let mut config = self.config.clone();
-        let path = self.paths.config_file();
-        Task::perform(
-            backend.blocking(move || {
-                let secrets = Secrets::new(store);
-                let stored = secrets
-                    .store_password(&account.jid, &password)
-                    .map_err(|e| format!("Sotto could not keep the password: {e}"))?;
-                let mut account = account;
-                account.password_store = stored.store;
-                let jid = account.jid.clone();
-                config.add_account(account).map_err(|e| e.to_string())?;
-                if let Err(e) = config.save(&path) {
-                    let _ = secrets.delete_password(&jid, stored.store);
-                    return Err(format!("Sotto could not save the account: {e}"));
-                }
-                Ok(Box::new(config))
-            }),
-            |r| Message::SignedIn(r.unwrap_or_else(|| Err("the saving thread failed".into()))),
-        )
+        let result = config
+            .add_account(account)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                config
+                    .save(&self.paths.config_file())
+                    .map_err(|e| format!("Sotto could not save the account: {e}"))
+            });
+        if let Err(e) = result {
+            // No orphan password behind a settings file that failed.
+            if let Some(b) = &self.backend {
+                b.send(Command::ForgetAccount {
+                    account: jid.clone(),
+                    password_store: store,
+                });
+            }
+            return self.signed_in(Err(e));
+        }
+        self.signed_in(Ok(Box::new(config)))
     }
 
     pub(super) fn signed_in(&mut self, result: Result<Box<Config>, String>) -> Task<Message> {
@@ -205,7 +232,8 @@ impl App {
                     let config = Config {
                         accounts: self.config.account(&jid).cloned().into_iter().collect(),
                     };
-                    return Task::perform(backend.login_all(&config), Message::LoginProblems);
+                    backend.login_all(&config);
+                    return Task::none();
                 }
                 backend.send(Command::Stop(jid));
                 return Task::none();
@@ -230,7 +258,8 @@ impl App {
                     let config = Config {
                         accounts: self.config.account(&jid).cloned().into_iter().collect(),
                     };
-                    return Task::perform(b.login_all(&config), Message::LoginProblems);
+                    b.login_all(&config);
+                    return Task::none();
                 }
                 return Task::none();
             }
@@ -265,34 +294,22 @@ impl App {
         Task::none()
     }
 
-    /// Forgets an account: its messages, its password, its settings.
+    /// Forgets an account: its messages, its password, its settings. The
+    /// engine answers with [`Event::AccountForgotten`].
     pub(super) fn remove_account(&mut self, jid: BareJid) -> Task<Message> {
         let Some(backend) = &self.backend else {
             return Task::none();
         };
-        backend.send(Command::Stop(jid.clone()));
         let Ok(account) = self.config.remove_account(&jid) else {
             return Task::none();
         };
         if let Err(e) = self.config.save(&self.paths.config_file()) {
             self.banner = Some(e.to_string());
         }
-        let store = backend.store.clone();
-        Task::perform(
-            backend.blocking(move || {
-                store.remove_account(account.jid.as_str()).map_err(|e| {
-                    format!("the messages of {} could not be removed: {e}", account.jid)
-                })?;
-                Secrets::new(store)
-                    .delete_password(&account.jid, account.password_store)
-                    .map_err(|e| format!("the password could not be removed: {e}"))
-            }),
-            move |r| {
-                Message::Settings(SettingsMessage::Removed(
-                    jid.clone(),
-                    r.unwrap_or_else(|| Err("the removing thread failed".into())),
-                ))
-            },
-        )
+        backend.send(Command::ForgetAccount {
+            account: jid,
+            password_store: account.password_store,
+        });
+        Task::none()
     }
 }

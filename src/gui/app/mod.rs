@@ -12,15 +12,14 @@ use iced::widget::{operation, scrollable, text_editor};
 use iced::{Task, window};
 use secrecy::SecretString;
 use sotto::config::Config;
+use sotto::config::PasswordStore;
 use sotto::engine::{Command, Engine, Event};
 use sotto::knock::PushInfo;
 use sotto::model::{BareJid, ChatState, ConnectionState, OutgoingMessage, OutgoingState, now_ms};
 use sotto::paths::Paths;
 use sotto::sandbox::SandboxStatus;
-use sotto::secrets::Secrets;
 use sotto::store::{
-    ConversationSummary, Direction, KeyOrigin, MessageState, PushSource, SearchHit, Store,
-    StoredMessage,
+    ConversationSummary, Database, Direction, KeyOrigin, MessageState, SearchHit, StoredMessage,
 };
 
 use super::backend::{Backend, UnlockFailure};
@@ -89,8 +88,7 @@ pub enum Message {
     // Start-up.
     PassphraseChanged(String),
     Unlock,
-    Unlocked(Result<(Store, KeyOrigin), UnlockFailure>),
-    LoginProblems(Vec<(BareJid, String)>),
+    Unlocked(Result<(Database, KeyOrigin), UnlockFailure>),
     Engine(Vec<Event>),
     // Conversations.
     Conversations(Result<Vec<ConversationSummary>, String>),
@@ -134,7 +132,7 @@ pub enum Message {
     // Screens.
     Show(Screen),
     SignIn(SignInMessage),
-    SignedIn(Result<Box<Config>, String>),
+
     Contacts(ContactsMessage),
     Settings(SettingsMessage),
     NotificationClicked(BareJid, BareJid),
@@ -329,12 +327,6 @@ impl App {
             }
             Message::Unlock => self.unlock_with_passphrase(),
             Message::Unlocked(result) => self.unlocked(result),
-            Message::LoginProblems(problems) => {
-                if let Some((jid, why)) = problems.first() {
-                    self.banner = Some(format!("{jid} could not sign in: {why}"));
-                }
-                Task::none()
-            }
             Message::Engine(events) => self.engine_events(events),
             Message::Conversations(Ok(list)) => {
                 if !self.listed {
@@ -493,7 +485,6 @@ impl App {
                 Task::none()
             }
             Message::SignIn(m) => self.sign_in(m),
-            Message::SignedIn(result) => self.signed_in(result),
             Message::Contacts(m) => self.contacts(m),
             Message::Settings(m) => self.settings(m),
             Message::DismissBanner => {

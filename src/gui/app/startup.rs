@@ -55,12 +55,12 @@ impl App {
 
     pub(super) fn unlocked(
         &mut self,
-        result: Result<(Store, KeyOrigin), UnlockFailure>,
+        result: Result<(Database, KeyOrigin), UnlockFailure>,
     ) -> Task<Message> {
         match result {
-            Ok((store, origin)) => {
+            Ok((database, origin)) => {
                 self.key_origin = Some(origin);
-                match Backend::start(store) {
+                match Backend::start(database) {
                     Ok(backend) => {
                         self.backend = Some(backend);
                         self.phase = Phase::Ready;
@@ -106,10 +106,7 @@ impl App {
         for account in &self.config.accounts {
             self.people.accounts.entry(account.jid.clone()).or_default();
         }
-        tasks.push(Task::perform(
-            backend.login_all(&self.config),
-            Message::LoginProblems,
-        ));
+        backend.login_all(&self.config);
         tasks.push(self.load_rosters());
         Task::batch(tasks)
     }
@@ -125,9 +122,16 @@ impl App {
             Task::perform(
                 backend.read(move |s| s.contacts(&acc)),
                 move |r: Result<Vec<sotto::model::Contact>, String>| {
-                    Message::Engine(vec![Event::Roster {
-                        account: account.clone(),
-                        contacts: r.unwrap_or_default(),
+                    // A failed read is said, never shown as "no contacts".
+                    Message::Engine(vec![match r {
+                        Ok(contacts) => Event::Roster {
+                            account: account.clone(),
+                            contacts,
+                        },
+                        Err(reason) => Event::RosterFailed {
+                            account: account.clone(),
+                            reason: format!("the stored contacts could not be read: {reason}"),
+                        },
                     }])
                 },
             )

@@ -415,6 +415,34 @@ pub fn settings(app: &App) -> Element<'_, Message> {
         .spacing(4);
         if let Some(ConnectionState::Failed {
             certificate: Some(fp),
+            pinnable: false,
+            ..
+        }) = state
+        {
+            // Once a certificate trusted by the system was seen, a refused
+            // one is a warning, never an offer to trust it.
+            card = card.push(
+                container(
+                    column![
+                        text(
+                            "This server showed a certificate signed by a trusted authority \
+                             before. The one it shows now is not trusted, which is what someone \
+                             intercepting the connection would show. Sotto does not offer to \
+                             trust it. If your server really changed, ask its administrator for \
+                             the fingerprint and compare it with this one."
+                        )
+                        .size(13),
+                        text(fp.to_string()).size(12).font(iced::Font::MONOSPACE),
+                    ]
+                    .spacing(6),
+                )
+                .padding(8)
+                .style(style::notice),
+            );
+        }
+        if let Some(ConnectionState::Failed {
+            certificate: Some(fp),
+            pinnable: true,
             ..
         }) = state
         {

@@ -8,6 +8,17 @@ use thiserror::Error;
 /// the macOS bundle identifier.
 pub const SERVICE: &str = "im.sotto.Sotto";
 
+/// `passphrase` skips the keychain even where one is reachable.
+pub const BACKEND_ENV: &str = "SOTTO_SECRETS";
+
+/// Whether to try the OS keychain at all (`SOTTO_SECRETS=passphrase` says
+/// no).
+pub fn keychain_wanted() -> bool {
+    std::env::var(BACKEND_ENV)
+        .map(|v| v != "passphrase")
+        .unwrap_or(true)
+}
+
 #[derive(Debug, Error)]
 pub enum KeychainError {
     /// No keychain could be reached or it refused access (locked, absent).

@@ -3,35 +3,13 @@
 //! passphrase (as restic and borg do). Nothing secret is ever written in
 //! clear.
 
-mod keychain;
-
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::config::PasswordStore;
+use crate::keychain::{Keychain, KeychainError, keychain_wanted};
 use crate::model::BareJid;
 use crate::store::{Store, StoreError};
-
-pub use keychain::{Keychain, KeychainError};
-
-/// Gives the database passphrase when Sotto needs it.
-pub const PASSPHRASE_ENV: &str = "SOTTO_PASSPHRASE";
-/// `passphrase` skips the keychain even where one is reachable.
-pub const BACKEND_ENV: &str = "SOTTO_SECRETS";
-
-#[derive(Debug, Error)]
-pub enum PassphraseError {
-    #[error(
-        "Sotto's database needs its passphrase: set SOTTO_PASSPHRASE or run Sotto in a terminal"
-    )]
-    NotGiven,
-    #[error("could not read the passphrase: {0}")]
-    Prompt(#[source] std::io::Error),
-    #[error("the two passphrases differ; nothing was changed")]
-    Differ,
-    #[error("an empty passphrase would protect nothing; choose one")]
-    Empty,
-}
 
 #[derive(Debug, Error)]
 pub enum SecretsError {
@@ -41,49 +19,6 @@ pub enum SecretsError {
     Store(#[from] StoreError),
     #[error("no password is stored for {0}; remove the account and add it again")]
     Missing(BareJid),
-}
-
-/// Asks the user for the database passphrase. `creating` is true when the
-/// database does not exist yet, so the prompt can ask twice.
-pub trait PassphrasePrompt: Send + Sync {
-    fn passphrase(&self, creating: bool) -> Result<SecretString, PassphraseError>;
-}
-
-/// `SOTTO_PASSPHRASE` if set, else a prompt on the terminal.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct EnvOrTerminal;
-
-impl PassphrasePrompt for EnvOrTerminal {
-    fn passphrase(&self, creating: bool) -> Result<SecretString, PassphraseError> {
-        if let Ok(value) = std::env::var(PASSPHRASE_ENV) {
-            return Ok(SecretString::from(value));
-        }
-        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(PassphraseError::NotGiven);
-        }
-        let prompt = if creating {
-            "No system keychain is reachable. Choose a passphrase for Sotto's database: "
-        } else {
-            "Passphrase for Sotto's database: "
-        };
-        let first = rpassword::prompt_password(prompt).map_err(PassphraseError::Prompt)?;
-        if creating {
-            let again = rpassword::prompt_password("Repeat the passphrase: ")
-                .map_err(PassphraseError::Prompt)?;
-            if again != first {
-                return Err(PassphraseError::Differ);
-            }
-        }
-        Ok(SecretString::from(first))
-    }
-}
-
-/// Whether to try the OS keychain at all (`SOTTO_SECRETS=passphrase` says
-/// no).
-pub fn keychain_wanted() -> bool {
-    std::env::var(BACKEND_ENV)
-        .map(|v| v != "passphrase")
-        .unwrap_or(true)
 }
 
 /// What happened when a password was stored.

@@ -1,0 +1,573 @@
+//! One account's task: owns its session's command channel, turns the
+//! session's events into stored state and front-end events, and keeps the
+//! outbox moving. Each account runs on its own, so a slow account (or a
+//! slow store call for it) never holds up another.
+//!
+//! Channels: front end → engine → account are unbounded (commands are few
+//! and small), account → session is unbounded, session → account is
+//! bounded (backpressure from the store down to the socket). No cycle of
+//! bounded channels exists, so no two tasks can wait on each other.
+
+use std::collections::{HashMap, HashSet};
+
+use tokio::sync::mpsc;
+
+use super::knocks::Knocks;
+use super::pipeline::{Pipeline, Step, Stored};
+use super::{AccountLogin, Command, Event};
+use crate::model::{
+    AccountId, BareJid, ConnectionState, IncomingMessage, OutgoingState, PresenceUpdate,
+    Subscription, SyncedMessage,
+};
+use crate::xmpp::{CatchUpFrom, Delivery, SessionCommand, SessionEvent, SessionParams};
+
+/// Session events that may wait for the account task before the session
+/// pauses (and with it, reading from the socket).
+const SESSION_EVENTS: usize = 256;
+
+pub struct AccountTask {
+    account: AccountId,
+    session: mpsc::UnboundedSender<SessionCommand>,
+    pipeline: Pipeline,
+    knocks: Knocks,
+    /// Bound and able to send now; otherwise messages wait in the outbox.
+    online: bool,
+    /// Contacts' available resources, from their presence.
+    present: HashMap<BareJid, HashSet<String>>,
+    /// Contacts' subscriptions, for whom we answer with receipts.
+    roster: HashMap<BareJid, Subscription>,
+    /// While an archive catch-up runs: the newest live id seen meanwhile.
+    /// Live messages must not move the resume point past what is not yet
+    /// fetched; when the catch-up ends, that id is the newest there is.
+    catching_up: Option<Option<String>>,
+    /// The sort time of the last archived message stored in the running
+    /// catch-up (or of its resume point): nothing later in the archive
+    /// sorts before it.
+    archive_floor: Option<i64>,
+}
+
+impl AccountTask {
+    /// Starts the session and the task that serves it, which takes the
+    /// account's commands from `commands`.
+    pub fn spawn(
+        login: AccountLogin,
+        register: bool,
+        route: crate::xmpp::Route,
+        password: secrecy::SecretString,
+        pipeline: Pipeline,
+        knocks: Knocks,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) {
+        let account = login.config.jid.clone();
+        let (session_tx, session_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(SESSION_EVENTS);
+        let params = SessionParams {
+            jid: account.clone(),
+            password,
+            server: login.config.server,
+            direct_tls: login.config.direct_tls,
+            pinned: login.config.pinned_certificate,
+            presence: login.presence,
+            retry: login.retry,
+            route,
+            register,
+        };
+        tokio::spawn(crate::xmpp::run_session(params, session_rx, events_tx));
+        let task = Self {
+            account,
+            session: session_tx,
+            pipeline,
+            knocks,
+            online: false,
+            present: HashMap::new(),
+            roster: HashMap::new(),
+            catching_up: None,
+            archive_floor: None,
+        };
+        tokio::spawn(task.run(commands, events_rx));
+    }
+
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut events: mpsc::Receiver<SessionEvent>,
+    ) {
+        self.load_roster().await;
+        let mut commands_open = true;
+        loop {
+            tokio::select! {
+                command = commands.recv(), if commands_open => match command {
+                    Some(command) => self.command(command).await,
+                    None => {
+                        // The engine let go of us: close the session, then
+                        // drain its last events.
+                        commands_open = false;
+                        let _ = self.session.send(SessionCommand::Close);
+                    }
+                },
+                event = events.recv() => match event {
+                    Some(event) => self.session_event(event).await,
+                    None => return,
+                },
+            }
+        }
+    }
+
+    async fn load_roster(&mut self) {
+        match self.pipeline.contacts(&self.account).await {
+            Ok(contacts) => {
+                self.roster = contacts
+                    .into_iter()
+                    .map(|c| (c.jid, c.subscription))
+                    .collect();
+            }
+            Err(e) => {
+                tracing::error!(account = %self.account, error = %e, "could not read the contact list")
+            }
+        }
+    }
+
+    fn to_session(&self, command: SessionCommand) {
+        // A session that ended has reported why; nothing more to say.
+        let _ = self.session.send(command);
+    }
+
+    async fn command(&mut self, command: Command) {
+        let account = self.account.clone();
+        match command {
+            Command::SendMessage { message, .. } => {
+                // Stored as queued first: from here on it cannot be lost.
+                let Some(message) = self.pipeline.queue(&account, message).await else {
+                    return;
+                };
+                // Nobody to receive it now: wake their phone once, if asked.
+                if !self.contact_online(&message.to)
+                    && self.knocks.auto_knock_wanted(&account, &message.to).await
+                {
+                    self.knocks.start(account.clone(), message.to.clone(), true);
+                }
+                if self.online {
+                    self.to_session(SessionCommand::Send(vec![message]));
+                } else {
+                    tracing::debug!(%account, "offline; the message waits in the outbox");
+                }
+            }
+            Command::SetPresence {
+                availability,
+                status,
+                ..
+            } => self.to_session(SessionCommand::SetPresence(availability, status)),
+            Command::FetchRoster { .. } => self.to_session(SessionCommand::FetchRoster),
+            Command::AddContact { jid, name, .. } => {
+                self.to_session(SessionCommand::AddContact(jid, name));
+            }
+            Command::AnswerSubscription { jid, approve, .. } => {
+                self.to_session(SessionCommand::AnswerSubscription(jid, approve));
+            }
+            Command::PublishPushInfo { json, .. } => {
+                self.to_session(SessionCommand::PublishPushInfo(json));
+            }
+            Command::RetractPushInfo { .. } => self.to_session(SessionCommand::RetractPushInfo),
+            Command::FetchPushInfo { contact, .. } => {
+                self.to_session(SessionCommand::FetchPushInfo(contact));
+            }
+            Command::SetChatState { to, state, .. } => {
+                self.to_session(SessionCommand::ChatState(to, state));
+            }
+            Command::CorrectMessage {
+                to, replaces, body, ..
+            } => {
+                // Stored first, like any message of ours.
+                if let Some(id) = self
+                    .pipeline
+                    .correct_own(&account, &to, &replaces, &body)
+                    .await
+                {
+                    self.to_session(SessionCommand::Correct {
+                        to,
+                        id,
+                        replaces,
+                        body,
+                    });
+                }
+            }
+            Command::MarkRead { peer, .. } => {
+                // The marker goes out when connected; the store is read
+                // either way.
+                if let Some(id) = self.pipeline.mark_read(&account, &peer).await {
+                    self.to_session(SessionCommand::Displayed(peer, id));
+                }
+            }
+            Command::RenameContact { jid, name, .. } => {
+                let groups = self
+                    .pipeline
+                    .contacts(&account)
+                    .await
+                    .ok()
+                    .and_then(|cs| cs.into_iter().find(|c| c.jid == jid))
+                    .map(|c| c.groups)
+                    .unwrap_or_default();
+                self.to_session(SessionCommand::RenameContact(jid, name, groups));
+            }
+            Command::RemoveContact { jid, .. } => {
+                self.to_session(SessionCommand::RemoveContact(jid));
+            }
+            Command::BlockContact { jid, blocked, .. } => {
+                self.to_session(SessionCommand::Block(jid, blocked));
+            }
+            Command::SetClientActive { active } => {
+                self.to_session(SessionCommand::ClientActive(active));
+            }
+            Command::Stop(_) => self.to_session(SessionCommand::Close),
+            // The engine handles these itself.
+            Command::Configure(_)
+            | Command::Start(_)
+            | Command::CreateAccount(_)
+            | Command::StorePassword { .. }
+            | Command::ForgetAccount { .. }
+            | Command::AddPushInfo { .. }
+            | Command::RemovePushInfo { .. }
+            | Command::Knock { .. }
+            | Command::SetAutoKnock { .. }
+            | Command::Shutdown => {}
+        }
+    }
+
+    fn contact_online(&self, contact: &BareJid) -> bool {
+        self.present.contains_key(contact)
+    }
+
+    fn note_presence(&mut self, update: &PresenceUpdate) {
+        let bare = update.from.to_bare();
+        let resource = update
+            .from
+            .resource()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let resources = self.present.entry(bare.clone()).or_default();
+        if update.availability.is_online() {
+            resources.insert(resource);
+        } else if resource.is_empty() {
+            resources.clear();
+        } else {
+            resources.remove(&resource);
+        }
+        if resources.is_empty() {
+            self.present.remove(&bare);
+        }
+    }
+
+    async fn emit(&self, event: Event) {
+        self.pipeline.emit(event).await;
+    }
+
+    async fn session_event(&mut self, event: SessionEvent) {
+        let account = self.account.clone();
+        match event {
+            SessionEvent::Connection(state) => self.connection(state).await,
+            SessionEvent::Usable { resumed, .. } => {
+                // Everything queued goes out, in order, on every stream
+                // that becomes usable; what the stream still holds (it
+                // resends that itself on resumption) is skipped by the
+                // session. Receivers drop duplicates by origin-id.
+                let outbox = self.pipeline.outbox(&account).await;
+                if !outbox.is_empty() {
+                    tracing::debug!(%account, queued = outbox.len(), resumed, "flushing the outbox");
+                    self.to_session(SessionCommand::Send(outbox));
+                }
+                if !resumed {
+                    self.catching_up = Some(None);
+                    let from = self.pipeline.catch_up_from(&account).await;
+                    self.archive_floor = match &from {
+                        CatchUpFrom::After { id, .. } => {
+                            self.pipeline.archive_time(&account, id).await
+                        }
+                        CatchUpFrom::Since(_) => None,
+                    };
+                    self.to_session(SessionCommand::CatchUp(from));
+                }
+            }
+            SessionEvent::CaVerified => {
+                let acc = account.to_string();
+                if let Err(e) = self.pipeline.blocking(move |s| s.set_ca_seen(&acc)).await {
+                    tracing::warn!(%account, error = %e, "could not record the certificate check");
+                }
+            }
+            SessionEvent::Roster(contacts) => {
+                self.roster = contacts
+                    .iter()
+                    .map(|c| (c.jid.clone(), c.subscription))
+                    .collect();
+                self.stored_contact_event(Event::Roster { account, contacts })
+                    .await;
+            }
+            SessionEvent::RosterFailed(reason) => {
+                self.emit(Event::RosterFailed { account, reason }).await;
+            }
+            SessionEvent::ContactChanged(contact) => {
+                self.roster
+                    .insert(contact.jid.clone(), contact.subscription);
+                self.stored_contact_event(Event::ContactChanged { account, contact })
+                    .await;
+            }
+            SessionEvent::ContactRemoved(jid) => {
+                self.roster.remove(&jid);
+                self.stored_contact_event(Event::ContactRemoved { account, jid })
+                    .await;
+            }
+            SessionEvent::Presence(update) => {
+                self.note_presence(&update);
+                self.emit(Event::Presence { account, update }).await;
+            }
+            SessionEvent::Subscription { from, change } => {
+                self.emit(Event::Subscription {
+                    account,
+                    from,
+                    change,
+                })
+                .await;
+            }
+            SessionEvent::Incoming(message) => self.incoming(message).await,
+            SessionEvent::Synced(message) => {
+                let stanza_id = message.stanza_id.clone();
+                if self.pipeline.store_synced(&account, message).await != Stored::Failed {
+                    self.note_live_id(stanza_id).await;
+                }
+            }
+            SessionEvent::ArchivePage {
+                messages,
+                last,
+                complete,
+                fetched,
+                total,
+            } => {
+                let stored = self
+                    .pipeline
+                    .store_archived(&account, messages, &mut self.archive_floor)
+                    .await;
+                self.archive_page(last.filter(|_| stored), complete, stored)
+                    .await;
+                self.emit(Event::CatchUp {
+                    account,
+                    fetched,
+                    total,
+                    done: complete,
+                })
+                .await;
+            }
+            SessionEvent::Delivery { id, state } => self.delivery(id, state).await,
+            SessionEvent::Bounced { id, from, reason } => {
+                if let Some(id) = &id {
+                    let witness = from.as_ref().map(witness_of);
+                    self.pipeline
+                        .advance(
+                            &account,
+                            Step {
+                                id,
+                                state: OutgoingState::Failed {
+                                    reason: reason.clone(),
+                                },
+                                refused: true,
+                                settled: false,
+                                witness: witness.as_deref(),
+                            },
+                        )
+                        .await;
+                }
+                self.emit(Event::MessageError {
+                    account,
+                    id,
+                    reason,
+                })
+                .await;
+            }
+            SessionEvent::Received { id, from } => {
+                self.confirmed(&id, &from, OutgoingState::Delivered).await;
+            }
+            SessionEvent::Displayed { id, from } => {
+                self.confirmed(&id, &from, OutgoingState::Read).await;
+            }
+            SessionEvent::ChatState { from, state } => {
+                self.emit(Event::ChatState {
+                    account,
+                    from,
+                    state,
+                })
+                .await;
+            }
+            SessionEvent::PushInfo {
+                contact,
+                json,
+                source,
+            } => {
+                // Only people in the roster may hand us push info; anyone
+                // else's would only fill the store.
+                if json.is_some() && !self.roster.contains_key(&contact) {
+                    tracing::debug!(%account, "push info from someone not in the roster ignored");
+                    return;
+                }
+                self.pipeline
+                    .push_info(account, contact, json, source)
+                    .await;
+            }
+            SessionEvent::PushInfoPublished { published, error } => {
+                self.emit(Event::PushInfoPublished {
+                    account,
+                    published,
+                    error,
+                })
+                .await;
+            }
+            SessionEvent::Blocked { jid, blocked } => {
+                self.emit(Event::Blocked {
+                    account,
+                    jid,
+                    blocked,
+                })
+                .await;
+            }
+            SessionEvent::BlockList(jids) => self.emit(Event::BlockList { account, jids }).await,
+        }
+    }
+
+    async fn connection(&mut self, mut state: ConnectionState) {
+        self.online = matches!(state, ConnectionState::Online { .. });
+        if !self.online {
+            // What we knew of contacts' presence is stale now.
+            self.present.clear();
+        }
+        if let ConnectionState::Failed {
+            certificate: Some(_),
+            pinnable,
+            reason,
+        } = &mut state
+        {
+            let acc = self.account.to_string();
+            let ca_seen = self
+                .pipeline
+                .blocking(move |s| s.ca_seen(&acc))
+                .await
+                // When in doubt, do not offer to trust.
+                .unwrap_or(true);
+            *pinnable = !ca_seen;
+            if ca_seen {
+                reason.push_str(
+                    ". This server's certificate was trusted through a certificate authority \
+                     before; a certificate that is not is what someone intercepting the \
+                     connection would show, so Sotto does not offer to trust it. If your server \
+                     really changed, check its fingerprint with its administrator",
+                );
+            }
+        }
+        self.emit(Event::Connection {
+            account: self.account.clone(),
+            state,
+        })
+        .await;
+    }
+
+    async fn stored_contact_event(&self, event: Event) {
+        self.pipeline.remember_contacts(&event).await;
+        self.emit(event).await;
+    }
+
+    /// A live message: stored first, then (only then) a receipt, if the
+    /// sender asked and may see our presence (XEP-0184 §8: a receipt
+    /// would otherwise tell a stranger we are online).
+    async fn incoming(&mut self, message: IncomingMessage) {
+        let receipt = match (&message.id, message.wants_receipt) {
+            (Some(id), true) => Some((message.from.clone(), id.clone())),
+            _ => None,
+        };
+        let stanza_id = message.stanza_id.clone();
+        let synced: SyncedMessage = message.into();
+        let peer = synced.peer.clone();
+        if self.pipeline.store_synced(&self.account, synced).await == Stored::Failed {
+            return;
+        }
+        if let Some((to, id)) = receipt
+            && peer != self.account
+            && matches!(
+                self.roster.get(&peer),
+                Some(Subscription::From | Subscription::Both)
+            )
+        {
+            self.to_session(SessionCommand::Receipt { to, id });
+        }
+        self.note_live_id(stanza_id).await;
+    }
+
+    /// Live messages carry our server's id; while no catch-up runs, the
+    /// newest one is where the next catch-up starts.
+    async fn note_live_id(&mut self, stanza_id: Option<String>) {
+        let Some(id) = stanza_id else { return };
+        if let Some(seen) = self.catching_up.as_mut() {
+            *seen = Some(id);
+            return;
+        }
+        self.pipeline.set_resume_point(&self.account, id).await;
+    }
+
+    async fn archive_page(&mut self, last: Option<String>, complete: bool, stored: bool) {
+        let live = if complete && stored {
+            self.catching_up.take().flatten()
+        } else {
+            None
+        };
+        if complete && !stored {
+            // The resume point stays before the page that did not store;
+            // live ids seen meanwhile would skip it.
+            self.catching_up = None;
+        }
+        if let Some(id) = live.or(last) {
+            self.pipeline.set_resume_point(&self.account, id).await;
+        }
+    }
+
+    async fn delivery(&mut self, id: String, delivery: Delivery) {
+        let (state, settled) = match delivery {
+            Delivery::Sent { acks } => (OutgoingState::Sent, !acks),
+            Delivery::Acked => (OutgoingState::Acked, false),
+            // Still in the outbox: the next usable stream sends it again.
+            Delivery::Lost => return,
+            Delivery::Failed(reason) => (OutgoingState::Failed { reason }, false),
+        };
+        let refused = matches!(state, OutgoingState::Failed { .. });
+        self.pipeline
+            .advance(
+                &self.account,
+                Step {
+                    id: &id,
+                    state,
+                    refused,
+                    settled,
+                    witness: None,
+                },
+            )
+            .await;
+    }
+
+    /// A receipt or marker: it counts only from the contact the message
+    /// went to (or our own other device, for a message it also read).
+    async fn confirmed(&self, id: &str, from: &crate::model::Jid, state: OutgoingState) {
+        let witness = witness_of(from);
+        self.pipeline
+            .advance(
+                &self.account,
+                Step {
+                    id,
+                    state,
+                    refused: false,
+                    settled: false,
+                    witness: Some(&witness),
+                },
+            )
+            .await;
+    }
+}
+
+/// Who a stanza is from, as the store checks it against a message's
+/// peer: a bare JID, or a server's domain.
+fn witness_of(from: &crate::model::Jid) -> String {
+    from.to_bare().to_string()
+}

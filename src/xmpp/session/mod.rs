@@ -1,0 +1,522 @@
+//! One account's live session: owns the tokio-xmpp `StanzaStream` (which
+//! does stream management and resumption), and turns stanzas into
+//! [`SessionEvent`]s. One file per concern: logging in, reconnecting, IQ
+//! matching, incoming stanzas, the archive, what we advertise, and our
+//! messages in flight.
+
+mod delivery;
+pub(crate) mod disco;
+mod incoming;
+pub(crate) mod iq;
+mod login;
+mod mam;
+mod output;
+mod reconnect;
+mod requests;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use secrecy::SecretString;
+use tokio::sync::mpsc;
+use tokio_xmpp::Stanza;
+use tokio_xmpp::jid::{BareJid, Jid};
+use tokio_xmpp::parsers::iq::Iq;
+use tokio_xmpp::parsers::ns;
+use tokio_xmpp::parsers::presence::Presence;
+use tokio_xmpp::parsers::roster::Roster;
+use tokio_xmpp::parsers::stream_features::StreamFeatures;
+use tokio_xmpp::stanzastream::{Event as StreamItem, StanzaStream, StanzaToken, StreamEvent};
+use tokio_xmpp::xmlstream::Timeouts;
+
+pub use mam::CatchUpFrom;
+pub use output::{Delivery, SessionEvent};
+
+use self::delivery::InFlight;
+use self::iq::{IqTracker, Purpose};
+use self::mam::CatchUp;
+use self::output::EventSink;
+use self::reconnect::{LinkStatus, ReconnectParams, reconnector};
+use super::backoff::Backoff;
+use super::connect::{Connector, Route};
+use super::convert;
+use super::nonza::Nonzas;
+use super::pep;
+use crate::config::ServerAddress;
+use crate::fingerprint::Fingerprint;
+use crate::model::{Availability, ChatState, ConnectionState, OutgoingMessage};
+
+/// What to do when a connection attempt fails for a reason that may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryPolicy {
+    /// Keep trying with backoff (the GUI, `sotto listen`).
+    Forever,
+    /// Give up after the first failure (one-shot CLI commands).
+    Never,
+}
+
+pub struct SessionParams {
+    pub jid: BareJid,
+    pub password: SecretString,
+    pub server: Option<ServerAddress>,
+    pub direct_tls: bool,
+    pub pinned: Option<Fingerprint>,
+    pub presence: Option<(Availability, Option<String>)>,
+    pub retry: RetryPolicy,
+    /// Direct, or only through Tor.
+    pub route: Route,
+    /// Create the account on the server (XEP-0077) before the first login.
+    pub register: bool,
+}
+
+#[derive(Debug)]
+pub enum SessionCommand {
+    /// Messages to send, in order. Those the stream still holds (queued,
+    /// or awaiting an ack that resumption would resend) are skipped, so
+    /// the whole outbox can be handed over whenever a stream is usable.
+    Send(Vec<OutgoingMessage>),
+    /// A delivery receipt (XEP-0184) for the message `id` from `to`.
+    Receipt {
+        to: Jid,
+        id: String,
+    },
+    SetPresence(Availability, Option<String>),
+    FetchRoster,
+    AddContact(BareJid, Option<String>),
+    AnswerSubscription(BareJid, bool),
+    /// Fetch what the archive holds from there on.
+    CatchUp(CatchUpFrom),
+    PublishPushInfo(String),
+    RetractPushInfo,
+    FetchPushInfo(BareJid),
+    /// A standalone chat state to a contact.
+    ChatState(BareJid, ChatState),
+    /// A correction of our message `replaces`, sent with the fresh `id`.
+    Correct {
+        to: BareJid,
+        id: String,
+        replaces: String,
+        body: String,
+    },
+    /// A displayed marker for the contact's message with this id.
+    Displayed(BareJid, String),
+    /// Name a contact, keeping these groups.
+    RenameContact(BareJid, Option<String>, Vec<String>),
+    RemoveContact(BareJid),
+    Block(BareJid, bool),
+    /// Client state indication: whether the user is looking.
+    ClientActive(bool),
+    Close,
+}
+
+/// Outgoing stanzas may wait this many deep in tokio-xmpp's queue while
+/// the link is down.
+const QUEUE_DEPTH: usize = 256;
+
+/// A silent link is probed (an XEP-0198 request, or a ping without it)
+/// after `read_timeout` and given up `response_timeout` later: a dead
+/// connection is noticed within 30 s, then resumed.
+pub(crate) const TIMEOUTS: Timeouts = Timeouts {
+    read_timeout: Duration::from_secs(20),
+    response_timeout: Duration::from_secs(10),
+};
+
+/// Runs until closed or failed for good.
+pub(crate) async fn run_session(
+    params: SessionParams,
+    mut commands: mpsc::UnboundedReceiver<SessionCommand>,
+    events: mpsc::Sender<SessionEvent>,
+) {
+    let events = EventSink(events);
+    let connector = match Connector::new(
+        params.server.clone(),
+        params.direct_tls,
+        params.pinned,
+        params.route.clone(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            events
+                .send(SessionEvent::Connection(ConnectionState::Failed {
+                    reason: e.to_string(),
+                    certificate: None,
+                    pinnable: false,
+                }))
+                .await;
+            return;
+        }
+    };
+    let nonzas = connector.nonzas().clone();
+    let (status_tx, mut status_rx) = mpsc::unbounded_channel();
+    let backoff = Arc::new(Mutex::new(Backoff::default()));
+    let flags = Arc::new(login::LoginFlags::default());
+    flags
+        .register
+        .store(params.register, std::sync::atomic::Ordering::SeqCst);
+    let stream = StanzaStream::new(
+        reconnector(ReconnectParams {
+            connector,
+            jid: params.jid.clone(),
+            password: params.password.clone(),
+            retry: params.retry,
+            status: status_tx,
+            backoff: backoff.clone(),
+            flags,
+        }),
+        QUEUE_DEPTH,
+    );
+    let mut session = Session {
+        account: params.jid.clone(),
+        stream,
+        events: events.clone(),
+        presence: params.presence.clone(),
+        iqs: IqTracker::default(),
+        catch_up: None,
+        csi: Csi::default(),
+        nonzas,
+        in_flight: InFlight::default(),
+        acks: false,
+    };
+
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None | Some(SessionCommand::Close) => {
+                    // Flush what is queued and say goodbye; do not wait
+                    // forever on a dead link.
+                    let _ = tokio::time::timeout(Duration::from_secs(10), session.stream.close()).await;
+                    events.send(SessionEvent::Connection(ConnectionState::Offline)).await;
+                    return;
+                }
+                Some(command) => session.handle_command(command).await,
+            },
+            item = session.stream.next() => match item {
+                Some(StreamItem::Stream(StreamEvent::Reset { bound_jid, features })) => {
+                    if let Ok(mut b) = backoff.lock() {
+                        b.connected(Instant::now());
+                    }
+                    session.online(bound_jid, &features).await;
+                }
+                Some(StreamItem::Stream(StreamEvent::Resumed)) => {
+                    if let Ok(mut b) = backoff.lock() {
+                        b.connected(Instant::now());
+                    }
+                    session.resumed().await;
+                }
+                Some(StreamItem::Stream(StreamEvent::Suspended)) => {
+                    session.csi.link_up = false;
+                    session.emit(SessionEvent::Connection(ConnectionState::Suspended)).await;
+                }
+                Some(StreamItem::Stanza(stanza)) => session.handle_stanza(stanza).await,
+                Some(StreamItem::InvalidStanza(invalid)) => session.invalid_stanza(invalid).await,
+                None => {
+                    session.emit(SessionEvent::Connection(ConnectionState::Offline)).await;
+                    return;
+                }
+            },
+            Some(status) = status_rx.recv() => match status {
+                LinkStatus::Attempt(attempt) => {
+                    session.emit(SessionEvent::Connection(ConnectionState::Connecting { attempt })).await;
+                }
+                LinkStatus::Waiting { delay, reason } => {
+                    session.emit(SessionEvent::Connection(ConnectionState::WaitingToRetry {
+                        seconds: delay.as_secs().max(1),
+                        reason,
+                    })).await;
+                }
+                LinkStatus::LoggedIn { ca_verified } => {
+                    if ca_verified {
+                        session.emit(SessionEvent::CaVerified).await;
+                    }
+                }
+                LinkStatus::Fatal(login::Failure { reason, certificate, .. }) => {
+                    // The link is in its connecting state: dropping the
+                    // stream ends tokio-xmpp's worker.
+                    session.emit(SessionEvent::Connection(ConnectionState::Failed {
+                        reason,
+                        certificate,
+                        // The engine knows whether pinning may be offered.
+                        pinnable: false,
+                    })).await;
+                    return;
+                }
+            },
+        }
+    }
+}
+
+struct Session {
+    account: BareJid,
+    stream: StanzaStream,
+    events: EventSink,
+    presence: Option<(Availability, Option<String>)>,
+    iqs: IqTracker,
+    catch_up: Option<CatchUp>,
+    csi: Csi,
+    nonzas: Nonzas,
+    in_flight: InFlight,
+    /// The current stream confirms stanzas (XEP-0198).
+    acks: bool,
+}
+
+/// Client state indication (XEP-0352).
+#[derive(Debug, Default)]
+struct Csi {
+    /// What the front end last said; `None`: never said, nothing to send.
+    wanted: Option<bool>,
+    /// The server offered `urn:xmpp:csi:0` on the current stream.
+    supported: bool,
+    /// Bound and able to send.
+    link_up: bool,
+}
+
+impl Session {
+    async fn emit(&self, event: SessionEvent) {
+        self.events.send(event).await;
+    }
+
+    async fn send(&self, stanza: impl Into<Stanza>) -> StanzaToken {
+        self.stream.send(Box::new(stanza.into())).await
+    }
+
+    /// Sends a request and remembers what its answer will mean.
+    async fn request(&mut self, iq: Iq, purpose: Purpose) {
+        for expired in self.iqs.expire(Instant::now()) {
+            self.request_failed(expired, "no answer came in time".into())
+                .await;
+        }
+        self.iqs.track(&iq, purpose);
+        self.send(iq).await;
+    }
+
+    /// A fresh stream: everything the server knew of us is gone.
+    async fn online(&mut self, bound: Jid, features: &StreamFeatures) {
+        self.acks = features.stream_management.is_some();
+        self.emit(SessionEvent::Connection(ConnectionState::Online {
+            jid: bound.to_string(),
+            resumed: false,
+            acks: self.acks,
+        }))
+        .await;
+        for lost in self.iqs.clear() {
+            self.request_failed(lost, "the connection was reset".into())
+                .await;
+        }
+        self.catch_up = None;
+        self.fetch_roster().await;
+        self.request(convert::blocklist_request(new_id()), Purpose::Blocklist)
+            .await;
+        self.csi.supported = features.others.iter().any(|f| f.is("csi", ns::CSI));
+        self.csi.link_up = true;
+        self.send_client_state().await;
+        self.request(
+            Iq::from_set(new_id(), tokio_xmpp::parsers::carbons::Enable),
+            Purpose::Ignore,
+        )
+        .await;
+        if let Some((availability, status)) = self.presence.clone() {
+            self.send_presence(availability, status.as_deref()).await;
+        }
+        self.emit(SessionEvent::Usable {
+            resumed: false,
+            acks: self.acks,
+        })
+        .await;
+    }
+
+    async fn resumed(&mut self) {
+        self.emit(SessionEvent::Connection(ConnectionState::Online {
+            jid: self.account.to_string(),
+            resumed: true,
+            acks: true,
+        }))
+        .await;
+        self.csi.link_up = true;
+        self.send_client_state().await;
+        self.emit(SessionEvent::Usable {
+            resumed: true,
+            acks: true,
+        })
+        .await;
+    }
+
+    async fn fetch_roster(&mut self) {
+        let request = Iq::from_get(
+            new_id(),
+            Roster {
+                ver: None,
+                items: vec![],
+            },
+        );
+        self.request(request, Purpose::Roster).await;
+    }
+
+    async fn handle_command(&mut self, command: SessionCommand) {
+        match command {
+            SessionCommand::Send(messages) => {
+                for message in messages {
+                    if self.in_flight.holds(&message.id) {
+                        continue;
+                    }
+                    let token = self.send(convert::outgoing_stanza(&message)).await;
+                    self.in_flight
+                        .track(message.id, token, self.acks, self.events.clone());
+                }
+            }
+            SessionCommand::Receipt { to, id } => {
+                self.send(convert::receipt(to, &id)).await;
+            }
+            SessionCommand::SetPresence(availability, status) => {
+                self.send_presence(availability, status.as_deref()).await;
+                self.presence = Some((availability, status));
+            }
+            SessionCommand::FetchRoster => self.fetch_roster().await,
+            SessionCommand::AddContact(jid, name) => {
+                self.request(convert::roster_set(jid.clone(), name), Purpose::Ignore)
+                    .await;
+                self.send(Presence::subscribe().with_to(jid)).await;
+            }
+            SessionCommand::AnswerSubscription(jid, approve) => {
+                let answer = if approve {
+                    Presence::subscribed()
+                } else {
+                    Presence::new(tokio_xmpp::parsers::presence::Type::Unsubscribed)
+                };
+                self.send(answer.with_to(jid)).await;
+            }
+            SessionCommand::CatchUp(from) => self.start_catch_up(from).await,
+            SessionCommand::PublishPushInfo(json) => {
+                self.request(pep::publish(new_id(), &json), Purpose::PushPublish)
+                    .await;
+            }
+            SessionCommand::RetractPushInfo => {
+                self.request(pep::retract(new_id()), Purpose::PushRetract)
+                    .await;
+            }
+            SessionCommand::FetchPushInfo(contact) => {
+                let request = pep::fetch(new_id(), &contact);
+                self.request(request, Purpose::PushFetch(contact)).await;
+            }
+            SessionCommand::ChatState(to, state) => {
+                self.send(convert::chat_state_stanza(to, state)).await;
+            }
+            SessionCommand::Correct {
+                to,
+                id,
+                replaces,
+                body,
+            } => {
+                let token = self
+                    .send(convert::correction_stanza(to, &id, &replaces, &body))
+                    .await;
+                self.in_flight
+                    .track(id, token, self.acks, self.events.clone());
+            }
+            SessionCommand::Displayed(to, id) => {
+                self.send(convert::displayed_stanza(to, &id)).await;
+            }
+            SessionCommand::RenameContact(jid, name, groups) => {
+                self.request(convert::roster_update(jid, name, groups), Purpose::Ignore)
+                    .await;
+            }
+            SessionCommand::RemoveContact(jid) => {
+                self.request(convert::roster_remove(jid), Purpose::Ignore)
+                    .await;
+            }
+            SessionCommand::Block(jid, blocked) => {
+                let request = convert::block_request(new_id(), jid.clone(), blocked);
+                self.request(request, Purpose::Block { jid, blocked }).await;
+            }
+            SessionCommand::ClientActive(active) => {
+                self.csi.wanted = Some(active);
+                self.send_client_state().await;
+            }
+            SessionCommand::Close => {}
+        }
+    }
+
+    /// Tells the server whether the user is looking (XEP-0352), if the
+    /// front end said so and the server supports it. The nonza slips in
+    /// beside tokio-xmpp's queue (see `nonza.rs`); a ping to our server
+    /// makes the transport write it now rather than with the next stanza.
+    async fn send_client_state(&mut self) {
+        let Some(active) = self.csi.wanted else {
+            return;
+        };
+        if !self.csi.link_up {
+            return; // Sent when the stream is up again.
+        }
+        if !self.csi.supported {
+            tracing::debug!(account = %self.account, "the server does not offer client state indication");
+            return;
+        }
+        let xml = if active {
+            "<active xmlns='urn:xmpp:csi:0'/>"
+        } else {
+            "<inactive xmlns='urn:xmpp:csi:0'/>"
+        };
+        self.nonzas.replace_pending(xml);
+        let ping = Iq::from_get(new_id(), tokio_xmpp::parsers::ping::Ping)
+            .with_to(Jid::from(self.account.domain().to_owned()));
+        self.request(ping, Purpose::Ignore).await;
+        tracing::debug!(account = %self.account, active, "client state sent");
+    }
+
+    async fn send_presence(&self, availability: Availability, status: Option<&str>) {
+        let mut presence = convert::own_presence(availability, status);
+        if availability.is_online()
+            && let Some(caps) = disco::caps()
+        {
+            presence.add_payload(caps);
+        }
+        self.send(presence).await;
+    }
+
+    /// A stanza the stream read but could not use: too deep, too large or
+    /// malformed. Logged once (never its content); a request gets an error
+    /// so its sender is not left waiting; the stream goes on.
+    async fn invalid_stanza(&mut self, invalid: tokio_xmpp::stanzastream::InvalidStanza) {
+        tracing::warn!(
+            account = %self.account,
+            kind = invalid.kind,
+            from = invalid.from.as_deref().unwrap_or("our server"),
+            reason = %invalid.reason,
+            "dropped a stanza that could not be read"
+        );
+        let is_request =
+            invalid.kind == "iq" && matches!(invalid.type_.as_deref(), Some("get") | Some("set"));
+        if let (true, Some(id)) = (is_request, invalid.id) {
+            let to = invalid.from.and_then(|f| f.parse::<Jid>().ok());
+            self.reply_error(
+                to,
+                id,
+                tokio_xmpp::parsers::stanza_error::DefinedCondition::BadRequest,
+            )
+            .await;
+        }
+    }
+}
+
+/// A fresh random stanza id.
+pub fn new_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_xmpp::minidom::Element;
+
+    #[test]
+    fn sm_failed_without_h_parses() {
+        // Prosody 0.12 sends this when a stream cannot be resumed; see
+        // vendor/README.md.
+        let el: Element = "<failed xmlns='urn:xmpp:sm:3'><item-not-found \
+             xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+            .parse()
+            .expect("xml");
+        let failed = tokio_xmpp::parsers::sm::Failed::try_from(el).expect("parses");
+        assert_eq!(failed.h, None);
+    }
+}
