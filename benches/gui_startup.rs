@@ -145,6 +145,7 @@ fn fill(paths: &Paths) {
                         sender: &senders[c],
                         body: &bodies[i],
                         sent_at: start + i as i64 * 1000,
+                        whole_second: false,
                         origin_id: None,
                         stanza_id: None,
                         archive_id: None,

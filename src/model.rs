@@ -157,6 +157,16 @@ pub enum ChatState {
     Gone,
 }
 
+/// A server's time stamp on a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stamp {
+    /// Milliseconds since the Unix epoch.
+    pub ms: i64,
+    /// The stamp named whole seconds only (Prosody's do): the message was
+    /// sent somewhen in that second, so it may sort anywhere in it.
+    pub whole_second: bool,
+}
+
 /// A one-to-one chat message that arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncomingMessage {
@@ -168,9 +178,8 @@ pub struct IncomingMessage {
     pub origin_id: Option<String>,
     /// XEP-0359 stanza-id stamped by our own server, if any.
     pub stanza_id: Option<String>,
-    /// XEP-0203 delay stamp, in milliseconds since the Unix epoch, when
-    /// the message waited on the server.
-    pub delayed_at_ms: Option<i64>,
+    /// Our server's XEP-0203 delay stamp, when the message waited there.
+    pub delayed: Option<Stamp>,
     /// The sender asked for a delivery receipt (XEP-0184).
     pub wants_receipt: bool,
     /// The sender asked for chat markers (XEP-0333).
@@ -222,7 +231,9 @@ pub struct SyncedMessage {
     pub origin_id: Option<String>,
     /// Our server's id for it (XEP-0359), which is also its archive id.
     pub stanza_id: Option<String>,
-    pub sent_at_ms: Option<i64>,
+    /// When the server stamped it (archive or offline storage); `None`:
+    /// when it reached us.
+    pub sent_at: Option<Stamp>,
     /// The stanza's id attribute, as the sender set it.
     pub id: Option<String>,
     /// The sender asked for chat markers (XEP-0333).
@@ -254,7 +265,7 @@ impl From<IncomingMessage> for SyncedMessage {
             outgoing: false,
             origin_id: m.origin_id,
             stanza_id: m.stanza_id,
-            sent_at_ms: m.delayed_at_ms,
+            sent_at: m.delayed,
             id: m.id,
             markable: m.markable,
             replaces: m.replaces,

@@ -9,7 +9,7 @@ use super::Event;
 use crate::knock::PushInfo;
 use crate::model::{
     AccountId, BareJid, ConnectionState, Contact, OutgoingMessage, OutgoingState, PushSource,
-    SyncedMessage,
+    Stamp, SyncedMessage,
 };
 use crate::store::{
     Advance, CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Store,
@@ -288,7 +288,10 @@ impl Pipeline {
             message.sender.to_string(),
             capped(&message.body).into_owned(),
         );
-        let (at, outgoing) = (message.sent_at_ms.unwrap_or_else(now_ms), message.outgoing);
+        let (at, outgoing) = (
+            message.sent_at.map_or_else(now_ms, |s| s.ms),
+            message.outgoing,
+        );
         let outcome = self
             .blocking(move |s| {
                 s.correct_message(&NewCorrection {
@@ -468,10 +471,14 @@ impl Pipeline {
     ) -> bool {
         let now = now_ms();
         for m in &mut messages {
-            let t = m.sent_at_ms.unwrap_or(now).max(floor.unwrap_or(i64::MIN));
-            m.sent_at_ms = Some(t);
+            let stamp = m.sent_at.unwrap_or(Stamp {
+                ms: now,
+                whole_second: false,
+            });
+            let ms = stamp.ms.max(floor.unwrap_or(i64::MIN));
+            m.sent_at = Some(Stamp { ms, ..stamp });
             if m.replaces.is_none() {
-                *floor = Some(t);
+                *floor = Some(ms);
             }
         }
         let (corrections, plain): (Vec<_>, Vec<_>) =
@@ -646,7 +653,8 @@ fn new_incoming<'a>(
         peer,
         sender,
         body,
-        sent_at: m.sent_at_ms.unwrap_or(now),
+        sent_at: m.sent_at.map_or(now, |s| s.ms),
+        whole_second: m.sent_at.is_some_and(|s| s.whole_second),
         origin_id: m.origin_id.as_deref(),
         stanza_id: m.stanza_id.as_deref(),
         archive_id: m.stanza_id.as_deref(),

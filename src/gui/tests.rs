@@ -154,6 +154,7 @@ impl Harness {
                 sender: &format!("{peer}/phone"),
                 body,
                 sent_at: at,
+                whole_second: false,
                 origin_id: None,
                 stanza_id: None,
                 archive_id: None,

@@ -73,6 +73,10 @@ pub struct NewIncoming<'a> {
     pub sender: &'a str,
     pub body: &'a str,
     pub sent_at: i64,
+    /// `sent_at` is a stamp of whole seconds: the message sorts anywhere
+    /// in that second, after what the conversation already has in it
+    /// (it reached us later).
+    pub whole_second: bool,
     pub origin_id: Option<&'a str>,
     pub stanza_id: Option<&'a str>,
     pub archive_id: Option<&'a str>,
@@ -333,6 +337,17 @@ fn insert_in(
 ) -> Result<Option<StoredMessage>, StoreError> {
     let account_id = Store::account_id(tx, m.account)?;
     let conversation = conversation_id(tx, account_id, m.peer)?;
+    let sent_at = if m.whole_second {
+        let newest: Option<i64> = tx
+            .prepare_cached("SELECT max(sent_at) FROM messages WHERE conversation_id = ?1")?
+            .query_row(params![conversation], |r| r.get(0))?;
+        match newest {
+            Some(n) if (m.sent_at..m.sent_at + 1000).contains(&n) => n,
+            _ => m.sent_at,
+        }
+    } else {
+        m.sent_at
+    };
     let inserted = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
@@ -345,7 +360,7 @@ fn insert_in(
             direction.as_str(),
             m.sender,
             m.body,
-            m.sent_at,
+            sent_at,
             now_ms(),
             state.as_str(),
             m.origin_id,
@@ -372,7 +387,7 @@ fn insert_in(
     )?
     .execute(params![
         conversation,
-        m.sent_at,
+        sent_at,
         i64::from(m.count_unread && direction == Direction::In)
     ])?;
     Ok(Some(message_by_id(tx, id)?))
@@ -795,6 +810,7 @@ mod tests {
             sender: "bob@x/phone",
             body,
             sent_at: at,
+            whole_second: false,
             origin_id: None,
             stanza_id,
             archive_id: None,
@@ -802,6 +818,52 @@ mod tests {
             wire_id: None,
             markable: false,
         }
+    }
+
+    #[test]
+    fn a_whole_second_stamp_sorts_after_what_that_second_already_has() {
+        let (_d, store) = store();
+        // Received live at 10.400 and 10.700 (our clock).
+        store
+            .insert_incoming(&incoming("live one", 10_400, Some("a")))
+            .expect("insert");
+        store
+            .insert_incoming(&incoming("live two", 10_700, Some("b")))
+            .expect("insert");
+        // Delivered from offline storage stamped "…:10Z": somewhen in
+        // that second, and it reached us after the others.
+        let offline = store
+            .insert_incoming(&NewIncoming {
+                whole_second: true,
+                ..incoming("from offline storage", 10_000, Some("c"))
+            })
+            .expect("insert")
+            .expect("new");
+        assert_eq!(offline.sent_at, 10_700);
+        // A stamp of another second keeps its own time.
+        let older = store
+            .insert_incoming(&NewIncoming {
+                whole_second: true,
+                ..incoming("an older one", 5_000, Some("d"))
+            })
+            .expect("insert")
+            .expect("new");
+        assert_eq!(older.sent_at, 5_000);
+        let order: Vec<String> = store
+            .messages_before("me@x", "bob@x", None, 10)
+            .expect("page")
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "an older one",
+                "live one",
+                "live two",
+                "from offline storage"
+            ]
+        );
     }
 
     #[test]

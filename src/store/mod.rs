@@ -344,6 +344,7 @@ mod tests {
                 sender: "b@example.org/phone",
                 body: "unique-marker-5f1c2e",
                 sent_at: 1,
+                whole_second: false,
                 origin_id: None,
                 stanza_id: Some("s1"),
                 archive_id: None,

@@ -100,6 +100,7 @@ mod tests {
                 sender: "bob@x/p",
                 body: "seen by the reader",
                 sent_at: 1,
+                whole_second: false,
                 origin_id: None,
                 stanza_id: Some("s1"),
                 archive_id: None,

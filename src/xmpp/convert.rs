@@ -20,7 +20,7 @@ use tokio_xmpp::parsers::message::Id as MessageId;
 use tokio_xmpp::parsers::message_correct::Replace;
 
 use crate::model::{
-    Availability, ChatState, Contact, IncomingMessage, OutgoingMessage, PresenceUpdate,
+    Availability, ChatState, Contact, IncomingMessage, OutgoingMessage, PresenceUpdate, Stamp,
     Subscription, SubscriptionChange, SyncedMessage, now_ms,
 };
 
@@ -278,7 +278,7 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
         id: message.id.as_ref().map(|id| id.0.clone()),
         origin_id,
         stanza_id,
-        delayed_at_ms: delayed_at,
+        delayed: delayed_at,
         wants_receipt,
         markable: extras.markable,
         chat_state: extras.chat_state,
@@ -315,14 +315,28 @@ pub fn stamp_ms(stamp: &tokio_xmpp::parsers::date::DateTime) -> i64 {
     stamp.0.timestamp_millis().min(now_ms())
 }
 
+/// A `<delay/>` element's stamp, knowing whether it named a fraction of a
+/// second (the parsed date no longer says).
+fn stamp_of(delay_element: &Element) -> Option<Stamp> {
+    let delay = Delay::try_from(delay_element.clone()).ok()?;
+    let whole_second = delay_element
+        .attr("stamp")
+        .is_some_and(|text| !text.contains('.'));
+    Some(Stamp {
+        ms: stamp_ms(&delay.stamp),
+        whole_second,
+    })
+}
+
 /// The sort time a `<delay/>` in a message may give it: only one stamped
 /// by our own server (offline storage) is believed. Anyone else's is the
 /// sender's claim, and a sender could sort a message anywhere in our
 /// history; such messages take the time they reach us.
-fn trusted_delay(payload: &Element, own_domain: &str) -> Option<i64> {
-    let delay = Delay::try_from(payload.clone()).ok()?;
-    let from = delay.from.as_ref()?;
-    (from.node().is_none() && from.domain().as_str() == own_domain).then(|| stamp_ms(&delay.stamp))
+fn trusted_delay(payload: &Element, own_domain: &str) -> Option<Stamp> {
+    let from = payload.attr("from")?.parse::<Jid>().ok()?;
+    (from.node().is_none() && from.domain().as_str() == own_domain)
+        .then(|| stamp_of(payload))
+        .flatten()
 }
 
 /// Reads the message inside a carbon or an archive result. `own` is the
@@ -331,7 +345,7 @@ pub fn synced_message(
     inner: &Message,
     own: &BareJid,
     stanza_id: Option<String>,
-    stamp: Option<i64>,
+    stamp: Option<Stamp>,
 ) -> Option<SyncedMessage> {
     if !matches!(inner.type_, MessageType::Chat | MessageType::Normal) {
         return None;
@@ -361,7 +375,7 @@ pub fn synced_message(
         outgoing,
         origin_id,
         stanza_id,
-        sent_at_ms: stamp.or(delayed),
+        sent_at: stamp.or(delayed),
         id: inner.id.as_ref().map(|id| id.0.clone()),
         markable: extras.markable,
         replaces: extras.replaces,
@@ -411,7 +425,11 @@ pub fn archive_result(
     if result.queryid.as_ref().map(|q| q.0.as_str()) != Some(query_id) {
         return None;
     }
-    let stamp = result.forwarded.delay.as_ref().map(|d| stamp_ms(&d.stamp));
+    // The archive's own stamp on the forwarded copy.
+    let stamp = payload
+        .get_child("forwarded", ns::FORWARD)
+        .and_then(|f| f.get_child("delay", ns::DELAY))
+        .and_then(stamp_of);
     let synced = synced_message(
         &result.forwarded.message,
         own,
@@ -666,7 +684,13 @@ mod tests {
         assert_eq!(msg.origin_id.as_deref(), Some("o1"));
         assert_eq!(msg.stanza_id.as_deref(), Some("s1"), "forged stamp ignored");
         // Our server's stamp, to the millisecond.
-        assert_eq!(msg.delayed_at_ms, Some(1_767_323_045_250));
+        assert_eq!(
+            msg.delayed,
+            Some(Stamp {
+                ms: 1_767_323_045_250,
+                whole_second: false
+            })
+        );
         assert!(!msg.wants_receipt);
     }
 
@@ -685,7 +709,7 @@ mod tests {
             let MessageMeaning::Chat(msg) = message_meaning(&m, "a@example.org") else {
                 panic!("chat expected");
             };
-            assert_eq!(msg.delayed_at_ms, None, "{delay}");
+            assert_eq!(msg.delayed, None, "{delay}");
         }
         // Our server's stamp in the future is capped at now.
         let m: Message = parse(
@@ -696,7 +720,7 @@ mod tests {
         let MessageMeaning::Chat(msg) = message_meaning(&m, "a@example.org") else {
             panic!("chat expected");
         };
-        assert!(msg.delayed_at_ms.is_some_and(|t| t <= now_ms()));
+        assert!(msg.delayed.is_some_and(|t| t.ms <= now_ms()));
     }
 
     #[test]
@@ -774,7 +798,14 @@ mod tests {
         let synced = synced.expect("a chat message");
         assert!(!synced.outgoing);
         assert_eq!(synced.stanza_id.as_deref(), Some("A7"));
-        assert_eq!(synced.sent_at_ms, Some(1_767_225_600_000));
+        assert_eq!(
+            synced.sent_at,
+            Some(Stamp {
+                ms: 1_767_225_600_000,
+                whole_second: true
+            }),
+            "Prosody-style whole seconds, said so"
+        );
         assert!(archive_result(&m, &own, "other").is_none());
     }
 

@@ -10,9 +10,8 @@ use sotto::xmpp::RetryPolicy;
 use crate::client::TestClient;
 use crate::harness::{new_user, shared};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_accounts_subscribe_see_presence_and_exchange_messages() {
-    let server = shared();
+on_both_servers! {
+    async fn two_accounts_subscribe_see_presence_and_exchange_messages(server) {
     let (a, a_pw) = new_user(server, "alice");
     let (b, b_pw) = new_user(server, "bob");
     let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
@@ -154,10 +153,10 @@ async fn two_accounts_subscribe_see_presence_and_exchange_messages() {
     alice.send(Command::Shutdown);
     bob.send(Command::Shutdown);
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_to_nobody_comes_back_as_a_readable_error() {
-    let server = shared();
+on_both_servers! {
+    async fn a_message_to_nobody_comes_back_as_a_readable_error(server) {
     let (a, a_pw) = new_user(server, "carol");
     let mut carol = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
     carol.online().await;
@@ -173,6 +172,7 @@ async fn a_message_to_nobody_comes_back_as_a_readable_error() {
     let reason = carol.message_error("bounce", &id).await;
     assert!(!reason.is_empty());
     assert!(!reason.contains('<'), "no XML in what users read: {reason}");
+}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -162,6 +162,31 @@ impl TestClient {
     pub fn send(&self, command: Command) {
         self.engine.send(command).expect("engine running");
     }
+
+    /// Closes the account's stream cleanly (the server has it offline
+    /// when this returns), then stops the engine.
+    pub async fn close(mut self) {
+        self.send(Command::Stop(self.jid.clone()));
+        self.wait_for("the stream closed", |e| match e {
+            Event::Connection {
+                state: ConnectionState::Offline | ConnectionState::Failed { .. },
+                ..
+            } => Some(()),
+            _ => None,
+        })
+        .await;
+        self.send(Command::Shutdown);
+    }
+
+    /// Waits for the end of the login's archive catch-up: the server has
+    /// processed every request the login sent before it (carbons,
+    /// presence), since a stream is handled in order.
+    pub async fn settled(&mut self) {
+        self.wait_for("the login's catch-up", |e| {
+            matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+        })
+        .await;
+    }
 }
 
 /// Makes two online clients mutual contacts: both ask, both approve, until

@@ -20,15 +20,30 @@ pub struct TestCerts {
     pub cert_pem: String,
     pub key_pem: String,
     pub leaf: Fingerprint,
+    /// The throwaway CA, for peers that trust the server through a CA
+    /// (slixmpp bots), never for Sotto, which pins.
+    pub ca_pem: String,
 }
 
 impl TestCerts {
     pub fn generate() -> Self {
         let ca_key = KeyPair::generate().expect("CA key");
+        // A validity of a few years around now: rcgen's default (until the
+        // year 4096) is more than Erlang's date handling takes (ejabberd
+        // would refuse the certificate as expired).
+        use chrono::Datelike;
+        let year = chrono::Utc::now().year();
+        let (from, until) = (
+            rcgen::date_time_ymd(year - 1, 1, 1),
+            rcgen::date_time_ymd(year + 3, 1, 1),
+        );
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.not_before = from;
+        ca.not_after = until;
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.distinguished_name
             .push(DnType::CommonName, "Sotto throwaway test CA");
+        let ca_cert = ca.clone().self_signed(&ca_key).expect("CA self-signed");
         let issuer = Issuer::new(ca, ca_key);
         let key = KeyPair::generate().expect("server key");
         let mut params = CertificateParams::new(vec![
@@ -37,12 +52,15 @@ impl TestCerts {
             format!("upload.{DOMAIN}"),
         ])
         .expect("server params");
+        params.not_before = from;
+        params.not_after = until;
         params.distinguished_name.push(DnType::CommonName, DOMAIN);
         let cert = params.signed_by(&key, &issuer).expect("sign");
         Self {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
             leaf: Fingerprint::of_der(cert.der()),
+            ca_pem: ca_cert.pem(),
         }
     }
 }
@@ -77,7 +95,30 @@ pub struct Prosody {
     watchdog: Option<Child>,
 }
 
-fn free_port() -> u16 {
+/// What tests need of a server, whichever implementation it is.
+pub trait XmppServer: Sync {
+    fn name(&self) -> &'static str;
+    fn dir(&self) -> &Path;
+    fn c2s_port(&self) -> u16;
+    /// The throwaway CA that signed the server's certificate.
+    fn ca_file(&self) -> PathBuf;
+    fn register(&self, user: &str, password: &str);
+    /// An account on this server that trusts its certificate the way a
+    /// user would: by pinning it.
+    fn account(&self, user: &str) -> AccountConfig;
+}
+
+/// A server a test may crash and start again.
+pub trait Restartable: XmppServer {
+    /// SIGKILLs the server, as a crash or power cut would.
+    fn kill(&mut self);
+    /// Starts the same server again: same ports, data and certificate.
+    fn restart(&mut self);
+    /// Makes what was written so far survive a SIGKILL.
+    fn flush(&mut self) {}
+}
+
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -95,6 +136,7 @@ impl Prosody {
         std::fs::create_dir_all(d.join("data")).expect("data dir");
         std::fs::write(d.join("certs/localhost.crt"), &options.certs.cert_pem).expect("crt");
         std::fs::write(d.join("certs/localhost.key"), &options.certs.key_pem).expect("key");
+        std::fs::write(d.join("certs/ca.pem"), &options.certs.ca_pem).expect("ca");
         let c2s_port = free_port();
         let direct_tls_port = free_port();
         let dp = d.display();
@@ -124,6 +166,9 @@ modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep";
   "register"; "mam"; "csi_simple"; "smacks"; "bookmarks"; "offline" }}
 modules_disabled = {{ "s2s" }}
 archive_expires_after = "never"
+-- Client state indication holds traffic as soon as a flush is done, not
+-- 5 s later, so tests wait on what happens instead of on a clock.
+csi_resume_inactive_delay = 0
 storage_archive_item_limit = {archive_limit}
 max_archive_query_results = {archive_page}
 certificates = "{dp}/certs"
@@ -196,8 +241,7 @@ kill -0 "$3" 2>/dev/null || rm -rf "$2""#;
             .ok()
     }
 
-    /// SIGKILLs the server process, as a crash or power cut would.
-    pub fn kill(&mut self) {
+    fn sigkill(&mut self) {
         if let Some(pid) = self.pid() {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
@@ -211,12 +255,7 @@ kill -0 "$3" 2>/dev/null || rm -rf "$2""#;
         }
     }
 
-    /// Starts the same server again: same ports, data and certificate.
-    pub fn restart(&mut self) {
-        self.launch();
-    }
-
-    pub fn register(&self, user: &str, password: &str) {
+    fn prosodyctl_register(&self, user: &str, password: &str) {
         let out = Command::new("prosodyctl")
             .arg("--config")
             .arg(self.config_path())
@@ -242,6 +281,10 @@ kill -0 "$3" 2>/dev/null || rm -rf "$2""#;
     /// An account on this server that trusts its certificate the way a
     /// user would: by pinning it.
     pub fn account(&self, user: &str) -> AccountConfig {
+        XmppServer::account(self, user)
+    }
+
+    fn pinned_account(&self, user: &str) -> AccountConfig {
         AccountConfig {
             jid: format!("{user}@{DOMAIN}").parse().expect("jid"),
             server: Some(self.starttls_address().parse().expect("addr")),
@@ -251,6 +294,42 @@ kill -0 "$3" 2>/dev/null || rm -rf "$2""#;
             enabled: true,
             tor: false,
         }
+    }
+}
+
+impl XmppServer for Prosody {
+    fn name(&self) -> &'static str {
+        "Prosody"
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn c2s_port(&self) -> u16 {
+        self.c2s_port
+    }
+
+    fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("certs/ca.pem")
+    }
+
+    fn register(&self, user: &str, password: &str) {
+        self.prosodyctl_register(user, password);
+    }
+
+    fn account(&self, user: &str) -> AccountConfig {
+        self.pinned_account(user)
+    }
+}
+
+impl Restartable for Prosody {
+    fn kill(&mut self) {
+        self.sigkill();
+    }
+
+    fn restart(&mut self) {
+        self.launch();
     }
 }
 
@@ -277,7 +356,7 @@ pub fn user(prefix: &str) -> String {
 }
 
 /// Registers `prefix`-based user with a password and returns (name, password).
-pub fn new_user(server: &Prosody, prefix: &str) -> (String, String) {
+pub fn new_user(server: &dyn XmppServer, prefix: &str) -> (String, String) {
     let name = user(prefix);
     let password = format!("pw-{name}-{}", std::process::id());
     server.register(&name, &password);

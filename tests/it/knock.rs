@@ -615,7 +615,12 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
             },
         });
     };
-    send(&alice, "wake up, Bob");
+    // A burst queued at once (say, a paste of several lines): one knock.
+    // The cooldown used to be checked before and recorded after the
+    // knock, so each message of a burst knocked.
+    for line in ["wake up, Bob", "one", "two", "three", "four"] {
+        send(&alice, line);
+    }
     let relay_host = alice
         .wait_for("the automatic knock", |e| match e {
             Event::Knocked { relay, error, .. } => {
@@ -636,7 +641,32 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
 
     // A second message moments later does not knock again.
     send(&alice, "second");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Queued in order: once the last is, all are (and each queued message
+    // had its chance to knock).
+    alice
+        .wait_for("the last message queued", |e| match e {
+            Event::Message { message, .. } if message.body == "second" => Some(()),
+            _ => None,
+        })
+        .await;
+    // Every automatic knock was started before this one; asked for by
+    // hand, it is refused, and by then the others have decided too.
+    alice.send(Command::Knock {
+        account: alice_jid.clone(),
+        contact: bob_jid.clone(),
+    });
+    let refused = alice
+        .wait_for("the manual knock's refusal", |e| match e {
+            Event::Knocked { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("moments ago")),
+        "{refused:?}"
+    );
     assert_eq!(relay.received().len(), 1, "one knock, not one per message");
 
     // Bob's phone woke up: he logs in and gets each message once.
@@ -646,15 +676,18 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
         matches!(e, Event::CatchUp { done: true, .. }).then_some(())
     })
     .await;
-    let mut bodies: Vec<String> = bob
+    let bodies: Vec<String> = bob
         .store
         .messages_before(bob_jid.as_str(), alice_jid.as_str(), None, 10)
         .expect("history")
         .into_iter()
         .map(|m| m.body)
         .collect();
-    bodies.sort();
-    assert_eq!(bodies, ["second", "wake up, Bob"]);
+    assert_eq!(
+        bodies,
+        ["wake up, Bob", "one", "two", "three", "four", "second"],
+        "each once, in order"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

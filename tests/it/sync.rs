@@ -1,8 +1,6 @@
 //! Nothing lost, nothing doubled: archive catch-up (XEP-0313), carbons
 //! (XEP-0280), and stream resumption (XEP-0198) across a cut connection.
 
-use std::time::Duration;
-
 use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, BareJid, ConnectionState, OutgoingMessage, OutgoingState};
 use sotto::store::{Direction, Store, StoreKey};
@@ -11,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::client::{TestClient, rand_key};
-use crate::harness::{Prosody, ProsodyOptions, new_user, shared};
+use crate::harness::{Prosody, ProsodyOptions, XmppServer, new_user};
 
 fn send(client: &TestClient, to: &TestClient, body: &str) -> String {
     send_to(client, &to.jid, body)
@@ -46,7 +44,7 @@ async fn acked(client: &mut TestClient, id: &str) {
 /// A client over an existing store, optionally invisible (no presence, so
 /// the server's offline storage does not deliver: only the archive can).
 fn client_on(
-    server: &Prosody,
+    server: &dyn XmppServer,
     user: &str,
     password: &str,
     store: &Store,
@@ -66,7 +64,7 @@ fn client_on(
 /// Bob is online once and gets "before" live, then leaves: that message
 /// is where his next catch-up starts, as in everyday use.
 async fn online_once(
-    server: &Prosody,
+    server: &dyn XmppServer,
     alice: &TestClient,
     user: &str,
     password: &str,
@@ -82,14 +80,11 @@ async fn online_once(
     .await;
     send(alice, &bob, "before");
     bob.incoming("the live message").await;
-    bob.send(Command::Shutdown);
-    drop(bob);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    bob.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn catch_up_fetches_everything_once_and_in_order() {
-    let server = shared();
+on_both_servers! {
+    async fn catch_up_fetches_everything_once_and_in_order(server) {
     let (a, a_pw) = new_user(server, "archa");
     let (b, b_pw) = new_user(server, "archb");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -138,14 +133,20 @@ async fn catch_up_fetches_everything_once_and_in_order() {
     // counts archive entries, not only chat messages.
     assert!((AWAY..=AWAY + 1).contains(&fetched), "{fetched}");
     if let Some(total) = total {
-        assert_eq!(total, fetched);
+        // RSM counts may be approximate (XEP-0059 §2.6); ejabberd counts one more.
+        assert!(total >= fetched, "{total} < {fetched}");
     }
     let pages = bob
         .seen
         .iter()
         .filter(|e| matches!(e, Event::CatchUp { done: false, .. }))
         .count();
-    assert!(pages >= 1, "the archive came in several pages");
+    // Prosody serves 50 results a page: several pages. ejabberd may
+    // serve all 120 at once, which is what asking for its largest page is
+    // for.
+    if server.name() == "Prosody" {
+        assert!(pages >= 1, "the archive came in several pages");
+    }
     let history = bob_store
         .messages_before(bob.jid.as_str(), alice.jid.as_str(), None, 1000)
         .expect("history");
@@ -153,17 +154,20 @@ async fn catch_up_fetches_everything_once_and_in_order() {
     let mut expected = vec!["before".to_owned()];
     expected.extend((0..AWAY).map(|i| format!("away {i:03}")));
     assert_eq!(bodies, expected, "everything, once, in order");
-    bob.send(Command::Shutdown);
-    drop(bob);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    bob.close().await;
 
     // Back with presence: the server's offline store now delivers the
     // same messages live. They must not be stored twice.
     let mut bob = client_on(server, &b, &b_pw, &bob_store, true);
     bob.online().await;
     send_to(&alice, &bob_jid, "after");
+    // Live, or (when the login's catch-up runs after the server archived
+    // it) from the archive: once either way.
     bob.wait_for("the new message", |e| match e {
         Event::Message { message, .. } if message.body == "after" => Some(()),
+        Event::Archived { messages, .. } if messages.iter().any(|m| m.body == "after") => {
+            Some(())
+        }
         _ => None,
     })
     .await;
@@ -175,6 +179,7 @@ async fn catch_up_fetches_everything_once_and_in_order() {
         AWAY + 2,
         "offline delivery added no duplicate"
     );
+}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,20 +230,19 @@ async fn a_pruned_resume_point_falls_back_to_time() {
     assert_eq!(sorted.len(), bodies.len() - 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_sent_from_one_device_appears_on_the_other() {
-    let server = shared();
+on_both_servers! {
+    async fn a_message_sent_from_one_device_appears_on_the_other(server) {
     let (a, a_pw) = new_user(server, "carba");
     let (b, b_pw) = new_user(server, "carbb");
     let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
     let mut laptop = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Never);
     let mut desktop = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Never);
     alice.online().await;
-    laptop.online().await;
-    desktop.online().await;
-    // Carbons are enabled right after login; give the server a moment to
-    // have both requests before the first message.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for device in [&mut laptop, &mut desktop] {
+        device.online().await;
+        // Carbons are enabled at login, before the catch-up's query.
+        device.settled().await;
+    }
 
     let id = send(&laptop, &alice, "sent from the laptop");
     let copy = desktop
@@ -258,15 +262,25 @@ async fn a_message_sent_from_one_device_appears_on_the_other() {
     send(&alice, &laptop, "reply to both");
     laptop.incoming("reply on the laptop").await;
     desktop.incoming("reply on the desktop").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A duplicate of the reply would come before anything sent after it.
+    send(&alice, &laptop, "barrier");
+    for device in [&mut laptop, &mut desktop] {
+        device
+            .wait_for("the barrier", |e| match e {
+                Event::Message { message, .. } if message.body == "barrier" => Some(()),
+                _ => None,
+            })
+            .await;
+    }
     for device in [&laptop, &desktop] {
         let history = device
             .store
             .messages_before(device.jid.as_str(), alice.jid.as_str(), None, 10)
             .expect("history");
         let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
-        assert_eq!(bodies, ["sent from the laptop", "reply to both"]);
+        assert_eq!(bodies, ["sent from the laptop", "reply to both", "barrier"]);
     }
+}
 }
 
 /// A TCP proxy whose connections can be cut, as a network drop would.
@@ -310,12 +324,11 @@ impl Proxy {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cut_connection_resumes_without_loss_or_duplicates() {
-    let server = shared();
+on_both_servers! {
+    async fn a_cut_connection_resumes_without_loss_or_duplicates(server) {
     let (a, a_pw) = new_user(server, "smacka");
     let (b, b_pw) = new_user(server, "smackb");
-    let proxy = Proxy::start(server.c2s_port).await;
+    let proxy = Proxy::start(server.c2s_port()).await;
     let mut account = server.account(&b);
     account.server = Some(format!("127.0.0.1:{}", proxy.port).parse().expect("addr"));
     let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Never);
@@ -361,4 +374,5 @@ async fn a_cut_connection_resumes_without_loss_or_duplicates() {
         .expect("history");
     let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["first", "during the cut", "after"]);
+}
 }

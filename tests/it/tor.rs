@@ -202,8 +202,17 @@ async fn a_tor_account_without_tor_makes_no_direct_connection() {
     let error = error.expect("a knock without Tor cannot succeed");
     assert!(error.contains("Tor"), "{error}");
 
-    // Give a leak time to show.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // One more attempt through Tor, after the knock: a leak would have
+    // shown by then.
+    s.client
+        .wait_within(Duration::from_secs(60), "another attempt", |e| match e {
+            Event::Connection {
+                state: ConnectionState::WaitingToRetry { .. },
+                ..
+            } => Some(()),
+            _ => None,
+        })
+        .await;
     assert_eq!(
         s.server.count(),
         0,

@@ -77,7 +77,8 @@ pub async fn login(
             match &retried {
                 Ok(_) => {
                     flags.avoid_plus.store(true, Ordering::SeqCst);
-                    tracing::warn!(
+                    // Not the user's problem: ejabberd 23.01 always does this.
+                    tracing::info!(
                         account = %jid,
                         "the server offered channel binding (SCRAM-*-PLUS) but refused it; \
                          logged in with plain SCRAM"

@@ -581,6 +581,11 @@ pub(super) enum ReadXsoState<T: FromXml> {
     #[default]
     PreData,
 
+    /// As `PreData`, for a one-off element read outside the stream element
+    /// builder (stream features, say): this state applies the backstop
+    /// limits itself, since nothing else does.
+    PreDataLimited,
+
     /// The [`rxml::Event::StartElement`] event was received.
     ///
     /// The inner value is the builder for the "return type" of this enum and
@@ -596,6 +601,8 @@ pub(super) enum ReadXsoState<T: FromXml> {
         depth: usize,
         /// Bytes read of this element.
         bytes: usize,
+        /// Apply the backstop limits (see `PreDataLimited`).
+        limited: bool,
     },
 
     /// The parsing has completed (successful or not).
@@ -640,15 +647,17 @@ impl<T: FromXml> ReadXsoState<T> {
             // whitespace keepalives.
             // (And also, we'll know faster when the remote side sends
             // non-whitespace garbage.)
-            let text_buffering = !matches!(self, ReadXsoState::PreData);
+            let text_buffering =
+                !matches!(self, ReadXsoState::PreData | ReadXsoState::PreDataLimited);
             source
                 .as_mut()
                 .parser_pinned()
                 .set_text_buffering(text_buffering);
 
             let ev = ready!(source.as_mut().poll_next(cx)).transpose();
+            let limited = matches!(self, ReadXsoState::PreDataLimited);
             match self {
-                ReadXsoState::PreData => {
+                ReadXsoState::PreData | ReadXsoState::PreDataLimited => {
                     log::trace!("ReadXsoState::PreData ev = {:?}", ev);
                     match ev {
                         Ok(Some(rxml::Event::XmlDeclaration(_, _))) => (),
@@ -679,6 +688,7 @@ impl<T: FromXml> ReadXsoState<T> {
                                 ),
                                 depth: 0,
                                 bytes: 0,
+                                limited,
                             };
                         }
                         // Amounts to EOF, as we expect to start on the stream level.
@@ -708,6 +718,7 @@ impl<T: FromXml> ReadXsoState<T> {
                     builder,
                     depth,
                     bytes,
+                    limited,
                 } => {
                     log::trace!("ReadXsoState::Parsing ev = {:?}", ev);
                     let ev = match ev {
@@ -753,8 +764,9 @@ impl<T: FromXml> ReadXsoState<T> {
                         rxml::Event::EndElement(_) => *depth -= 1,
                         _ => (),
                     }
-                    if *depth > 4 * super::xmpp::MAX_ELEMENT_DEPTH
-                        || *bytes > 2 * super::xmpp::MAX_ELEMENT_BYTES
+                    if *limited
+                        && (*depth > 4 * super::xmpp::MAX_ELEMENT_DEPTH
+                            || *bytes > 2 * super::xmpp::MAX_ELEMENT_BYTES)
                     {
                         *builder = None;
                     }
@@ -809,7 +821,7 @@ impl<'x, Io: AsyncBufRead, T: FromXml> ReadXso<'x, Io, T> {
     pub(super) fn read_from(stream: Pin<&'x mut RawXmlStream<Io>>) -> Self {
         Self {
             inner: stream,
-            state: ReadXsoState::PreData,
+            state: ReadXsoState::PreDataLimited,
         }
     }
 }

@@ -272,7 +272,7 @@ impl<Io: AsyncBufRead, T: FromXml> XmlStream<Io, T> {
 
     fn assert_retypable(&self) {
         match self.read_state {
-            Some(ReadXsoState::PreData) => (),
+            Some(ReadXsoState::PreData | ReadXsoState::PreDataLimited) => (),
             Some(_) => panic!("cannot reset stream: XSO parsing in progress!"),
             None => panic!("cannot reset stream: stream footer received!"),
         }

@@ -204,10 +204,12 @@ impl FromEventsBuilder for FallibleStreamElementBuilder {
     type Output = FallibleStreamElement;
 
     fn feed(&mut self, ev: rxml::Event, ctx: &xso::Context) -> Result<Option<Self::Output>, Error> {
-        let is_end = matches!(ev, rxml::Event::EndElement(_));
+        // The top-level element's own end tag: an end while nothing below
+        // it is open.
+        let ends_element = matches!(ev, rxml::Event::EndElement(_)) && self.depth == 0;
         if !self.within_limits(&ev) {
             // Skipping: the element ends when its own end tag is read.
-            if is_end && self.depth == 0 {
+            if ends_element {
                 let reason = self.skipped.unwrap_or(TOO_LARGE);
                 return Ok(Some(self.error(Error::Other(reason))));
             }
