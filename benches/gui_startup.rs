@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use sotto::config::{AccountConfig, Config, PasswordStore};
 use sotto::paths::Paths;
-use sotto::store::{NewIncoming, Store, StoreKey};
+use sotto::store::{NewIncoming, Placement, Store, StoreKey};
 
 const MESSAGES: usize = 100_000;
 const CONVERSATIONS: usize = 200;
@@ -145,7 +145,7 @@ fn fill(paths: &Paths) {
                         sender: &senders[c],
                         body: &bodies[i],
                         sent_at: start + i as i64 * 1000,
-                        whole_second: false,
+                        placement: Placement::AsStamped,
                         origin_id: None,
                         stanza_id: None,
                         archive_id: None,

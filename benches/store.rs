@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use sotto::store::{NewIncoming, Store, StoreKey};
+use sotto::store::{NewIncoming, Placement, Store, StoreKey};
 
 fn scale() -> f64 {
     std::env::var("SOTTO_BENCH_SCALE")
@@ -86,7 +86,7 @@ fn insert_rate(store: &Store, n: usize, words: &[String]) -> f64 {
                 sender: "peer@bench.example/phone",
                 body,
                 sent_at: i as i64,
-                whole_second: false,
+                placement: Placement::AsStamped,
                 origin_id: None,
                 stanza_id: Some(&ids[i]),
                 archive_id: None,
@@ -126,7 +126,7 @@ fn fill(store: &Store, peers: usize, total: usize, words: &[String], seed: u64) 
                         sender: &peer_names[*peer],
                         body,
                         sent_at: (done + i) as i64,
-                        whole_second: false,
+                        placement: Placement::AsStamped,
                         origin_id: None,
                         stanza_id: Some(id),
                         archive_id: None,

@@ -19,19 +19,46 @@ use crate::model::{
     AccountId, BareJid, ConnectionState, IncomingMessage, OutgoingState, PresenceUpdate,
     Subscription, SyncedMessage,
 };
-use crate::xmpp::{CatchUpFrom, Delivery, SessionCommand, SessionEvent, SessionParams};
+use crate::secrets::Secrets;
+use crate::xmpp::{CatchUpFrom, Delivery, Route, SessionCommand, SessionEvent, SessionParams};
+
+async fn next_event(events: &mut Option<mpsc::Receiver<SessionEvent>>) -> Option<SessionEvent> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Session events that may wait for the account task before the session
 /// pauses (and with it, reading from the socket).
 const SESSION_EVENTS: usize = 256;
 
+/// What the engine hands an account's task.
+pub enum AccountInput {
+    Command(Command),
+    /// Connect, unless connected: with the stored password when the login
+    /// has none, creating the account on its server first with `register`.
+    Connect {
+        login: Box<AccountLogin>,
+        register: bool,
+        route: Route,
+    },
+}
+
 pub struct AccountTask {
     account: AccountId,
-    session: mpsc::UnboundedSender<SessionCommand>,
+    /// The running session, if any: an account that is not connected
+    /// still has its task, so what is sent to it is queued in order.
+    session: Option<mpsc::UnboundedSender<SessionCommand>>,
     pipeline: Pipeline,
     knocks: Knocks,
-    /// Bound and able to send now; otherwise messages wait in the outbox.
-    online: bool,
+    /// A stream is usable and the outbox was handed to it: new messages
+    /// may go straight out behind it. Until then they wait in the outbox,
+    /// so nothing overtakes what was queued before.
+    ready: bool,
+    /// The front end's last word on whether the user is looking, for
+    /// sessions started later.
+    client_active: Option<bool>,
     /// Contacts' available resources, from their presence.
     present: HashMap<BareJid, HashSet<String>>,
     /// Contacts' subscriptions, for whom we answer with receipts.
@@ -44,25 +71,125 @@ pub struct AccountTask {
     /// catch-up (or of its resume point): nothing later in the archive
     /// sorts before it.
     archive_floor: Option<i64>,
+    /// Messages from our server's offline storage that came while the
+    /// catch-up ran. The archive has them too, in its own order; stored
+    /// first, they would sort by a guess. They are stored once the
+    /// catch-up is done (as duplicates, mostly).
+    held: Vec<IncomingMessage>,
 }
 
 impl AccountTask {
-    /// Starts the session and the task that serves it, which takes the
-    /// account's commands from `commands`.
+    /// Starts the account's task, not connected yet; it takes its input
+    /// from the returned sender and ends when that is dropped.
     pub fn spawn(
-        login: AccountLogin,
-        register: bool,
-        route: crate::xmpp::Route,
-        password: secrecy::SecretString,
+        account: AccountId,
         pipeline: Pipeline,
         knocks: Knocks,
-        commands: mpsc::UnboundedReceiver<Command>,
-    ) {
-        let account = login.config.jid.clone();
+    ) -> mpsc::UnboundedSender<AccountInput> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = Self {
+            account,
+            session: None,
+            pipeline,
+            knocks,
+            ready: false,
+            client_active: None,
+            present: HashMap::new(),
+            roster: HashMap::new(),
+            catching_up: None,
+            archive_floor: None,
+            held: Vec::new(),
+        };
+        tokio::spawn(task.run(rx));
+        tx
+    }
+
+    async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<AccountInput>) {
+        self.load_roster().await;
+        let mut events: Option<mpsc::Receiver<SessionEvent>> = None;
+        let mut inputs_open = true;
+        loop {
+            tokio::select! {
+                input = inputs.recv(), if inputs_open => match input {
+                    Some(AccountInput::Command(command)) => self.command(command).await,
+                    Some(AccountInput::Connect { login, register, route }) => {
+                        if let Some(rx) = self.connect(*login, register, route).await {
+                            events = Some(rx);
+                        }
+                    }
+                    None => {
+                        // The engine let go of us: close the session, then
+                        // drain its last events.
+                        inputs_open = false;
+                        match &self.session {
+                            Some(session) => {
+                                let _ = session.send(SessionCommand::Close);
+                            }
+                            None => return,
+                        }
+                    }
+                },
+                event = next_event(&mut events) => match event {
+                    Some(event) => self.session_event(event).await,
+                    None => {
+                        // The session ended (closed, or failed for good).
+                        events = None;
+                        self.session = None;
+                        self.ready = false;
+                        if !inputs_open {
+                            return;
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Starts the session unless one runs; its events come on the
+    /// returned receiver.
+    async fn connect(
+        &mut self,
+        login: AccountLogin,
+        register: bool,
+        route: Route,
+    ) -> Option<mpsc::Receiver<SessionEvent>> {
+        if self.session.as_ref().is_some_and(|s| !s.is_closed()) {
+            tracing::debug!(account = %self.account, "already running");
+            return None;
+        }
+        let password = match login.password.clone() {
+            Some(p) => p,
+            None => {
+                let (store, acc, kept) = (
+                    self.pipeline.store().clone(),
+                    self.account.clone(),
+                    login.config.password_store,
+                );
+                let read =
+                    tokio::task::spawn_blocking(move || Secrets::new(store).password(&acc, kept))
+                        .await;
+                match read {
+                    Ok(Ok(p)) => p,
+                    Ok(Err(e)) => {
+                        self.emit(Event::Connection {
+                            account: self.account.clone(),
+                            state: ConnectionState::Failed {
+                                reason: e.to_string(),
+                                certificate: None,
+                                pinnable: false,
+                            },
+                        })
+                        .await;
+                        return None;
+                    }
+                    Err(_) => return None,
+                }
+            }
+        };
         let (session_tx, session_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::channel(SESSION_EVENTS);
         let params = SessionParams {
-            jid: account.clone(),
+            jid: self.account.clone(),
             password,
             server: login.config.server,
             direct_tls: login.config.direct_tls,
@@ -73,44 +200,11 @@ impl AccountTask {
             register,
         };
         tokio::spawn(crate::xmpp::run_session(params, session_rx, events_tx));
-        let task = Self {
-            account,
-            session: session_tx,
-            pipeline,
-            knocks,
-            online: false,
-            present: HashMap::new(),
-            roster: HashMap::new(),
-            catching_up: None,
-            archive_floor: None,
-        };
-        tokio::spawn(task.run(commands, events_rx));
-    }
-
-    async fn run(
-        mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
-        mut events: mpsc::Receiver<SessionEvent>,
-    ) {
-        self.load_roster().await;
-        let mut commands_open = true;
-        loop {
-            tokio::select! {
-                command = commands.recv(), if commands_open => match command {
-                    Some(command) => self.command(command).await,
-                    None => {
-                        // The engine let go of us: close the session, then
-                        // drain its last events.
-                        commands_open = false;
-                        let _ = self.session.send(SessionCommand::Close);
-                    }
-                },
-                event = events.recv() => match event {
-                    Some(event) => self.session_event(event).await,
-                    None => return,
-                },
-            }
+        if let Some(active) = self.client_active {
+            let _ = session_tx.send(SessionCommand::ClientActive(active));
         }
+        self.session = Some(session_tx);
+        Some(events_rx)
     }
 
     async fn load_roster(&mut self) {
@@ -127,9 +221,23 @@ impl AccountTask {
         }
     }
 
-    fn to_session(&self, command: SessionCommand) {
-        // A session that ended has reported why; nothing more to say.
-        let _ = self.session.send(command);
+    /// Hands a command to the session; without one, says so.
+    async fn to_session(&self, command: SessionCommand) {
+        let sent = self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.send(command).is_ok());
+        if !sent {
+            self.pipeline.not_connected(&self.account).await;
+        }
+    }
+
+    /// Hands a command to the session if there is one; it is fine to lose
+    /// when not connected (the next stream redoes it).
+    fn to_session_if_any(&self, command: SessionCommand) {
+        if let Some(session) = &self.session {
+            let _ = session.send(command);
+        }
     }
 
     async fn command(&mut self, command: Command) {
@@ -146,8 +254,8 @@ impl AccountTask {
                 {
                     self.knocks.start(account.clone(), message.to.clone(), true);
                 }
-                if self.online {
-                    self.to_session(SessionCommand::Send(vec![message]));
+                if self.ready {
+                    self.to_session_if_any(SessionCommand::Send(vec![message]));
                 } else {
                     tracing::debug!(%account, "offline; the message waits in the outbox");
                 }
@@ -156,23 +264,30 @@ impl AccountTask {
                 availability,
                 status,
                 ..
-            } => self.to_session(SessionCommand::SetPresence(availability, status)),
-            Command::FetchRoster { .. } => self.to_session(SessionCommand::FetchRoster),
+            } => {
+                self.to_session(SessionCommand::SetPresence(availability, status))
+                    .await
+            }
+            Command::FetchRoster { .. } => self.to_session(SessionCommand::FetchRoster).await,
             Command::AddContact { jid, name, .. } => {
-                self.to_session(SessionCommand::AddContact(jid, name));
+                self.to_session(SessionCommand::AddContact(jid, name)).await;
             }
             Command::AnswerSubscription { jid, approve, .. } => {
-                self.to_session(SessionCommand::AnswerSubscription(jid, approve));
+                self.to_session(SessionCommand::AnswerSubscription(jid, approve))
+                    .await;
             }
             Command::PublishPushInfo { json, .. } => {
-                self.to_session(SessionCommand::PublishPushInfo(json));
+                self.to_session(SessionCommand::PublishPushInfo(json)).await;
             }
-            Command::RetractPushInfo { .. } => self.to_session(SessionCommand::RetractPushInfo),
+            Command::RetractPushInfo { .. } => {
+                self.to_session(SessionCommand::RetractPushInfo).await
+            }
             Command::FetchPushInfo { contact, .. } => {
-                self.to_session(SessionCommand::FetchPushInfo(contact));
+                self.to_session(SessionCommand::FetchPushInfo(contact))
+                    .await;
             }
             Command::SetChatState { to, state, .. } => {
-                self.to_session(SessionCommand::ChatState(to, state));
+                self.to_session_if_any(SessionCommand::ChatState(to, state));
             }
             Command::CorrectMessage {
                 to, replaces, body, ..
@@ -188,14 +303,15 @@ impl AccountTask {
                         id,
                         replaces,
                         body,
-                    });
+                    })
+                    .await;
                 }
             }
             Command::MarkRead { peer, .. } => {
                 // The marker goes out when connected; the store is read
                 // either way.
                 if let Some(id) = self.pipeline.mark_read(&account, &peer).await {
-                    self.to_session(SessionCommand::Displayed(peer, id));
+                    self.to_session_if_any(SessionCommand::Displayed(peer, id));
                 }
             }
             Command::RenameContact { jid, name, .. } => {
@@ -207,18 +323,20 @@ impl AccountTask {
                     .and_then(|cs| cs.into_iter().find(|c| c.jid == jid))
                     .map(|c| c.groups)
                     .unwrap_or_default();
-                self.to_session(SessionCommand::RenameContact(jid, name, groups));
+                self.to_session(SessionCommand::RenameContact(jid, name, groups))
+                    .await;
             }
             Command::RemoveContact { jid, .. } => {
-                self.to_session(SessionCommand::RemoveContact(jid));
+                self.to_session(SessionCommand::RemoveContact(jid)).await;
             }
             Command::BlockContact { jid, blocked, .. } => {
-                self.to_session(SessionCommand::Block(jid, blocked));
+                self.to_session(SessionCommand::Block(jid, blocked)).await;
             }
             Command::SetClientActive { active } => {
-                self.to_session(SessionCommand::ClientActive(active));
+                self.client_active = Some(active);
+                self.to_session_if_any(SessionCommand::ClientActive(active));
             }
-            Command::Stop(_) => self.to_session(SessionCommand::Close),
+            Command::Stop(_) => self.to_session_if_any(SessionCommand::Close),
             // The engine handles these itself.
             Command::Configure(_)
             | Command::Start(_)
@@ -273,8 +391,9 @@ impl AccountTask {
                 let outbox = self.pipeline.outbox(&account).await;
                 if !outbox.is_empty() {
                     tracing::debug!(%account, queued = outbox.len(), resumed, "flushing the outbox");
-                    self.to_session(SessionCommand::Send(outbox));
+                    self.to_session_if_any(SessionCommand::Send(outbox));
                 }
+                self.ready = true;
                 if !resumed {
                     self.catching_up = Some(None);
                     let from = self.pipeline.catch_up_from(&account).await;
@@ -284,7 +403,7 @@ impl AccountTask {
                         }
                         CatchUpFrom::Since(_) => None,
                     };
-                    self.to_session(SessionCommand::CatchUp(from));
+                    self.to_session_if_any(SessionCommand::CatchUp(from));
                 }
             }
             SessionEvent::CaVerified => {
@@ -347,6 +466,9 @@ impl AccountTask {
                     .await;
                 self.archive_page(last.filter(|_| stored), complete, stored)
                     .await;
+                if complete {
+                    self.release_held().await;
+                }
                 self.emit(Event::CatchUp {
                     account,
                     fetched,
@@ -431,10 +553,13 @@ impl AccountTask {
     }
 
     async fn connection(&mut self, mut state: ConnectionState) {
-        self.online = matches!(state, ConnectionState::Online { .. });
-        if !self.online {
+        if !matches!(state, ConnectionState::Online { .. }) {
+            self.ready = false;
             // What we knew of contacts' presence is stale now.
             self.present.clear();
+            // The catch-up that held them will not finish on this stream.
+            self.catching_up = None;
+            self.release_held().await;
         }
         if let ConnectionState::Failed {
             certificate: Some(_),
@@ -475,6 +600,10 @@ impl AccountTask {
     /// sender asked and may see our presence (XEP-0184 §8: a receipt
     /// would otherwise tell a stranger we are online).
     async fn incoming(&mut self, message: IncomingMessage) {
+        if self.catching_up.is_some() && message.delayed.is_some() {
+            self.held.push(message);
+            return;
+        }
         let receipt = match (&message.id, message.wants_receipt) {
             (Some(id), true) => Some((message.from.clone(), id.clone())),
             _ => None,
@@ -492,9 +621,16 @@ impl AccountTask {
                 Some(Subscription::From | Subscription::Both)
             )
         {
-            self.to_session(SessionCommand::Receipt { to, id });
+            self.to_session_if_any(SessionCommand::Receipt { to, id });
         }
         self.note_live_id(stanza_id).await;
+    }
+
+    /// Stores what came from offline storage during the catch-up.
+    async fn release_held(&mut self) {
+        for message in std::mem::take(&mut self.held) {
+            Box::pin(self.incoming(message)).await;
+        }
     }
 
     /// Live messages carry our server's id; while no catch-up runs, the

@@ -16,11 +16,11 @@ use tokio::sync::mpsc;
 pub use event::{AccountLogin, Command, Event};
 pub use pipeline::MAX_BODY_BYTES;
 
-use self::account::AccountTask;
+use self::account::{AccountInput, AccountTask};
 use self::pipeline::Pipeline;
 use crate::instance::{InstanceError, InstanceLock};
 use crate::knock::KnockPolicy;
-use crate::model::{AccountId, ConnectionState, PushSource};
+use crate::model::{AccountId, PushSource};
 use crate::secrets::Secrets;
 use crate::store::{Database, Reader, Store, StoreError};
 use crate::tor::{Tor, TorSettings};
@@ -122,7 +122,9 @@ struct Core {
     pipeline: Pipeline,
     knocks: knocks::Knocks,
     tor: EngineTor,
-    accounts: HashMap<AccountId, mpsc::UnboundedSender<Command>>,
+    /// Every account the front end has named, connected or not: its task
+    /// keeps what is sent to it in order either way.
+    accounts: HashMap<AccountId, mpsc::UnboundedSender<AccountInput>>,
     /// The front end's last word on whether the user is looking
     /// (XEP-0352), for accounts started later too.
     client_active: Option<bool>,
@@ -160,7 +162,7 @@ async fn run(
         core.command(command);
     }
     for (jid, account) in core.accounts.drain() {
-        let _ = account.send(Command::Stop(jid));
+        let _ = account.send(AccountInput::Command(Command::Stop(jid)));
     }
 }
 
@@ -170,11 +172,6 @@ impl Core {
             Command::Configure(config) => self.knocks.set_tor(&config.jid, config.tor),
             Command::Start(login) => self.start(*login, false),
             Command::CreateAccount(login) => self.start(*login, true),
-            Command::Stop(jid) => {
-                if let Some(account) = self.accounts.remove(&jid) {
-                    let _ = account.send(Command::Stop(jid));
-                }
-            }
             Command::StorePassword { account, password } => {
                 let pipeline = self.pipeline.clone();
                 tokio::spawn(async move {
@@ -210,8 +207,9 @@ impl Core {
                 account,
                 password_store,
             } => {
+                // Its task ends with the session it closes.
                 if let Some(task) = self.accounts.remove(&account) {
-                    let _ = task.send(Command::Stop(account.clone()));
+                    let _ = task.send(AccountInput::Command(Command::Stop(account.clone())));
                 }
                 let pipeline = self.pipeline.clone();
                 tokio::spawn(async move {
@@ -264,24 +262,24 @@ impl Core {
             Command::SetClientActive { active } => {
                 self.client_active = Some(active);
                 for task in self.accounts.values() {
-                    let _ = task.send(Command::SetClientActive { active });
+                    let _ = task.send(AccountInput::Command(Command::SetClientActive { active }));
                 }
-            }
-            Command::SendMessage { account, message } if !self.accounts.contains_key(&account) => {
-                // Not connected (turned off, or not started yet): stored as
-                // queued all the same; it goes out when the account does.
-                let pipeline = self.pipeline.clone();
-                tokio::spawn(async move { pipeline.queue(&account, message).await });
-            }
-            Command::MarkRead { account, peer } if !self.accounts.contains_key(&account) => {
-                // Read is read, connected or not; the marker waits for a
-                // connection that is not there.
-                let pipeline = self.pipeline.clone();
-                tokio::spawn(async move { pipeline.mark_read(&account, &peer).await });
             }
             Command::Shutdown => {}
             other => self.route(other),
         }
+    }
+
+    /// The account's task, started (not connected) when it has none.
+    fn task(&mut self, account: &AccountId) -> &mpsc::UnboundedSender<AccountInput> {
+        let (pipeline, knocks, active) = (&self.pipeline, &self.knocks, self.client_active);
+        self.accounts.entry(account.clone()).or_insert_with(|| {
+            let task = AccountTask::spawn(account.clone(), pipeline.clone(), knocks.clone());
+            if let Some(active) = active {
+                let _ = task.send(AccountInput::Command(Command::SetClientActive { active }));
+            }
+            task
+        })
     }
 
     /// Hands an account's command to its task.
@@ -289,24 +287,12 @@ impl Core {
         let Some(account) = command_account(&command).cloned() else {
             return;
         };
-        let delivered = self
-            .accounts
-            .get(&account)
-            .is_some_and(|task| task.send(command).is_ok());
-        if !delivered {
-            self.accounts.remove(&account);
-            let pipeline = self.pipeline.clone();
-            tokio::spawn(async move { pipeline.not_connected(&account).await });
-        }
+        let _ = self.task(&account).send(AccountInput::Command(command));
     }
 
     /// Connects an account (creating it on the server first when asked).
     fn start(&mut self, login: AccountLogin, register: bool) {
         let jid = login.config.jid.clone();
-        if self.accounts.get(&jid).is_some_and(|a| !a.is_closed()) {
-            tracing::debug!(account = %jid, "already running");
-            return;
-        }
         // Known before anything can knock for this account.
         self.knocks.set_tor(&jid, login.config.tor);
         let route = if login.config.tor {
@@ -315,44 +301,10 @@ impl Core {
         } else {
             Route::Direct
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        if let Some(active) = self.client_active {
-            let _ = tx.send(Command::SetClientActive { active });
-        }
-        self.accounts.insert(jid.clone(), tx);
-        let (pipeline, knocks) = (self.pipeline.clone(), self.knocks.clone());
-        tokio::spawn(async move {
-            let password = match login.password.clone() {
-                Some(p) => p,
-                None => {
-                    let (store, acc, kept) = (
-                        pipeline.store().clone(),
-                        jid.clone(),
-                        login.config.password_store,
-                    );
-                    let read = tokio::task::spawn_blocking(move || {
-                        Secrets::new(store).password(&acc, kept)
-                    })
-                    .await;
-                    match read {
-                        Ok(Ok(p)) => p,
-                        Ok(Err(e)) => {
-                            return pipeline
-                                .emit(Event::Connection {
-                                    account: jid,
-                                    state: ConnectionState::Failed {
-                                        reason: e.to_string(),
-                                        certificate: None,
-                                        pinnable: false,
-                                    },
-                                })
-                                .await;
-                        }
-                        Err(_) => return,
-                    }
-                }
-            };
-            AccountTask::spawn(login, register, route, password, pipeline, knocks, rx);
+        let _ = self.task(&jid).send(AccountInput::Connect {
+            login: Box::new(login),
+            register,
+            route,
         });
     }
 }

@@ -12,8 +12,8 @@ use crate::model::{
     Stamp, SyncedMessage,
 };
 use crate::store::{
-    Advance, CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Store,
-    StoreError, StoredMessage, now_ms,
+    Advance, CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Placement,
+    Store, StoreError, StoredMessage, now_ms,
 };
 use crate::xmpp::CatchUpFrom;
 
@@ -471,12 +471,14 @@ impl Pipeline {
     ) -> bool {
         let now = now_ms();
         for m in &mut messages {
-            let stamp = m.sent_at.unwrap_or(Stamp {
-                ms: now,
+            // Never before the one before it in the archive; where stamps
+            // tie (whole seconds), the insertion order is the archive's.
+            let stamped = m.sent_at.map_or(now, |s| s.ms);
+            let ms = floor.map_or(stamped, |f| stamped.max(f));
+            m.sent_at = Some(Stamp {
+                ms,
                 whole_second: false,
             });
-            let ms = stamp.ms.max(floor.unwrap_or(i64::MIN));
-            m.sent_at = Some(Stamp { ms, ..stamp });
             if m.replaces.is_none() {
                 *floor = Some(ms);
             }
@@ -654,7 +656,11 @@ fn new_incoming<'a>(
         sender,
         body,
         sent_at: m.sent_at.map_or(now, |s| s.ms),
-        whole_second: m.sent_at.is_some_and(|s| s.whole_second),
+        placement: if m.sent_at.is_some_and(|s| s.whole_second) {
+            Placement::WithinSecond
+        } else {
+            Placement::AsStamped
+        },
         origin_id: m.origin_id.as_deref(),
         stanza_id: m.stanza_id.as_deref(),
         archive_id: m.stanza_id.as_deref(),

@@ -12,7 +12,7 @@ use sotto::config::{AccountConfig, Config, PasswordStore};
 use sotto::engine::Event;
 use sotto::model::{Availability, BareJid, Jid, PresenceUpdate, now_ms};
 use sotto::paths::Paths;
-use sotto::store::{MessageState, NewIncoming, Store, StoreKey};
+use sotto::store::{MessageState, NewIncoming, Placement, Store, StoreKey};
 use tokio::sync::mpsc;
 
 use super::app::{App, COMPOSER, Message, OVERLAY_INPUT, OverlayKind, Shortcut, shortcut};
@@ -154,7 +154,7 @@ impl Harness {
                 sender: &format!("{peer}/phone"),
                 body,
                 sent_at: at,
-                whole_second: false,
+                placement: Placement::AsStamped,
                 origin_id: None,
                 stanza_id: None,
                 archive_id: None,

@@ -73,10 +73,8 @@ pub struct NewIncoming<'a> {
     pub sender: &'a str,
     pub body: &'a str,
     pub sent_at: i64,
-    /// `sent_at` is a stamp of whole seconds: the message sorts anywhere
-    /// in that second, after what the conversation already has in it
-    /// (it reached us later).
-    pub whole_second: bool,
+    /// How `sent_at` places the message among the others.
+    pub placement: Placement,
     pub origin_id: Option<&'a str>,
     pub stanza_id: Option<&'a str>,
     pub archive_id: Option<&'a str>,
@@ -87,6 +85,17 @@ pub struct NewIncoming<'a> {
     pub wire_id: Option<&'a str>,
     /// The sender asked for chat markers (XEP-0333).
     pub markable: bool,
+}
+
+/// How a message's sort time is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Exactly as given.
+    AsStamped,
+    /// A stamp of whole seconds (Prosody's offline storage): the message
+    /// was sent somewhen in that second, and reached us after what the
+    /// conversation already has in it.
+    WithinSecond,
 }
 
 /// A correction (XEP-0308) of an earlier message, as the pipeline hands it
@@ -329,6 +338,8 @@ fn fts_query(input: &str) -> Option<String> {
 
 /// Inserts one message inside the caller's transaction; `None` when it
 /// is a duplicate.
+/// Inserts one message inside the caller's transaction; `None` when it
+/// is a duplicate (same stanza-id from our server, or same origin-id).
 fn insert_in(
     tx: &Connection,
     m: &NewIncoming<'_>,
@@ -337,7 +348,7 @@ fn insert_in(
 ) -> Result<Option<StoredMessage>, StoreError> {
     let account_id = Store::account_id(tx, m.account)?;
     let conversation = conversation_id(tx, account_id, m.peer)?;
-    let sent_at = if m.whole_second {
+    let sent_at = if m.placement == Placement::WithinSecond {
         let newest: Option<i64> = tx
             .prepare_cached("SELECT max(sent_at) FROM messages WHERE conversation_id = ?1")?
             .query_row(params![conversation], |r| r.get(0))?;
@@ -810,7 +821,7 @@ mod tests {
             sender: "bob@x/phone",
             body,
             sent_at: at,
-            whole_second: false,
+            placement: Placement::AsStamped,
             origin_id: None,
             stanza_id,
             archive_id: None,
@@ -834,7 +845,7 @@ mod tests {
         // that second, and it reached us after the others.
         let offline = store
             .insert_incoming(&NewIncoming {
-                whole_second: true,
+                placement: Placement::WithinSecond,
                 ..incoming("from offline storage", 10_000, Some("c"))
             })
             .expect("insert")
@@ -843,7 +854,7 @@ mod tests {
         // A stamp of another second keeps its own time.
         let older = store
             .insert_incoming(&NewIncoming {
-                whole_second: true,
+                placement: Placement::WithinSecond,
                 ..incoming("an older one", 5_000, Some("d"))
             })
             .expect("insert")

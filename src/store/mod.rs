@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 pub use key::{KeyOrigin, StoreKey, database_file, unlock};
 pub use messages::{
     Advance, ConversationSummary, CorrectionOutcome, Cursor, Direction, MessageState,
-    NewCorrection, NewIncoming, NewOutgoing, SearchHit, StoredMessage,
+    NewCorrection, NewIncoming, NewOutgoing, Placement, SearchHit, StoredMessage,
 };
 pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};
 pub use push::{PushSource, StoredPushInfo};
@@ -344,7 +344,7 @@ mod tests {
                 sender: "b@example.org/phone",
                 body: "unique-marker-5f1c2e",
                 sent_at: 1,
-                whole_second: false,
+                placement: Placement::AsStamped,
                 origin_id: None,
                 stanza_id: Some("s1"),
                 archive_id: None,

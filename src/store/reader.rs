@@ -85,7 +85,7 @@ impl Reader {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{NewIncoming, Store, StoreKey};
+    use crate::store::{NewIncoming, Placement, Store, StoreKey};
 
     #[test]
     fn a_reader_sees_writes_and_cannot_write() {
@@ -100,7 +100,7 @@ mod tests {
                 sender: "bob@x/p",
                 body: "seen by the reader",
                 sent_at: 1,
-                whole_second: false,
+                placement: Placement::AsStamped,
                 origin_id: None,
                 stanza_id: Some("s1"),
                 archive_id: None,

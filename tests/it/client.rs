@@ -21,6 +21,8 @@ pub struct TestClient {
     pub events: mpsc::Receiver<Event>,
     pub jid: BareJid,
     pub seen: Vec<Event>,
+    /// Incoming messages of an archive page not yet asked for.
+    pending: std::collections::VecDeque<StoredMessage>,
 }
 
 impl TestClient {
@@ -65,6 +67,7 @@ impl TestClient {
             events,
             jid,
             seen: Vec::new(),
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -136,14 +139,33 @@ impl TestClient {
     }
 
     /// Waits for a newly stored incoming message.
+    /// A message that comes while the login's catch-up runs (say, from
+    /// the server's offline storage) may be stored from the archive: it is
+    /// new in the store either way.
     pub async fn incoming(&mut self, what: &str) -> StoredMessage {
-        self.wait_for(what, |e| match e {
-            Event::Message { message, .. } if message.direction == Direction::In => {
-                Some(message.clone())
-            }
-            _ => None,
-        })
-        .await
+        if let Some(m) = self.pending.pop_front() {
+            return m;
+        }
+        let found = self
+            .wait_for(what, |e| match e {
+                Event::Message { message, .. } if message.direction == Direction::In => {
+                    Some(vec![message.clone()])
+                }
+                Event::Archived { messages, .. } => {
+                    let incoming: Vec<StoredMessage> = messages
+                        .iter()
+                        .filter(|m| m.direction == Direction::In)
+                        .cloned()
+                        .collect();
+                    (!incoming.is_empty()).then_some(incoming)
+                }
+                _ => None,
+            })
+            .await;
+        let mut found = found.into_iter();
+        let first = found.next().expect("at least one");
+        self.pending.extend(found);
+        first
     }
 
     /// The reason the engine gives for failing to send message `id`.

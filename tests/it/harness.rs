@@ -73,6 +73,8 @@ pub struct ProsodyOptions {
     pub archive_page: usize,
     /// In-band registration (XEP-0077) for clients.
     pub allow_registration: bool,
+    /// XEP-0198 (`smacks`); servers without it exist.
+    pub stream_management: bool,
 }
 
 impl Default for ProsodyOptions {
@@ -82,6 +84,7 @@ impl Default for ProsodyOptions {
             archive_limit: 100_000,
             archive_page: 50,
             allow_registration: true,
+            stream_management: true,
         }
     }
 }
@@ -143,6 +146,11 @@ impl Prosody {
         let archive_limit = options.archive_limit;
         let archive_page = options.archive_page;
         let allow_registration = options.allow_registration;
+        let smacks = if options.stream_management {
+            "\"smacks\";"
+        } else {
+            ""
+        };
         let config = format!(
             r#"run_as_root = true
 prosody_user = "root"
@@ -163,7 +171,7 @@ allow_registration = {allow_registration}
 authentication = "internal_hashed"
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep";
   "private"; "blocklist"; "vcard4"; "vcard_legacy"; "version"; "ping";
-  "register"; "mam"; "csi_simple"; "smacks"; "bookmarks"; "offline" }}
+  "register"; "mam"; "csi_simple"; {smacks} "bookmarks"; "offline" }}
 modules_disabled = {{ "s2s" }}
 archive_expires_after = "never"
 -- Client state indication holds traffic as soon as a flush is done, not

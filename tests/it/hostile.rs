@@ -354,7 +354,9 @@ async fn receipts_and_bounces_count_only_from_whom_the_message_went_to() {
     let (b, b_pw) = new_user(server, "witnessb");
     let (m, m_pw) = new_user(server, "witnessm");
     let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
-    alice.online().await;
+    // Forged to the full JID, the way a real bounce comes (the server
+    // drops errors addressed to a bare JID).
+    let alice_full = alice.online().await;
     let alice_jid = alice.jid.to_string();
     let bob_jid = format!("{b}@localhost");
     // Bob is a real peer that never sends receipts by itself.
@@ -372,14 +374,14 @@ async fn receipts_and_bounces_count_only_from_whom_the_message_went_to() {
     let mut mallory = Peer::start(server, &m, &m_pw);
     // Mallory forges Bob's receipt, marker and a bounce for the id.
     mallory.raw(&format!(
-        "<message to='{alice_jid}'><received xmlns='urn:xmpp:receipts' id='{id}'/></message>"
+        "<message to='{alice_full}'><received xmlns='urn:xmpp:receipts' id='{id}'/></message>"
     ));
     mallory.raw(&format!(
         "<message to='{alice_jid}' type='chat'><displayed xmlns='urn:xmpp:chat-markers:0' \
          id='{id}'/></message>"
     ));
     mallory.raw(&format!(
-        "<message to='{alice_jid}' type='error' id='{id}'><error type='cancel'>\
+        "<message to='{alice_full}' type='error' id='{id}'><error type='cancel'>\
          <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
     ));
     mallory.send(&alice_jid, "barrier", "b2", false);

@@ -5,11 +5,10 @@ use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, BareJid, ConnectionState, OutgoingMessage, OutgoingState};
 use sotto::store::{Direction, Store, StoreKey};
 use sotto::xmpp::RetryPolicy;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
 
 use crate::client::{TestClient, rand_key};
 use crate::harness::{Prosody, ProsodyOptions, XmppServer, new_user};
+use crate::proxy::Proxy;
 
 fn send(client: &TestClient, to: &TestClient, body: &str) -> String {
     send_to(client, &to.jid, body)
@@ -281,47 +280,6 @@ on_both_servers! {
         assert_eq!(bodies, ["sent from the laptop", "reply to both", "barrier"]);
     }
 }
-}
-
-/// A TCP proxy whose connections can be cut, as a network drop would.
-struct Proxy {
-    port: u16,
-    cut: tokio::sync::watch::Sender<u64>,
-}
-
-impl Proxy {
-    async fn start(target: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let (cut, cut_rx) = tokio::sync::watch::channel(0u64);
-        tokio::spawn(async move {
-            let mut tasks = JoinSet::new();
-            let mut cut_rx = cut_rx;
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((mut inbound, _)) = accepted else { return };
-                        tasks.spawn(async move {
-                            let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await else {
-                                return;
-                            };
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        });
-                    }
-                    changed = cut_rx.changed() => {
-                        if changed.is_err() { return; }
-                        // Dropping the sockets mid-stream, as a dead link does.
-                        tasks.abort_all();
-                    }
-                }
-            }
-        });
-        Self { port, cut }
-    }
-
-    fn cut(&self) {
-        self.cut.send_modify(|n| *n += 1);
-    }
 }
 
 on_both_servers! {
