@@ -53,7 +53,7 @@ pub fn confine(paths: &Paths) -> SandboxStatus {
 #[cfg(target_os = "linux")]
 mod imp {
     use landlock::{
-        ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+        ABI, Access, AccessFs, BitFlags, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
         path_beneath_rules,
     };
 
@@ -66,6 +66,30 @@ mod imp {
         "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/proc", "/sys", "/nix",
     ];
 
+    /// Device nodes, named one by one: a rule on all of `/dev` would open
+    /// `/dev/shm`, other programs' shared memory. The terminal is for
+    /// password prompts (which switch its echo off), the GPU nodes for
+    /// the GUI's renderer; missing ones are skipped.
+    const DEVICES: &[&str] = &[
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+        "/dev/dri",
+        "/dev/nvidiactl",
+        "/dev/nvidia0",
+        "/dev/nvidia-modeset",
+        "/dev/nvidia-uvm",
+    ];
+
+    /// Read, write and device control: without `IoctlDev` a prompt cannot
+    /// turn the terminal's echo off and would show the password.
+    fn device_access(abi: ABI) -> BitFlags<AccessFs> {
+        AccessFs::from_read(abi) | AccessFs::WriteFile | AccessFs::IoctlDev
+    }
+
     pub fn confine(paths: &Paths) -> SandboxStatus {
         let abi = ABI::V5;
         let own = [&paths.config_dir, &paths.data_dir, &paths.cache_dir];
@@ -74,13 +98,7 @@ mod imp {
             .and_then(|r| r.create())
             .and_then(|r| r.add_rules(path_beneath_rules(own, AccessFs::from_all(abi))))
             .and_then(|r| r.add_rules(path_beneath_rules(READ_ONLY, AccessFs::from_read(abi))))
-            // Terminals (password prompts), /dev/null, random numbers.
-            .and_then(|r| {
-                r.add_rules(path_beneath_rules(
-                    ["/dev"],
-                    AccessFs::from_read(abi) | AccessFs::WriteFile,
-                ))
-            })
+            .and_then(|r| r.add_rules(path_beneath_rules(DEVICES, device_access(abi))))
             .and_then(|r| r.restrict_self());
         match result {
             Ok(status) => match status.ruleset {
