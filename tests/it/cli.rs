@@ -91,6 +91,27 @@ fn cli_adds_accounts_sends_listens_and_lists_contacts() {
         panic!("listen never came online: {:?}", stderr_reader.join());
     }
 
+    // While it listens, a second process on the same folder cannot connect
+    // the account too (it says why, in one line), but may still read.
+    let second = sotto(home_b.path())
+        .args(["send", &alice, "from a second process"])
+        .output()
+        .expect("run second send");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "a second engine ran: {err}");
+    assert!(err.contains("already running"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let reading = sotto(home_b.path())
+        .args(["account", "list"])
+        .output()
+        .expect("run account list");
+    assert!(
+        reading.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reading.stderr)
+    );
+    assert!(String::from_utf8_lossy(&reading.stdout).contains(&bob));
+
     // The most verbose logging still shows no secret and no message body.
     let sent = sotto(home_a.path())
         .args(["-vvv", "send", &bob, "Hello from the command line"])
