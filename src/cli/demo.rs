@@ -5,11 +5,13 @@
 //! or keychain.
 
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
+use futures::FutureExt as _;
 use rcgen::{CertificateParams, DnType, KeyPair};
 use secrecy::SecretString;
 use sotto::config::{AccountConfig, PasswordStore};
@@ -33,6 +35,14 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
              install it (on Debian/Ubuntu: sudo apt install prosody) and run `sotto demo` again"
         );
     }
+    // Signals are caught from the first step: one that arrives while the
+    // demo is still setting up ends it as soon as the setup returns, with
+    // everything tidied, instead of killing it half-way.
+    let runtime = super::runtime()?;
+    let mut ended = {
+        let _inside = runtime.enter();
+        Ended::new()?
+    };
     let dir = tempfile::Builder::new()
         .prefix("sotto-demo-")
         .tempdir()
@@ -83,7 +93,6 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
         bail!("the demo account could not be added");
     }
 
-    let runtime = super::runtime()?;
     runtime.block_on(async {
         // Make alice and bob contacts of each other, with a few messages
         // waiting for alice, before the window opens.
@@ -98,18 +107,22 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
             bob_side.say(&alice, text)?;
         }
 
+        if let Some(signal) = ended.next().now_or_never() {
+            eprintln!("Ending the demo ({signal}).");
+            bob_side.engine.send(Command::Shutdown)?;
+            return anyhow::Ok(());
+        }
         eprintln!("Opening Sotto signed in as {alice}; close the window to end the demo.");
         let mut gui = guarded(
             Process::new(std::env::current_exe()?)
                 .arg("--home")
                 .arg(&home)
                 .envs(demo_env()),
-            None,
+            Some(dir.path()),
             None,
         )
         .context("could not start the window")?;
         let started = Instant::now();
-        let mut ended = Ended::new()?;
         loop {
             tokio::select! {
                 event = bob_side.events.recv() => match event {
@@ -167,7 +180,9 @@ impl Ended {
 
 /// Starts `command` under a small shell guard that ends it, and removes
 /// `folder`, as soon as this process is gone: even a SIGKILL of the demo,
-/// which no handler sees, leaves no server or window behind.
+/// which no handler sees, leaves no server or window behind. Every guard
+/// of the demo is given the folder: removal fails while another child
+/// still writes in it, and the guard that ends last succeeds.
 fn guarded(
     command: &mut Process,
     folder: Option<&Path>,
@@ -180,9 +195,11 @@ fn guarded(
         .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
         .collect();
     let script = r#"parent="$1"; folder="$2"; log="$3"; shift 3
+# $!, not $child: a signal that comes while the child is being started is
+# handled just after the fork, before `child=$!` has run.
+trap '[ -n "$!" ] && kill $! 2>/dev/null && wait $!; exit 0' TERM INT HUP
 if [ -n "$log" ]; then "$@" >>"$log" 2>&1 & else "$@" & fi
 child=$!
-trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM INT HUP
 while kill -0 "$parent" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.3; done
 kill $child 2>/dev/null
 wait $child
@@ -201,14 +218,19 @@ exit $status"#;
         .arg(program)
         .args(args)
         .envs(envs)
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        // The guard and its child form a group of their own, which `stop`
+        // signals as one: a signal that reaches the guard before its trap
+        // is set still ends the child.
+        .process_group(0);
     guard.spawn()
 }
 
-/// Ends a guarded child (its guard passes the signal on) and reaps it.
+/// Ends a guarded child and its guard, and reaps the guard.
 fn stop(child: &mut Child) {
     if child.try_wait().ok().flatten().is_none() {
-        let _ = Process::new("kill").arg(child.id().to_string()).status();
+        let group = format!("-{}", child.id());
+        let _ = Process::new("kill").args(["-TERM", "--", &group]).status();
     }
     let _ = child.wait();
 }

@@ -30,6 +30,7 @@ mod cli;
 mod client;
 mod crash;
 mod delivery;
+mod demo;
 mod ejabberd;
 mod extras;
 mod fake_server;
