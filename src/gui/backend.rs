@@ -21,6 +21,10 @@ use tokio::sync::mpsc;
 /// At most this many engine events reach `update` at once; a catch-up of
 /// thousands of messages becomes a few redraws.
 const EVENT_BATCH: usize = 256;
+/// How long events are gathered after the first of a batch: short enough
+/// not to be noticed, long enough that a chat receiving twenty messages a
+/// second redraws about ten times.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(80);
 
 /// The passphrase typed into the unlock screen (or `SOTTO_PASSPHRASE`).
 struct GivenPassphrase(Option<SecretString>);
@@ -146,9 +150,18 @@ impl Backend {
         let rx = self.events.lock().ok().and_then(|mut e| e.take())?;
         Some(
             futures::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|event| (event, rx))
+                let mut batch = vec![rx.recv().await?];
+                // What comes within a moment of the first is drawn with it:
+                // a busy chat costs a redraw per batch, not per message.
+                let deadline = tokio::time::Instant::now() + COALESCE;
+                while batch.len() < EVENT_BATCH {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(event)) => batch.push(event),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                Some((batch, rx))
             })
-            .ready_chunks(EVENT_BATCH)
             .boxed(),
         )
     }

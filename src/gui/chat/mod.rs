@@ -16,7 +16,7 @@ use sotto::store::{Cursor, MessageState, StoredMessage};
 use self::composer::{Composer, SendButton, Target};
 use self::details::Details;
 use self::timeline::{MESSAGES, Timeline};
-use self::window::{Edit, PAGE, Page, Request, Side, Want, Window};
+use self::window::{Edit, MOST, PAGE, Page, Request, Side, Want, Window};
 use super::backend::Backend;
 use super::context::Context;
 use super::people::Key;
@@ -255,12 +255,13 @@ impl Chat {
         }
         self.scroll.last = Some(seen);
         if self.window.loading().is_none() {
-            // Drop what is far from the view, before reading more.
+            // Drop what is far from the view, before reading more; from
+            // the top a page at a time (see MOST).
             if seen.from_top < seen.from_bottom {
                 if self.window.trim(Side::Bottom) > 0 {
                     self.keep_top();
                 }
-            } else {
+            } else if self.window.len() > MOST {
                 self.window.trim(Side::Top);
             }
         }

@@ -54,6 +54,7 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
             col = col.push(centered(
                 text("This is the beginning of the conversation.")
                     .size(12)
+                    .line_height(px(16.0))
                     .style(style::muted),
             ));
         } else if matches!(window.loading(), Some(Want::Older(_))) {
@@ -73,7 +74,7 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
             {
                 col = col.push(
                     container(
-                        container(text(time::day_label(d, now)).size(12))
+                        container(text(time::day_label(d, now)).size(12).line_height(px(16.0)))
                             .padding([2, 10])
                             .style(container::rounded_box),
                     )
@@ -85,9 +86,14 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
             col = col.push(bubble(m, self.highlight == Some(m.id), self.on_retry));
             if last_own == Some(m.id) && m.state != MessageState::Failed {
                 col = col.push(
-                    container(text(state_words(m.state)).size(11).style(style::muted))
-                        .align_right(Length::Fill)
-                        .padding([0, 4]),
+                    container(
+                        text(state_words(m.state))
+                            .size(11)
+                            .line_height(px(14.0))
+                            .style(style::muted),
+                    )
+                    .align_right(Length::Fill)
+                    .padding([0, 4]),
                 );
             }
         }
@@ -128,6 +134,13 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
     }
 }
 
+/// Whole-pixel line heights: with heights in whole pixels the bubbles
+/// land on the same sub-pixel rows as the list moves, so the renderer
+/// reuses the glyphs it drew instead of rasterizing them again.
+fn px(height: f32) -> iced::widget::text::LineHeight {
+    iced::widget::text::LineHeight::Absolute(iced::Pixels(height))
+}
+
 fn centered<'a, Message: 'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
     container(content).center_x(Length::Fill).padding(8).into()
 }
@@ -147,20 +160,23 @@ fn bubble<'a, Message: Clone + 'a>(
         meta.push_str(ticks(m.state));
     }
     let read = m.state == MessageState::Read;
-    let meta = text(meta).size(11).style(move |theme: &Theme| {
-        let p = theme.extended_palette();
-        text::Style {
-            color: Some(if read {
-                // Bright on the accent colour: read at a glance.
-                iced::Color::from_rgb8(0xb8, 0xff, 0xd9)
-            } else if outgoing {
-                p.primary.base.text.scale_alpha(0.75)
-            } else {
-                p.background.strong.text.scale_alpha(0.6)
-            }),
-        }
-    });
-    let mut body = column![text(m.body.as_str()).size(15), meta].spacing(2);
+    let meta = text(meta)
+        .size(11)
+        .line_height(px(14.0))
+        .style(move |theme: &Theme| {
+            let p = theme.extended_palette();
+            text::Style {
+                color: Some(if read {
+                    // Bright on the accent colour: read at a glance.
+                    iced::Color::from_rgb8(0xb8, 0xff, 0xd9)
+                } else if outgoing {
+                    p.primary.base.text.scale_alpha(0.75)
+                } else {
+                    p.background.strong.text.scale_alpha(0.6)
+                }),
+            }
+        });
+    let mut body = column![text(m.body.as_str()).size(15).line_height(px(20.0)), meta].spacing(2);
     if m.state == MessageState::Failed {
         let reason = m.failure.as_deref().unwrap_or("the server refused it");
         body = body.push(

@@ -10,9 +10,13 @@ use sotto::store::{Cursor, Direction, MessageState, StoredMessage};
 
 /// Messages per page read from the store.
 pub const PAGE: usize = 50;
-/// At most this many are held (three pages): a screenful and a margin
-/// either side, however tall the window.
+/// This many are held after dropping (three pages): a screenful and a
+/// margin either side, however tall the window.
 pub const HELD: usize = 3 * PAGE;
+/// The most ever held. The oldest are dropped a page at a time rather
+/// than one per arrival: the list's widgets keep their laid-out text by
+/// position, so dropping from the top makes every bubble lay out again.
+pub const MOST: usize = HELD + PAGE;
 
 /// A read the window wants from the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +237,7 @@ impl Window {
             return (false, Edit::None);
         }
         self.messages.insert(at, m);
-        if following {
+        if following && self.messages.len() > MOST {
             self.trim(Side::Top);
         }
         (true, Edit::Bottom)
@@ -411,14 +415,16 @@ mod tests {
         let mut w = newest();
         for id in 1001..1400 {
             assert_eq!(w.arrived(m(id), true), (true, Edit::Bottom));
+            assert!(w.len() <= MOST);
         }
-        assert_eq!(w.len(), HELD);
+        assert!(w.len() > HELD);
         assert_eq!(ids(&w).last(), Some(&1399));
         // The same message again (a correction) replaces it.
         let mut again = m(1399);
         again.body = "edited".into();
+        let held = w.len();
         assert_eq!(w.arrived(again, true), (true, Edit::None));
-        assert_eq!(w.len(), HELD);
+        assert_eq!(w.len(), held);
         assert_eq!(w.iter().last().map(|m| m.body.as_str()), Some("edited"));
     }
 

@@ -63,24 +63,36 @@ fn line(content: &str, size: Pixels, font: iced::Font) -> core_text::Text<&str, 
 }
 
 /// The longest start of `content` that fits `max` with "…" after it.
+/// Shaped once whole, cut where the shaped line crosses the width left
+/// for the ellipsis, then stepped back while it still does not fit.
 fn fit(content: &str, max: f32, size: Pixels, font: iced::Font) -> String {
     let width = |s: &str| Paragraph::with_text(line(s, size, font)).min_width();
-    if width(content) <= max {
+    let whole = Paragraph::with_text(line(content, size, font));
+    if whole.min_width() <= max {
         return content.to_owned();
     }
-    let cuts: Vec<usize> = content.char_indices().map(|(i, _)| i).collect();
-    let candidate = |n: usize| format!("{}…", content[..cuts[n]].trim_end());
-    // The widths of the starts grow with their length: bisect.
-    let (mut lo, mut hi) = (0, cuts.len().saturating_sub(1));
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        if width(&candidate(mid)) <= max {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
+    // "answer.…" reads badly: the cut drops what ends a word too.
+    let candidate = |end: usize| {
+        let start = content[..end].trim_end_matches(|c: char| {
+            c.is_whitespace() || matches!(c, '.' | ',' | ';' | ':' | '-' | '–' | '—')
+        });
+        format!("{start}…")
+    };
+    let room = (max - width("…")).max(0.0);
+    let mut end = whole
+        .hit_test(iced::Point::new(room, whole.min_bounds().height / 2.0))
+        .map_or(0, |hit| hit.cursor())
+        .min(content.len());
+    while !content.is_char_boundary(end) {
+        end -= 1;
     }
-    candidate(lo)
+    loop {
+        let cut = candidate(end);
+        if end == 0 || width(&cut) <= max {
+            return cut;
+        }
+        end = content[..end].char_indices().last().map_or(0, |(i, _)| i);
+    }
 }
 
 impl<Message> Widget<Message, Theme, iced::Renderer> for Ellipsized<'_> {
