@@ -10,9 +10,10 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{BufRead, BufReader};
+#[path = "xwindow/mod.rs"]
+mod xwindow;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
@@ -46,30 +47,13 @@ fn main() {
         t.elapsed()
     );
 
-    let display = format!(":{}", 200 + std::process::id() % 300);
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            display.as_str(),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb must be installed (apt install xvfb)");
-    std::thread::sleep(Duration::from_secs(1));
-
+    let x = xwindow::Xvfb::start(1280, 800);
     let mut window = Vec::new();
     let mut listed = Vec::new();
     for _ in 0..runs {
-        let (mut child, w, l) = start(dir.path(), &display);
+        let (_gui, w, l) = start(dir.path(), &x);
         window.push(w);
         listed.push(l);
-        let _ = child.kill();
-        let _ = child.wait();
     }
     window.sort_unstable();
     listed.sort_unstable();
@@ -84,24 +68,19 @@ fn main() {
         listed[runs - 1]
     );
 
-    let (mut child, _, _) = start(dir.path(), &display);
-    let pid = child.id();
+    let (gui, _, _) = start(dir.path(), &x);
     std::thread::sleep(Duration::from_secs(3));
-    let cpu_before = cpu_ticks(pid);
+    let cpu_before = gui.cpu_ticks();
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs(idle_seconds));
-    let cpu = cpu_ticks(pid) - cpu_before;
-    let ticks_per_second = 100.0; // USER_HZ on Linux
+    let cpu = gui.cpu_ticks() - cpu_before;
+    let tps = xwindow::TICKS_PER_SECOND;
     println!(
-        "idle {idle_seconds} s: CPU {:.2} s ({:.2} % of one core); RSS {} MiB",
-        cpu as f64 / ticks_per_second,
-        100.0 * cpu as f64 / ticks_per_second / t.elapsed().as_secs_f64(),
-        rss_kib(pid) / 1024
+        "idle {idle_seconds} s: CPU {:.2} s ({:.2} % of one core); RSS {:.0} MiB",
+        cpu as f64 / tps,
+        100.0 * cpu as f64 / tps / t.elapsed().as_secs_f64(),
+        xwindow::mib(gui.rss_kib())
     );
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
 }
 
 /// A home with one (turned off) account and a long history, unlocked by
@@ -162,67 +141,14 @@ fn fill(paths: &Paths) {
 }
 
 /// Starts the window; returns when the list is shown, with both timings.
-fn start(home: &Path, display: &str) -> (Child, u128, u128) {
-    let bin =
-        std::env::var_os("SOTTO_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sotto").into());
-    let mut child = Command::new(bin)
-        .arg("--home")
-        .arg(home)
-        .env("DISPLAY", display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env("SOTTO_PASSPHRASE", PASSPHRASE)
-        .env("RUST_LOG", "sotto=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sotto");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut window = None;
-    let mut listed = None;
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while listed.is_none() && Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        let ms = || {
-            line.split("ms=")
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .and_then(|s| s.parse::<u128>().ok())
-        };
-        if line.contains("window open") {
-            window = ms();
-        } else if line.contains("conversation list shown") {
-            listed = ms();
-        }
-    }
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (
-        child,
-        window.expect("the window did not open"),
-        listed.expect("the list was not shown"),
-    )
-}
-
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    // Fields after the command name (which may hold spaces) start at ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    utime + stime
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+fn start(home: &Path, x: &xwindow::Xvfb) -> (xwindow::Gui, u128, u128) {
+    let gui = xwindow::Gui::start(home, x, &[("SOTTO_PASSPHRASE", PASSPHRASE)]);
+    let patience = Duration::from_secs(60);
+    let window = gui
+        .wait_log("window open", patience)
+        .expect("the window did not open");
+    let listed = gui
+        .wait_log("conversation list shown", patience)
+        .expect("the list was not shown");
+    (gui, window, listed)
 }

@@ -12,7 +12,6 @@ use futures::stream::BoxStream;
 use secrecy::SecretString;
 use sotto::config::{AccountConfig, Config};
 use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
-use sotto::knock::KnockPolicy;
 use sotto::model::Availability;
 use sotto::paths::Paths;
 use sotto::store::{Database, KeyOrigin, PassphraseError, PassphrasePrompt, Reader, StoreError};
@@ -22,6 +21,10 @@ use tokio::sync::mpsc;
 /// At most this many engine events reach `update` at once; a catch-up of
 /// thousands of messages becomes a few redraws.
 const EVENT_BATCH: usize = 256;
+/// How long events are gathered after the first of a batch: short enough
+/// not to be noticed, long enough that a chat receiving twenty messages a
+/// second redraws about ten times.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(80);
 
 /// The passphrase typed into the unlock screen (or `SOTTO_PASSPHRASE`).
 struct GivenPassphrase(Option<SecretString>);
@@ -76,11 +79,33 @@ pub struct Backend {
     runtime: tokio::runtime::Handle,
     /// Taken once by the event subscription.
     events: Arc<Mutex<Option<mpsc::Receiver<Event>>>>,
+    writer: Writer,
     /// Keeps the runtime alive as long as any handle exists.
     _owner: Arc<RuntimeOwner>,
 }
 
 struct RuntimeOwner(Option<tokio::runtime::Runtime>);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// One thread that writes files in turn.
+#[derive(Clone)]
+struct Writer(std::sync::mpsc::Sender<Job>);
+
+impl Writer {
+    fn start() -> Result<Self, String> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sotto-writer".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })
+            .map_err(|e| format!("Sotto could not start: {e}"))?;
+        Ok(Self(tx))
+    }
+}
 
 impl Drop for RuntimeOwner {
     fn drop(&mut self) {
@@ -99,21 +124,13 @@ impl std::fmt::Debug for Backend {
 impl Backend {
     /// Starts the engine over the database on a new runtime, as the one
     /// Sotto running on it.
-    pub fn start(database: Database) -> Result<Self, String> {
+    pub fn start(database: Database, options: EngineOptions) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sotto-core")
             .enable_all()
             .build()
             .map_err(|e| format!("Sotto could not start its core: {e}"))?;
-        let options = EngineOptions {
-            knock: KnockPolicy {
-                allow_insecure: std::env::var("SOTTO_KNOCK_INSECURE").is_ok_and(|v| v == "1"),
-                ..KnockPolicy::default()
-            },
-            // Tor beside the database, in Sotto's data folder.
-            tor: None,
-        };
         let (engine, events) = {
             let _guard = runtime.enter();
             Engine::open(database, options).map_err(|e| e.to_string())?
@@ -123,44 +140,28 @@ impl Backend {
             engine,
             runtime: runtime.handle().clone(),
             events: Arc::new(Mutex::new(Some(events))),
-            _owner: Arc::new(RuntimeOwner(Some(runtime))),
-        })
-    }
-
-    /// An engine over a store the test fills itself, without the
-    /// instance lock (tests run many in one process).
-    #[cfg(test)]
-    pub fn with_store(store: sotto::store::Store) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let (engine, events) = {
-            let _guard = runtime.enter();
-            Engine::start_with(store, EngineOptions::default()).map_err(|e| e.to_string())?
-        };
-        Ok(Self {
-            reader: engine.reader().clone(),
-            engine,
-            runtime: runtime.handle().clone(),
-            events: Arc::new(Mutex::new(Some(events))),
+            writer: Writer::start()?,
             _owner: Arc::new(RuntimeOwner(Some(runtime))),
         })
     }
 
     /// The engine's events, in batches. Can be taken once.
-    pub fn take_events(&self) -> Option<mpsc::Receiver<Event>> {
-        self.events.lock().ok().and_then(|mut e| e.take())
-    }
-
     pub fn event_stream(&self) -> Option<BoxStream<'static, Vec<Event>>> {
-        let rx = self.take_events()?;
+        let rx = self.events.lock().ok().and_then(|mut e| e.take())?;
         Some(
             futures::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|event| (event, rx))
+                let mut batch = vec![rx.recv().await?];
+                // What comes within a moment of the first is drawn with it:
+                // a busy chat costs a redraw per batch, not per message.
+                let deadline = tokio::time::Instant::now() + COALESCE;
+                while batch.len() < EVENT_BATCH {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(event)) => batch.push(event),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                Some((batch, rx))
             })
-            .ready_chunks(EVENT_BATCH)
             .boxed(),
         )
     }
@@ -199,6 +200,27 @@ impl Backend {
         async move { handle.await.ok() }
     }
 
+    /// Writes a file of the window's own (settings, preferences) off the
+    /// GUI thread, in the order asked, so a later save never loses to an
+    /// earlier one.
+    pub fn persist<F>(&self, write: F) -> impl Future<Output = Result<(), String>> + use<F>
+    where
+        F: FnOnce() -> Result<(), String> + Send + 'static,
+    {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(write());
+        });
+        let sent = self.writer.0.send(job).is_ok();
+        async move {
+            if !sent {
+                return Err("Sotto is shutting down".into());
+            }
+            rx.await
+                .unwrap_or_else(|_| Err("the file could not be written".into()))
+        }
+    }
+
     /// Connects an account; with `create`, first creates it on its
     /// server. `None`: the engine reads the stored password.
     pub fn login(&self, account: AccountConfig, password: Option<SecretString>, create: bool) {
@@ -226,4 +248,10 @@ impl Backend {
             }
         }
     }
+}
+
+/// A timer that starts when polled, so it is made inside the executor's
+/// runtime whatever thread `update` runs on.
+pub async fn sleep(duration: std::time::Duration) {
+    tokio::time::sleep(duration).await;
 }

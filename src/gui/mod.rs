@@ -1,25 +1,36 @@
 //! The desktop window (iced). It talks to the core only through the
-//! engine's commands and events and the store's read API.
+//! engine's commands and events and the store's read-only handle.
+//!
+//! Each part keeps its own state, `Message`, `update` and `view`, and
+//! reports an event to its parent: the app routes between unlocking and
+//! the dashboard, which routes between the sidebar, the chat, the
+//! overlays and the pages.
 
 mod app;
 mod backend;
 mod chat;
+mod context;
+mod conversations;
 mod icon;
 mod notify;
+mod overlay;
+mod people;
+mod platform;
 mod prefs;
-mod signin;
-mod state;
+mod screen;
+mod sidebar;
 #[cfg(test)]
 mod tests;
-mod view;
+mod widget;
 
 use std::path::Path;
 
-use iced::{Subscription, Task, window};
+use iced::{Subscription, window};
 use sotto::config::Config;
 use sotto::paths::Paths;
 
 use app::{App, Message};
+use platform::Platform;
 
 /// When the GUI started, for the start-up timings it logs.
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -34,9 +45,9 @@ pub fn run(home: Option<&Path>) -> anyhow::Result<()> {
     paths.create()?;
     let config = Config::load(&paths.config_file())?;
     iced::application(
-        move || (App::new(paths.clone(), config.clone()), boot()),
+        move || App::boot(paths.clone(), config.clone(), Platform::desktop()),
         App::update,
-        view::view,
+        App::view,
     )
     .title(App::title)
     .theme(App::theme)
@@ -60,11 +71,6 @@ fn window_settings() -> window::Settings {
         },
         ..window::Settings::default()
     }
-}
-
-/// Asks the system theme once; changes come through the subscription.
-fn boot() -> Task<Message> {
-    iced::system::theme().map(|mode| Message::SystemDark(mode == iced::theme::Mode::Dark))
 }
 
 /// Only event-driven sources: nothing here ticks while the app is idle.

@@ -374,7 +374,12 @@ pub fn new_user(server: &dyn XmppServer, prefix: &str) -> (String, String) {
 /// Runs the `sotto` binary with a private home and no keychain (the
 /// headless path: the store is unlocked by `SOTTO_PASSPHRASE`).
 pub fn sotto(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sotto"));
+    // Cargo names the binary to integration tests and benches only; the
+    // binary's own tests (the GUI's, which share this harness) never run it.
+    let Some(bin) = option_env!("CARGO_BIN_EXE_sotto") else {
+        panic!("only integration tests and benches run the binary");
+    };
+    let mut cmd = Command::new(bin);
     cmd.env("SOTTO_HOME", home)
         .env("SOTTO_PASSPHRASE", "test store passphrase")
         .env("SOTTO_SECRETS", "passphrase")

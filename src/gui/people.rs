@@ -7,7 +7,7 @@ use sotto::engine::Event;
 use sotto::model::{
     Availability, BareJid, ChatState, ConnectionState, Contact, SubscriptionChange,
 };
-use sotto::store::StoredPushInfo;
+use sotto::store::{Direction, StoredPushInfo};
 
 /// An account and one of its contacts.
 pub type Key = (BareJid, BareJid);
@@ -111,6 +111,10 @@ pub struct People {
     pub typing: HashSet<Key>,
     /// The shared Tor client's bootstrap, once a Tor account started.
     pub tor: Option<sotto::tor::BootstrapProgress>,
+    /// Accounts whose contact list could not be had, and why: what is
+    /// known stays shown, and the failure is said, never shown as "no
+    /// contacts".
+    pub roster_errors: BTreeMap<BareJid, String>,
 }
 
 impl People {
@@ -136,9 +140,12 @@ impl People {
             })
     }
 
-    /// Applies an event to what is known. Returns true when the
-    /// conversation list may have changed.
-    pub fn apply(&mut self, event: &Event) -> bool {
+    pub fn typing(&self, account: &BareJid, peer: &BareJid) -> bool {
+        self.typing.contains(&(account.clone(), peer.clone()))
+    }
+
+    /// Applies an event to what is known.
+    pub fn apply(&mut self, event: &Event) {
         match event {
             Event::Connection { account, state } => {
                 let status = self.accounts.entry(account.clone()).or_default();
@@ -154,6 +161,7 @@ impl People {
                 }
             }
             Event::Roster { account, contacts } => {
+                self.roster_errors.remove(account);
                 for ((acc, _), c) in self.contacts.iter_mut() {
                     if acc == account {
                         c.contact = None;
@@ -161,6 +169,18 @@ impl People {
                 }
                 for contact in contacts {
                     self.contact_mut(account, &contact.jid).contact = Some(contact.clone());
+                }
+            }
+            Event::RosterFailed { account, reason } => {
+                self.roster_errors.insert(account.clone(), reason.clone());
+            }
+            Event::AutoKnock {
+                account,
+                contact,
+                on,
+            } => {
+                if let Some(p) = self.contact_mut(account, contact).push.as_mut() {
+                    p.auto_knock = *on;
                 }
             }
             Event::ContactChanged { account, contact } => {
@@ -174,7 +194,7 @@ impl People {
             Event::Presence { account, update } => {
                 let bare = update.from.to_bare();
                 if &bare == account {
-                    return false;
+                    return;
                 }
                 let resource = update
                     .from
@@ -214,7 +234,6 @@ impl People {
             } => {
                 let status = self.accounts.entry(account.clone()).or_default();
                 status.catch_up = (!done).then_some((*fetched, *total));
-                return *done;
             }
             Event::Knocking {
                 account, contact, ..
@@ -268,20 +287,26 @@ impl People {
                 self.blocked
                     .extend(jids.iter().map(|j| (account.clone(), j.clone())));
             }
-            Event::Message { account, message } => {
+            Event::Message { account, message } if message.direction == Direction::In => {
                 if let Ok(peer) = message.peer.parse::<BareJid>() {
                     // A message ends their typing.
                     self.typing.remove(&(account.clone(), peer));
                 }
-                return true;
-            }
-            Event::Archived { .. } | Event::Corrected { .. } | Event::ConversationRead { .. } => {
-                return true;
             }
             Event::TorBootstrap { progress } => self.tor = Some(progress.clone()),
             _ => {}
         }
-        false
+    }
+
+    /// Forgets everything of an account that was removed.
+    pub fn forget(&mut self, account: &BareJid) {
+        self.accounts.remove(account);
+        self.contacts.retain(|(a, _), _| a != account);
+        self.requests.retain(|(a, _)| a != account);
+        self.knocks.retain(|(a, _), _| a != account);
+        self.blocked.retain(|(a, _)| a != account);
+        self.typing.retain(|(a, _)| a != account);
+        self.roster_errors.remove(account);
     }
 }
 
@@ -358,5 +383,36 @@ mod tests {
             state: ConnectionState::Suspended,
         });
         assert!(!people.contact(&me, &bob).is_some_and(ContactState::online));
+    }
+
+    #[test]
+    fn a_failed_roster_read_keeps_the_names_and_is_remembered() {
+        let mut people = People::default();
+        let me = jid("me@example.org");
+        let bob = jid("bob@example.org");
+        people.apply(&Event::Roster {
+            account: me.clone(),
+            contacts: vec![Contact {
+                jid: bob.clone(),
+                name: Some("Bob B.".into()),
+                subscription: Subscription::Both,
+                pending_out: false,
+                groups: vec![],
+            }],
+        });
+        people.apply(&Event::RosterFailed {
+            account: me.clone(),
+            reason: "the server did not answer".into(),
+        });
+        assert_eq!(people.display_name(&me, &bob), "Bob B.", "names stay");
+        assert_eq!(
+            people.roster_errors.get(&me).map(String::as_str),
+            Some("the server did not answer")
+        );
+        people.apply(&Event::Roster {
+            account: me.clone(),
+            contacts: vec![],
+        });
+        assert!(people.roster_errors.is_empty(), "a later roster clears it");
     }
 }

@@ -1,5 +1,5 @@
-//! Signing in to an account: the form, its checks, and what the user is
-//! told while the first connection is tried.
+//! The sign-in form's state and checks, and what the person is told while
+//! the first connection is tried. Pure data: no iced, no I/O.
 
 use std::str::FromStr;
 

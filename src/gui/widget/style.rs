@@ -4,8 +4,6 @@ use iced::widget::{container, text};
 use iced::{Background, Border, Color, Element, Length, Theme, border};
 use sotto::model::Availability;
 
-use crate::gui::app::Message;
-
 /// A stable colour per person, so an avatar is recognisable.
 pub fn avatar_color(seed: &str) -> Color {
     const COLORS: [(u8, u8, u8); 8] = [
@@ -36,7 +34,7 @@ pub fn initials(name: &str) -> String {
 }
 
 /// A round avatar with initials and, when known, a presence dot.
-pub fn avatar<'a>(
+pub fn avatar<'a, Message: 'a>(
     name: &str,
     seed: &str,
     size: f32,

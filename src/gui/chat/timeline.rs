@@ -1,0 +1,207 @@
+//! The messages as bubbles, with day separators and delivery ticks. Only
+//! what the window holds is laid out.
+
+use iced::widget::{Column, Space, button, column, container, row, scrollable, stack, text};
+use iced::{Alignment, Element, Length, Theme};
+use sotto::model::now_ms;
+use sotto::store::{Direction, MessageState, StoredMessage};
+
+use super::window::{Want, Window};
+use crate::gui::widget::{style, time, tip};
+
+pub const MESSAGES: &str = "messages";
+
+/// A tick per delivery state, as in the usual messengers.
+pub fn ticks(state: MessageState) -> &'static str {
+    match state {
+        MessageState::Queued => "◷",
+        MessageState::Sent | MessageState::Acked => "✓",
+        MessageState::Delivered | MessageState::Read => "✓✓",
+        MessageState::Failed => "!",
+        MessageState::Received => "",
+    }
+}
+
+pub fn state_words(state: MessageState) -> &'static str {
+    match state {
+        MessageState::Queued => "Waiting to be sent",
+        MessageState::Sent => "Sent",
+        MessageState::Acked => "On the server",
+        MessageState::Delivered => "Delivered",
+        MessageState::Read => "Read",
+        MessageState::Failed => "Not sent",
+        MessageState::Received => "",
+    }
+}
+
+pub struct Timeline<'a, Message> {
+    pub window: &'a Window,
+    pub highlight: Option<i64>,
+    /// Messages that came while the person read further up.
+    pub unseen: usize,
+    pub following: bool,
+    pub on_scroll: fn(scrollable::Viewport) -> Message,
+    pub on_retry: fn(i64) -> Message,
+    pub on_newest: Message,
+}
+
+impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
+    pub fn view(self) -> Element<'a, Message> {
+        let now = now_ms();
+        let window = self.window;
+        let mut col = Column::new().spacing(4).padding([4, 12]);
+        if window.at_start {
+            col = col.push(centered(
+                text("This is the beginning of the conversation.")
+                    .size(12)
+                    .line_height(px(16.0))
+                    .style(style::muted),
+            ));
+        } else if matches!(window.loading(), Some(Want::Older(_))) {
+            col = col.push(centered(text("Loading…").size(12).style(style::muted)));
+        }
+        // The newest of ours says in words how far it got.
+        let last_own = window
+            .at_end
+            .then(|| window.iter().rev().find(|m| m.direction == Direction::Out))
+            .flatten()
+            .map(|m| m.id);
+        let mut last_day = None;
+        for m in window.iter() {
+            let day = time::day(m.sent_at);
+            if day != last_day
+                && let Some(d) = day
+            {
+                col = col.push(
+                    container(
+                        container(text(time::day_label(d, now)).size(12).line_height(px(16.0)))
+                            .padding([2, 10])
+                            .style(container::rounded_box),
+                    )
+                    .center_x(Length::Fill)
+                    .padding([6, 0]),
+                );
+                last_day = day;
+            }
+            col = col.push(bubble(m, self.highlight == Some(m.id), self.on_retry));
+            if last_own == Some(m.id) && m.state != MessageState::Failed {
+                col = col.push(
+                    container(
+                        text(state_words(m.state))
+                            .size(11)
+                            .line_height(px(14.0))
+                            .style(style::muted),
+                    )
+                    .align_right(Length::Fill)
+                    .padding([0, 4]),
+                );
+            }
+        }
+        if window.is_empty() && window.loading().is_none() {
+            col = col.push(
+                container(text("No messages yet. Say hello!").style(style::muted))
+                    .center_x(Length::Fill)
+                    .padding(24),
+            );
+        } else if matches!(window.loading(), Some(Want::Newer(_))) {
+            col = col.push(centered(text("Loading…").size(12).style(style::muted)));
+        }
+        let list = scrollable(col)
+            .id(MESSAGES)
+            .anchor_bottom()
+            .on_scroll(self.on_scroll)
+            .height(Length::Fill)
+            .width(Length::Fill);
+        if self.following {
+            return list.into();
+        }
+        let label = match self.unseen {
+            0 => "↓ Newest".to_owned(),
+            n => format!("↓ {n} new"),
+        };
+        stack![
+            list,
+            container(
+                button(text(label))
+                    .on_press(self.on_newest)
+                    .style(button::primary)
+            )
+            .align_right(Length::Fill)
+            .align_bottom(Length::Fill)
+            .padding(12)
+        ]
+        .into()
+    }
+}
+
+/// Whole-pixel line heights: with heights in whole pixels the bubbles
+/// land on the same sub-pixel rows as the list moves, so the renderer
+/// reuses the glyphs it drew instead of rasterizing them again.
+fn px(height: f32) -> iced::widget::text::LineHeight {
+    iced::widget::text::LineHeight::Absolute(iced::Pixels(height))
+}
+
+fn centered<'a, Message: 'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
+    container(content).center_x(Length::Fill).padding(8).into()
+}
+
+fn bubble<'a, Message: Clone + 'a>(
+    m: &'a StoredMessage,
+    highlight: bool,
+    on_retry: fn(i64) -> Message,
+) -> Element<'a, Message> {
+    let outgoing = m.direction == Direction::Out;
+    let mut meta = time::clock(m.sent_at);
+    if m.edited_at.is_some() {
+        meta.push_str(" · edited");
+    }
+    if outgoing {
+        meta.push_str("  ");
+        meta.push_str(ticks(m.state));
+    }
+    let read = m.state == MessageState::Read;
+    let meta = text(meta)
+        .size(11)
+        .line_height(px(14.0))
+        .style(move |theme: &Theme| {
+            let p = theme.extended_palette();
+            text::Style {
+                color: Some(if read {
+                    // Bright on the accent colour: read at a glance.
+                    iced::Color::from_rgb8(0xb8, 0xff, 0xd9)
+                } else if outgoing {
+                    p.primary.base.text.scale_alpha(0.75)
+                } else {
+                    p.background.strong.text.scale_alpha(0.6)
+                }),
+            }
+        });
+    let mut body = column![text(m.body.as_str()).size(15).line_height(px(20.0)), meta].spacing(2);
+    if m.state == MessageState::Failed {
+        let reason = m.failure.as_deref().unwrap_or("the server refused it");
+        body = body.push(
+            row![
+                text(format!("Not sent: {reason}")).size(12),
+                button(text("Retry").size(12))
+                    .padding([2, 8])
+                    .style(button::danger)
+                    .on_press(on_retry(m.id)),
+            ]
+            .spacing(8)
+            .align_y(Alignment::Center),
+        );
+    }
+    let bubble = container(body)
+        .padding([8, 12])
+        .max_width(520)
+        .style(style::bubble(outgoing, highlight));
+    if outgoing {
+        row![
+            Space::new().width(Length::Fill),
+            tip(bubble, state_words(m.state))
+        ]
+        .into()
+    } else {
+        row![bubble, Space::new().width(Length::Fill)].into()
+    }
+}

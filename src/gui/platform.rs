@@ -1,0 +1,51 @@
+//! What the window needs from the computer it runs on. The real desktop
+//! confines the process and shows notifications; a test substitutes its
+//! own (architecture.md: platform services behind a small seam), since a
+//! sandbox would confine the whole test process and notifications would
+//! pop up on a developer's screen.
+
+use std::sync::Arc;
+
+use sotto::engine::EngineOptions;
+use sotto::knock::KnockPolicy;
+use sotto::paths::Paths;
+use sotto::sandbox::SandboxStatus;
+
+use super::notify::{self, Notice};
+
+#[derive(Clone)]
+pub struct Platform {
+    /// Confines the process once the window is up.
+    pub confine: fn(&Paths) -> SandboxStatus,
+    /// Shows a notification and waits until it is clicked (true) or
+    /// closed; it blocks, so it runs on a blocking thread.
+    pub notify: Arc<dyn Fn(&Notice) -> bool + Send + Sync>,
+    /// How the engine is started.
+    pub engine: EngineOptions,
+}
+
+impl Platform {
+    /// The real one.
+    pub fn desktop() -> Self {
+        Self {
+            confine: sotto::sandbox::confine,
+            notify: Arc::new(notify::show_and_wait),
+            engine: EngineOptions {
+                knock: KnockPolicy {
+                    // The development switch for a relay on a tester's
+                    // own machine.
+                    allow_insecure: std::env::var("SOTTO_KNOCK_INSECURE").is_ok_and(|v| v == "1"),
+                    ..KnockPolicy::default()
+                },
+                // Tor beside the database, in Sotto's data folder.
+                tor: None,
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,164 @@
+//! The engine's events, handed to the parts they concern.
+
+use iced::Task;
+use sotto::engine::{Command, Event};
+use sotto::model::{BareJid, ConnectionState, OutgoingState};
+use sotto::store::{Direction, MessageState, StoredMessage};
+
+use super::{Dashboard, Message};
+use crate::gui::chat::Chat;
+use crate::gui::notify::Notice;
+use crate::gui::screen::sign_in;
+
+impl Dashboard {
+    pub(super) fn engine(&mut self, events: Vec<Event>) -> Task<Message> {
+        let mut tasks = Vec::new();
+        // The list is re-read once per batch at most, and only for what
+        // cannot be applied in place.
+        let mut reload = false;
+        for event in events {
+            self.people.apply(&event);
+            match event {
+                Event::Connection { account, state } => {
+                    if let Some(sign_in::Event::LoggedIn(account, password)) =
+                        self.sign_in.connection(&account, &state)
+                    {
+                        // Answered by PasswordStored.
+                        self.backend
+                            .send(Command::StorePassword { account, password });
+                    }
+                    if let ConnectionState::Failed { reason, .. } = &state
+                        && self.config.account(&account).is_some()
+                    {
+                        self.banner = Some(format!(
+                            "{account} is offline: {reason}. See Settings to fix it."
+                        ));
+                    }
+                }
+                Event::Message { account, message } => tasks.push(self.arrived(account, message)),
+                Event::Archived { account, messages } => {
+                    if let Some(chat) = self.chat.as_mut().filter(|c| c.account == account) {
+                        chat.archived(messages);
+                    }
+                    reload = true;
+                }
+                Event::Corrected {
+                    account, message, ..
+                } => {
+                    if let Some(chat) = self.chat.as_mut().filter(|c| c.account == account) {
+                        chat.corrected(message);
+                    }
+                    reload = true;
+                }
+                Event::MessageState { account, id, state } => {
+                    if let Some(chat) = self.chat.as_mut().filter(|c| c.account == account) {
+                        let (state, failure) = match state {
+                            OutgoingState::Queued => (MessageState::Queued, None),
+                            OutgoingState::Sent => (MessageState::Sent, None),
+                            OutgoingState::Acked => (MessageState::Acked, None),
+                            OutgoingState::Delivered => (MessageState::Delivered, None),
+                            OutgoingState::Read => (MessageState::Read, None),
+                            OutgoingState::Failed { reason } => {
+                                (MessageState::Failed, Some(reason))
+                            }
+                        };
+                        chat.set_state(&id, state, failure);
+                    }
+                }
+                Event::ConversationRead { account, peer } => {
+                    self.conversations.read(&account, &peer);
+                }
+                Event::CatchUp { done: true, .. } => reload = true,
+                Event::MessageError {
+                    reason, id: None, ..
+                } => self.banner = Some(reason),
+                Event::PushInfoLearned {
+                    account, contact, ..
+                }
+                | Event::Knocked {
+                    account, contact, ..
+                }
+                | Event::PushInfoRemoved {
+                    account, contact, ..
+                } => tasks.push(self.load_push(account, contact)),
+                Event::PushInfoRejected {
+                    account,
+                    contact,
+                    reason,
+                } => {
+                    if let Some(chat) = self
+                        .chat
+                        .as_mut()
+                        .filter(|c| c.is(&account, contact.as_str()))
+                    {
+                        chat.push_rejected(reason);
+                    }
+                }
+                Event::PushInfoPublished {
+                    error: Some(error), ..
+                } => self.banner = Some(error),
+                Event::PasswordStored {
+                    account,
+                    store,
+                    error,
+                    ..
+                } => match self.sign_in.password_stored(&account, store, error) {
+                    Some(Ok(new)) => tasks.push(self.save_new_account(new)),
+                    Some(Err(e)) => self.sign_in.failed(e),
+                    None => {}
+                },
+                Event::AccountForgotten { account, error } => {
+                    tasks.push(self.forgotten(account, error));
+                }
+                _ => {}
+            }
+        }
+        if reload {
+            tasks.push(self.reload_conversations());
+        }
+        Task::batch(tasks)
+    }
+
+    /// A message new in the store: into the open chat and the list,
+    /// marked read when it is seen, notified when it is not.
+    fn arrived(&mut self, account: BareJid, m: StoredMessage) -> Task<Message> {
+        let incoming = m.direction == Direction::In;
+        let mut open = false;
+        let mut seen = false;
+        if let Some(chat) = self.chat.as_mut().filter(|c| c.is(&account, &m.peer)) {
+            open = true;
+            chat.arrived(m.clone());
+            seen = self.focused && chat.following();
+        }
+        self.conversations.message(&account, &m, seen);
+        let mut tasks = Vec::new();
+        if incoming && seen {
+            // Seen as it came: read soon (it never counted as unread here).
+            self.read_due = self.chat.as_ref().map(Chat::key);
+            tasks.push(self.seen());
+        }
+        if incoming && !(open && self.focused) && self.prefs.notifications {
+            tasks.push(self.notify(account, &m));
+        }
+        Task::batch(tasks)
+    }
+
+    fn notify(&self, account: BareJid, m: &StoredMessage) -> Task<Message> {
+        let Ok(peer) = m.peer.parse::<BareJid>() else {
+            return Task::none();
+        };
+        let notice = Notice {
+            title: self.people.display_name(&account, &peer),
+            body: (!self.prefs.hide_content).then(|| m.body.clone()),
+        };
+        let show = self.platform.notify.clone();
+        Task::perform(
+            self.backend.blocking(move || show(&notice)),
+            move |clicked| Message::Notified {
+                account: account.clone(),
+                peer: peer.clone(),
+                clicked: clicked == Some(true),
+            },
+        )
+    }
+}

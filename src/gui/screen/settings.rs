@@ -1,0 +1,293 @@
+//! Settings: accounts (on or off, remove, pinned certificate, where the
+//! password is), notifications, theme, and what protects Sotto's files.
+
+use iced::widget::{Column, button, column, container, pick_list, row, scrollable, text, toggler};
+use iced::{Alignment, Element, Length};
+use sotto::config::{AccountConfig, PasswordStore};
+use sotto::fingerprint::Fingerprint;
+use sotto::model::{BareJid, ConnectionState};
+use sotto::paths::Paths;
+use sotto::sandbox::SandboxStatus;
+use sotto::store::KeyOrigin;
+
+use crate::gui::context::Context;
+use crate::gui::prefs::{Prefs, ThemeChoice};
+use crate::gui::widget::style;
+
+pub const NOTIFICATIONS: &str = "notifications";
+pub const HIDE_CONTENT: &str = "hide-content";
+pub const PREVIEWS: &str = "previews";
+
+#[derive(Debug, Default)]
+pub struct Settings {
+    /// The account whose removal waits for a second click.
+    confirm_remove: Option<BareJid>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Notifications(bool),
+    HideContent(bool),
+    Previews(bool),
+    Theme(ThemeChoice),
+    Enable(BareJid, bool),
+    Remove(BareJid),
+    ConfirmRemove(BareJid),
+    Reconnect(BareJid),
+    /// Pin the certificate the server showed, then reconnect.
+    Trust(BareJid, Fingerprint),
+    AddAccount,
+    Back,
+}
+
+pub enum Event {
+    Prefs(Prefs),
+    Enable(BareJid, bool),
+    Remove(BareJid),
+    Reconnect(BareJid),
+    Trust(BareJid, Fingerprint),
+    AddAccount,
+    Back,
+}
+
+/// What the About section tells.
+pub struct About<'a> {
+    pub paths: &'a Paths,
+    pub sandbox: Option<&'a SandboxStatus>,
+    pub key: KeyOrigin,
+}
+
+impl Settings {
+    pub fn update(&mut self, message: Message, prefs: &Prefs) -> Option<Event> {
+        let mut prefs = prefs.clone();
+        match message {
+            Message::Notifications(on) => prefs.notifications = on,
+            Message::HideContent(on) => prefs.hide_content = on,
+            Message::Previews(on) => prefs.previews = on,
+            Message::Theme(t) => prefs.theme = t,
+            Message::Enable(jid, on) => return Some(Event::Enable(jid, on)),
+            Message::Remove(jid) => {
+                self.confirm_remove = Some(jid);
+                return None;
+            }
+            Message::ConfirmRemove(jid) => {
+                self.confirm_remove = None;
+                return Some(Event::Remove(jid));
+            }
+            Message::Reconnect(jid) => return Some(Event::Reconnect(jid)),
+            Message::Trust(jid, fp) => return Some(Event::Trust(jid, fp)),
+            Message::AddAccount => return Some(Event::AddAccount),
+            Message::Back => return Some(Event::Back),
+        }
+        Some(Event::Prefs(prefs))
+    }
+
+    pub fn view<'a>(&'a self, ctx: Context<'a>, about: About<'a>) -> Element<'a, Message> {
+        let mut col = column![
+            row![
+                text("Settings").size(24).width(Length::Fill),
+                button(text("Back to chats"))
+                    .style(button::secondary)
+                    .on_press(Message::Back),
+            ]
+            .align_y(Alignment::Center),
+            text("Accounts").size(18),
+        ]
+        .spacing(12);
+        for account in &ctx.config.accounts {
+            col = col.push(self.account(ctx, account));
+        }
+        col = col.push(button(text("Add an account")).on_press(Message::AddAccount));
+        let prefs = ctx.prefs;
+        col = col
+            .push(text("Notifications").size(18))
+            .push(
+                column![
+                    container(
+                        toggler(prefs.notifications)
+                            .label("Notify me of messages when Sotto's window is not in front")
+                            .on_toggle(Message::Notifications)
+                    )
+                    .id(NOTIFICATIONS),
+                    container(
+                        toggler(prefs.hide_content)
+                            .label("Hide message content in notifications (show only who wrote)")
+                            .on_toggle(Message::HideContent)
+                    )
+                    .id(HIDE_CONTENT),
+                    container(
+                        toggler(prefs.previews)
+                            .label("Show the last message under each conversation")
+                            .on_toggle(Message::Previews)
+                    )
+                    .id(PREVIEWS),
+                ]
+                .spacing(8),
+            )
+            .push(text("Appearance").size(18))
+            .push(
+                row![
+                    text("Theme"),
+                    pick_list(ThemeChoice::ALL, Some(prefs.theme), Message::Theme),
+                ]
+                .spacing(10)
+                .align_y(Alignment::Center),
+            )
+            .push(text("About").size(18))
+            .push(about_view(about));
+        scrollable(container(col).padding(24).max_width(760)).into()
+    }
+
+    fn account<'a>(&'a self, ctx: Context<'a>, account: &'a AccountConfig) -> Element<'a, Message> {
+        let jid = &account.jid;
+        let state = ctx.people.accounts.get(jid).map(|s| &s.state);
+        let status = match state {
+            _ if !account.enabled => "Turned off".to_owned(),
+            Some(ConnectionState::Online { jid, .. }) => format!("Online as {jid}"),
+            Some(ConnectionState::Failed { reason, .. }) => format!("Not connected: {reason}."),
+            Some(ConnectionState::WaitingToRetry { seconds, reason }) => {
+                format!("{reason}; trying again in {seconds} s")
+            }
+            Some(ConnectionState::Connecting { .. } | ConnectionState::Suspended) => {
+                "Connecting…".into()
+            }
+            Some(ConnectionState::Offline) | None => "Offline".into(),
+        };
+        let failed = matches!(state, Some(ConnectionState::Failed { .. }));
+        let mut card = column![
+            row![
+                text(jid.as_str()).size(16).width(Length::Fill),
+                toggler(account.enabled).label("On").on_toggle({
+                    let jid = jid.clone();
+                    move |on| Message::Enable(jid.clone(), on)
+                }),
+            ]
+            .align_y(Alignment::Center),
+            text(status)
+                .size(13)
+                .style(if failed { style::danger } else { style::muted }),
+            text(format!(
+                "Server: {} ({})",
+                account
+                    .server
+                    .as_ref()
+                    .map_or_else(|| "found through DNS".to_owned(), ToString::to_string),
+                if account.direct_tls {
+                    "direct TLS"
+                } else {
+                    "STARTTLS"
+                }
+            ))
+            .size(13),
+            text(match account.pinned_certificate {
+                Some(fp) => format!("Pinned certificate: {fp}"),
+                None => "Certificate: checked against this computer's trusted authorities".into(),
+            })
+            .size(13),
+            text(format!(
+                "Password: in {}",
+                match account.password_store {
+                    PasswordStore::Keychain => "the system keychain",
+                    PasswordStore::Database => "Sotto's encrypted database",
+                }
+            ))
+            .size(13),
+        ]
+        .spacing(4);
+        if let Some(ConnectionState::Failed {
+            certificate: Some(fp),
+            pinnable,
+            ..
+        }) = state
+        {
+            card = card.push(certificate(account, *fp, *pinnable));
+        }
+        let mut actions = row![].spacing(8).align_y(Alignment::Center);
+        if failed && account.enabled {
+            actions = actions.push(
+                button(text("Try again").size(13))
+                    .style(button::secondary)
+                    .on_press(Message::Reconnect(jid.clone())),
+            );
+        }
+        if self.confirm_remove.as_ref() == Some(jid) {
+            actions = actions
+                .push(
+                    text("Remove this account, its messages and its password from this computer?")
+                        .size(13),
+                )
+                .push(
+                    button(text("Remove").size(13))
+                        .style(button::danger)
+                        .on_press(Message::ConfirmRemove(jid.clone())),
+                );
+        } else {
+            actions = actions.push(
+                button(text("Remove…").size(13))
+                    .style(button::secondary)
+                    .on_press(Message::Remove(jid.clone())),
+            );
+        }
+        container(card.push(actions))
+            .padding(12)
+            .style(container::rounded_box)
+            .width(Length::Fill)
+            .into()
+    }
+}
+
+/// A refused certificate: a warning when one trusted by the system was
+/// seen before (never an offer to trust it), else the offer to pin it.
+fn certificate<'a>(
+    account: &AccountConfig,
+    fp: Fingerprint,
+    pinnable: bool,
+) -> Element<'a, Message> {
+    let mut col = Column::new().spacing(6);
+    let words = if !pinnable {
+        "This server showed a certificate signed by a trusted authority before. The one it \
+         shows now is not trusted, which is what someone intercepting the connection would \
+         show. Sotto does not offer to trust it. If your server really changed, ask its \
+         administrator for the fingerprint and compare it with this one."
+    } else if account.pinned_certificate.is_some() {
+        "The server now shows a different certificate than the one you pinned. This happens \
+         when the server's certificate is renewed, but it can also mean someone is \
+         intercepting the connection. Trust the new one only if you know it was changed."
+    } else {
+        "The server's certificate is not trusted by this computer. If this is your own \
+         server, compare this fingerprint with the one it shows and trust it only if they \
+         match."
+    };
+    col = col
+        .push(text(words).size(13))
+        .push(text(fp.to_string()).size(12).font(iced::Font::MONOSPACE));
+    if pinnable {
+        col = col.push(
+            button(text("Trust this certificate").size(13))
+                .style(button::danger)
+                .on_press(Message::Trust(account.jid.clone(), fp)),
+        );
+    }
+    container(col).padding(8).style(style::notice).into()
+}
+
+fn about_view(about: About<'_>) -> Element<'_, Message> {
+    let sandbox = match about.sandbox {
+        Some(status) => format!("Sandbox: {status}"),
+        None => "Sandbox: not applied".into(),
+    };
+    let key = match about.key {
+        KeyOrigin::Keychain => "Database: encrypted (SQLCipher), key in the system keychain",
+        KeyOrigin::Passphrase => "Database: encrypted (SQLCipher), key from your passphrase",
+    };
+    column![
+        text(format!("Sotto {}", env!("CARGO_PKG_VERSION"))),
+        text(sandbox).size(13),
+        text(key).size(13),
+        text(format!("Data folder: {}", about.paths.data_dir.display()))
+            .size(13)
+            .style(style::muted),
+    ]
+    .spacing(4)
+    .into()
+}

@@ -1,0 +1,220 @@
+//! Messages over XMPP, as the window shows them.
+
+use iced::keyboard::{self, Key, key::Named};
+use iced::{Event as IcedEvent, keyboard::Modifiers};
+use iced_test::selector;
+use sotto::engine::{Command, Event};
+use sotto::model::{ChatState, OutgoingState};
+use sotto::store::Direction;
+
+use super::{BOT, Scene};
+use crate::gui::chat::composer::COMPOSER;
+use crate::gui::screen::settings::HIDE_CONTENT;
+
+#[test]
+fn a_message_arrives_with_an_unread_badge_beside_its_preview_and_is_read_when_opened() {
+    let mut s = Scene::new();
+    let id = s.bot_says("hello window, this preview is long enough to be cut short at the badge");
+    s.window
+        .until("the conversation in the list", |w| w.shows(BOT));
+    s.window.until("the unread badge", |w| w.shows("1"));
+    assert_eq!(s.window.app().title(), "Sotto (1)");
+    // The preview ends in "…" before the badge instead of running under it.
+    let preview = s
+        .window
+        .bounds_of_part("hello window")
+        .expect("the preview is shown");
+    let badge = s.window.bounds_of("1");
+    assert!(
+        preview.x + preview.width <= badge.x,
+        "preview {preview:?} overlaps the badge {badge:?}"
+    );
+    assert!(
+        s.window.shows_part("…"),
+        "the preview is cut with an ellipsis"
+    );
+
+    s.window.click(BOT);
+    s.window.until("the message in the chat", |w| {
+        w.shows("hello window, this preview is long enough to be cut short at the badge")
+    });
+    // Opening it read it: the bot learns so over XMPP, the badge goes.
+    s.bot_sees("the read marker", |e| match e {
+        Event::MessageState {
+            id: got,
+            state: OutgoingState::Read,
+            ..
+        } if *got == id => Some(()),
+        _ => None,
+    });
+    s.window.until("no badge", |w| !w.shows("1"));
+    assert_eq!(s.window.app().title(), format!("{BOT} — Sotto"));
+
+    // While the chat is open and in front, what comes is shown and read.
+    let next = s.bot_says("and another one");
+    s.window
+        .until("the next message", |w| w.shows("and another one"));
+    s.bot_sees("the second read marker", |e| match e {
+        Event::MessageState {
+            id: got,
+            state: OutgoingState::Read,
+            ..
+        } if *got == next => Some(()),
+        _ => None,
+    });
+    assert!(
+        !s.window.shows("1"),
+        "no badge for what was read as it came"
+    );
+    // Only the first was notified: the chat was not open yet.
+    let notices = s.window.notices.lock().expect("notices").clone();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+}
+
+#[test]
+fn a_sent_message_shows_delivered_then_read() {
+    let mut s = Scene::new();
+    s.open_bot_chat();
+    s.window
+        .enter_in(COMPOSER.into(), "Hello from the composer");
+    s.window
+        .until("the bubble", |w| w.shows("Hello from the composer"));
+    let got = s.bot_sees("the message at the bot", |e| match e {
+        Event::Message { message, .. } if message.direction == Direction::In => {
+            Some(message.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(got.body, "Hello from the composer");
+    // The bot's engine sends a receipt on its own.
+    s.window.until("Delivered", |w| w.shows("Delivered"));
+    s.bot.send(Command::MarkRead {
+        account: s.bot.jid.clone(),
+        peer: s.me.clone(),
+    });
+    s.window.until("Read", |w| w.shows("Read"));
+    assert!(
+        s.window.shows_part("You: Hello from the"),
+        "the list: {:?}",
+        s.window.texts()
+    );
+    assert_eq!(
+        s.window
+            .dashboard()
+            .open_chat()
+            .map(|c| c.composer_text().trim().to_owned())
+            .as_deref(),
+        Some(""),
+        "the composer is empty again"
+    );
+}
+
+#[test]
+fn the_typing_indicator_follows_the_contact() {
+    let mut s = Scene::new();
+    s.open_bot_chat();
+    let typing = format!("{BOT} is typing…");
+    s.bot.send(Command::SetChatState {
+        account: s.bot.jid.clone(),
+        to: s.me.clone(),
+        state: ChatState::Composing,
+    });
+    s.window.until("the indicator", |w| w.shows(&typing));
+    s.bot_says("done typing");
+    s.window.until("the message", |w| w.shows("done typing"));
+    assert!(!s.window.shows(&typing), "a message ends the typing");
+    s.bot.send(Command::SetChatState {
+        account: s.bot.jid.clone(),
+        to: s.me.clone(),
+        state: ChatState::Composing,
+    });
+    s.window.until("typing again", |w| w.shows(&typing));
+    s.bot.send(Command::SetChatState {
+        account: s.bot.jid.clone(),
+        to: s.me.clone(),
+        state: ChatState::Paused,
+    });
+    s.window.until("paused", |w| !w.shows(&typing));
+}
+
+#[test]
+fn enter_sends_and_shift_enter_starts_a_new_line() {
+    let mut s = Scene::new();
+    s.open_bot_chat();
+    s.window.interact(|ui| {
+        ui.click(selector::id(COMPOSER)).expect("composer");
+        ui.typewrite("one");
+        ui.simulate([IcedEvent::Keyboard(keyboard::Event::KeyPressed {
+            key: Key::Named(Named::Enter),
+            modified_key: Key::Named(Named::Enter),
+            physical_key: keyboard::key::Physical::Unidentified(
+                keyboard::key::NativeCode::Unidentified,
+            ),
+            location: keyboard::Location::Standard,
+            modifiers: Modifiers::SHIFT,
+            repeat: false,
+            text: None,
+        })]);
+        ui.typewrite("two");
+    });
+    let text = |s: &Scene| {
+        s.window
+            .dashboard()
+            .open_chat()
+            .map(|c| c.composer_text().trim_end().to_owned())
+    };
+    assert_eq!(text(&s).as_deref(), Some("one\ntwo"), "Shift+Enter");
+    s.window.interact(|ui| {
+        ui.click(selector::id(COMPOSER)).expect("composer");
+        ui.tap_key(Key::Named(Named::Enter));
+    });
+    let got = s.bot_sees("the two lines", |e| match e {
+        Event::Message { message, .. } if message.direction == Direction::In => {
+            Some(message.body.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(got, "one\ntwo");
+    // Enter in an empty box does nothing (it never knocks).
+    s.window.interact(|ui| {
+        ui.click(selector::id(COMPOSER)).expect("composer");
+        ui.tap_key(Key::Named(Named::Enter));
+    });
+    assert_eq!(text(&s).as_deref(), Some(""));
+}
+
+#[test]
+fn a_message_while_the_window_is_in_the_background_is_notified() {
+    let mut s = Scene::new();
+    s.open_bot_chat();
+    s.window.focus(false);
+    s.bot_says("are you there?");
+    s.window.until("the message", |w| w.shows("are you there?"));
+    s.window.until("the notice", |w| {
+        !w.notices.lock().expect("notices").is_empty()
+    });
+    let notices = s.window.notices.lock().expect("notices").clone();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].title, BOT);
+    assert_eq!(notices[0].body.as_deref(), Some("are you there?"));
+    // Nothing is marked read while nobody looks.
+    assert_eq!(s.window.app().title(), "Sotto (1)");
+    s.window.focus(true);
+    s.window
+        .until("read once in front", |w| w.app().title() != "Sotto (1)");
+
+    // Hiding the content: who wrote, not what.
+    s.window.click("⚙");
+    s.window.until("the settings", |w| w.shows("Notifications"));
+    s.window.interact(|ui| {
+        ui.click(selector::id(HIDE_CONTENT)).expect("the toggle");
+    });
+    s.window.focus(false);
+    s.bot_says("a secret");
+    s.window.until("the second notice", |w| {
+        w.notices.lock().expect("notices").len() == 2
+    });
+    let notices = s.window.notices.lock().expect("notices").clone();
+    assert_eq!(notices[1].title, BOT);
+    assert_eq!(notices[1].body, None);
+}
