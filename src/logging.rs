@@ -34,7 +34,9 @@ fn is_wire_noise(meta: &Metadata<'_>) -> bool {
 /// more with each `-v`. Logs go to stderr so stdout stays for output.
 pub fn init(verbosity: u8) {
     let default = match verbosity {
-        0 => "warn",
+        // The certificate verifier's own error line repeats what Sotto
+        // reports itself (with the certificate and a pin offer).
+        0 => "warn,rustls_platform_verifier=off",
         1 => "info,sotto=info",
         2 => "info,sotto=debug",
         _ => "debug,sotto=trace",
