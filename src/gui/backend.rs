@@ -190,14 +190,9 @@ impl Backend {
         }
     }
 
-    /// Runs blocking work (keychain, notifications) off the GUI thread.
-    pub fn blocking<T, F>(&self, f: F) -> impl Future<Output = Option<T>> + use<T, F>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
-    {
-        let handle = self.runtime.spawn_blocking(f);
-        async move { handle.await.ok() }
+    /// The runtime, for the window's own long-running tasks.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     /// Writes a file of the window's own (settings, preferences) off the

@@ -11,15 +11,14 @@ use sotto::knock::KnockPolicy;
 use sotto::paths::Paths;
 use sotto::sandbox::SandboxStatus;
 
-use super::notify::{self, Notice};
+use super::notify::{Desktop, System};
 
 #[derive(Clone)]
 pub struct Platform {
     /// Confines the process once the window is up.
     pub confine: fn(&Paths) -> SandboxStatus,
-    /// Shows a notification and waits until it is clicked (true) or
-    /// closed; it blocks, so it runs on a blocking thread.
-    pub notify: Arc<dyn Fn(&Notice) -> bool + Send + Sync>,
+    /// Where notifications appear (made once per dashboard).
+    pub notifications: Arc<dyn Fn() -> Box<dyn Desktop> + Send + Sync>,
     /// How the engine is started.
     pub engine: EngineOptions,
 }
@@ -29,7 +28,7 @@ impl Platform {
     pub fn desktop() -> Self {
         Self {
             confine: sotto::sandbox::confine,
-            notify: Arc::new(notify::show_and_wait),
+            notifications: Arc::new(|| Box::new(System::default())),
             engine: EngineOptions {
                 knock: KnockPolicy {
                     // The development switch for a relay on a tester's

@@ -195,8 +195,8 @@ fn a_message_while_the_window_is_in_the_background_is_notified() {
     });
     let notices = s.window.notices.lock().expect("notices").clone();
     assert_eq!(notices.len(), 1, "{notices:?}");
-    assert_eq!(notices[0].title, BOT);
-    assert_eq!(notices[0].body.as_deref(), Some("are you there?"));
+    assert_eq!(notices[0].summary, BOT);
+    assert_eq!(notices[0].body, "are you there?");
     // Nothing is marked read while nobody looks.
     assert_eq!(s.window.app().title(), "Sotto (1)");
     s.window.focus(true);
@@ -215,6 +215,47 @@ fn a_message_while_the_window_is_in_the_background_is_notified() {
         w.notices.lock().expect("notices").len() == 2
     });
     let notices = s.window.notices.lock().expect("notices").clone();
-    assert_eq!(notices[1].title, BOT);
-    assert_eq!(notices[1].body, None);
+    assert_eq!(notices[1].summary, BOT);
+    assert_eq!(notices[1].body, "New message");
+}
+
+#[test]
+fn a_flood_is_one_notification_which_opens_the_chat_and_goes_when_read() {
+    let mut s = Scene::new();
+    s.window.focus(false);
+    let key = (s.me.clone(), s.bot.jid.clone());
+    for i in 0..60 {
+        s.bot_says(&format!("flood {i} <b>not bold</b>"));
+    }
+    s.window.until("all 60 counted", |w| {
+        w.notices
+            .lock()
+            .expect("notices")
+            .last()
+            .is_some_and(|n| n.count == 60)
+    });
+    let notices = s.window.notices.lock().expect("notices").clone();
+    // The first at once, then updates of the same one at a measured pace
+    // (the whole flood arrives within a few throttle periods).
+    assert!(
+        notices.len() <= 6,
+        "{} notifications: {notices:?}",
+        notices.len()
+    );
+    assert!(notices.iter().all(|n| n.key == key));
+    let last = notices.last().expect("one");
+    assert_eq!(last.summary, format!("{BOT} (60 new messages)"));
+    // Plain text here: the desktop escapes it for servers that read markup.
+    assert_eq!(last.body, "flood 59 <b>not bold</b>");
+
+    // A click opens the conversation and brings the window forward; with
+    // the window in front it is read, and the notification goes.
+    s.window.click_notification(key.clone());
+    s.window.until("the chat open", |w| {
+        w.dashboard().open_chat().is_some() && w.shows("flood 59 <b>not bold</b>")
+    });
+    s.window.focus(true);
+    s.window.until("the notification withdrawn", |w| {
+        w.withdrawn().contains(&key)
+    });
 }

@@ -23,7 +23,7 @@ use sotto::sandbox::SandboxStatus;
 
 use super::rt;
 use crate::gui::app::{App, Message};
-use crate::gui::notify::Notice;
+use crate::gui::notify::{self, Desktop, Shown};
 use crate::gui::platform::Platform;
 use crate::gui::screen::dashboard::Dashboard;
 use crate::gui::screen::unlock::PASSPHRASE;
@@ -39,22 +39,19 @@ pub type Ui<'a> = Simulator<'a, Message, iced::Theme, iced::Renderer>;
 pub struct Window {
     app: App,
     tasks: SelectAll<BoxStream<'static, Action<Message>>>,
-    /// What the app would have shown as desktop notifications.
-    pub notices: Arc<Mutex<Vec<Notice>>>,
+    /// What the app would have shown as desktop notifications, each
+    /// update of one included.
+    pub notices: Arc<Mutex<Vec<Shown>>>,
+    desk: Record,
 }
 
 /// The platform of a test: no sandbox (it would confine the whole test
 /// process), notifications recorded, knocks allowed to a relay double on
 /// loopback over plain http.
-fn platform(notices: Arc<Mutex<Vec<Notice>>>) -> Platform {
+fn platform(desk: Record) -> Platform {
     Platform {
         confine: |_| SandboxStatus::Unavailable("not applied in tests".into()),
-        notify: Arc::new(move |n: &Notice| {
-            if let Ok(mut seen) = notices.lock() {
-                seen.push(n.clone());
-            }
-            false
-        }),
+        notifications: Arc::new(move || Box::new(desk.clone())),
         engine: EngineOptions {
             knock: KnockPolicy {
                 allow_insecure: true,
@@ -65,19 +62,71 @@ fn platform(notices: Arc<Mutex<Vec<Notice>>>) -> Platform {
     }
 }
 
+/// A desktop that records what it was asked to show and take away, and
+/// can click a notification as a user would.
+#[derive(Clone, Default)]
+struct Record {
+    shown: Arc<Mutex<Vec<Shown>>>,
+    withdrawn: Arc<Mutex<Vec<notify::Key>>>,
+    clicks: Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<notify::Key>>>>,
+}
+
+impl Desktop for Record {
+    fn show(
+        &mut self,
+        shown: Shown,
+        clicked: tokio::sync::mpsc::UnboundedSender<notify::Key>,
+    ) -> futures::future::BoxFuture<'_, ()> {
+        if let Ok(mut seen) = self.shown.lock() {
+            seen.push(shown);
+        }
+        if let Ok(mut clicks) = self.clicks.lock() {
+            *clicks = Some(clicked);
+        }
+        async {}.boxed()
+    }
+
+    fn withdraw(&mut self, key: notify::Key) -> futures::future::BoxFuture<'_, ()> {
+        if let Ok(mut gone) = self.withdrawn.lock() {
+            gone.push(key);
+        }
+        async {}.boxed()
+    }
+}
+
 impl Window {
     /// Boots the app on `paths` as production does, and opens its window.
     pub fn start(paths: Paths, config: Config) -> Self {
-        let notices = Arc::new(Mutex::new(Vec::new()));
-        let (app, boot) = App::boot(paths, config, platform(notices.clone()));
+        let desk = Record::default();
+        let (app, boot) = App::boot(paths, config, platform(desk.clone()));
         let mut window = Self {
             app,
             tasks: SelectAll::new(),
-            notices,
+            notices: desk.shown.clone(),
+            desk,
         };
         window.push(boot);
         window.update(Message::WindowOpened);
         window
+    }
+
+    /// Notifications taken away (their conversation was read).
+    pub fn withdrawn(&self) -> Vec<notify::Key> {
+        self.desk
+            .withdrawn
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default()
+    }
+
+    /// Clicks the notification of `key`, as the desktop reports a click.
+    pub fn click_notification(&self, key: notify::Key) {
+        let clicks = self.desk.clicks.lock().expect("clicks");
+        clicks
+            .as_ref()
+            .expect("a notification was shown")
+            .send(key)
+            .expect("the app listens for clicks");
     }
 
     /// Started, then unlocked through the passphrase screen, as on a
@@ -121,7 +170,9 @@ impl Window {
                 "the window never showed {what}; it shows {:?}",
                 self.texts()
             );
-            self.step(left);
+            // Short steps: some conditions change off the task streams
+            // (what the notification task recorded, on its own runtime).
+            self.step(left.min(Duration::from_millis(50)));
         }
     }
 

@@ -138,27 +138,19 @@ impl Dashboard {
             tasks.push(self.seen());
         }
         if incoming && !(open && self.focused) && self.prefs.notifications {
-            tasks.push(self.notify(account, &m));
+            self.notify(account, &m);
         }
         Task::batch(tasks)
     }
 
-    fn notify(&self, account: BareJid, m: &StoredMessage) -> Task<Message> {
+    fn notify(&self, account: BareJid, m: &StoredMessage) {
         let Ok(peer) = m.peer.parse::<BareJid>() else {
-            return Task::none();
+            return;
         };
-        let notice = Notice {
+        self.notifier.arrived(Notice {
             title: self.people.display_name(&account, &peer),
             body: (!self.prefs.hide_content).then(|| m.body.clone()),
-        };
-        let show = self.platform.notify.clone();
-        Task::perform(
-            self.backend.blocking(move || show(&notice)),
-            move |clicked| Message::Notified {
-                account: account.clone(),
-                peer: peer.clone(),
-                clicked: clicked == Some(true),
-            },
-        )
+            key: (account, peer),
+        });
     }
 }

@@ -22,6 +22,7 @@ use crate::gui::backend::{Backend, sleep};
 use crate::gui::chat::{self, Chat};
 use crate::gui::context::Context;
 use crate::gui::conversations::Conversations;
+use crate::gui::notify::Notifier;
 use crate::gui::overlay::{self, Kind, Overlay};
 use crate::gui::people::{Key, People, PushSummary};
 use crate::gui::platform::Platform;
@@ -34,7 +35,7 @@ const READ_EVERY: std::time::Duration = std::time::Duration::from_millis(750);
 
 pub struct Dashboard {
     paths: Paths,
-    platform: Platform,
+    notifier: Notifier,
     backend: Backend,
     key: KeyOrigin,
     sandbox: Option<SandboxStatus>,
@@ -85,11 +86,8 @@ pub enum Message {
     Settings(settings::Message),
     Shortcut(Shortcut),
     Focus(bool),
-    Notified {
-        account: BareJid,
-        peer: BareJid,
-        clicked: bool,
-    },
+    /// A notification of this conversation was clicked.
+    NotificationClicked(Key),
     MarkRead,
     /// A new account's settings were written (or not).
     AccountSaved(Box<Config>, Result<(), String>),
@@ -114,9 +112,10 @@ impl Dashboard {
     /// The store is open and the engine running: listen to it, sign in,
     /// show what is stored.
     pub fn start(start: Start) -> (Self, Task<Message>) {
+        let notifier = Notifier::start(start.backend.runtime(), (start.platform.notifications)());
         let mut dashboard = Self {
+            notifier,
             paths: start.paths,
-            platform: start.platform,
             backend: start.backend,
             key: start.key,
             sandbox: start.sandbox,
@@ -141,6 +140,12 @@ impl Dashboard {
         let mut tasks = vec![dashboard.reload_conversations()];
         if let Some(events) = dashboard.backend.event_stream() {
             tasks.push(Task::run(events, Message::Engine));
+        }
+        if let Some(clicks) = dashboard.notifier.clicks() {
+            let clicks = futures::stream::unfold(clicks, |mut rx| async move {
+                rx.recv().await.map(|key| (key, rx))
+            });
+            tasks.push(Task::run(clicks, Message::NotificationClicked));
         }
         for account in &dashboard.config.accounts {
             dashboard
@@ -224,15 +229,11 @@ impl Dashboard {
                     return self.seen();
                 }
             }
-            Message::Notified {
-                account,
-                peer,
-                clicked: true,
-            } => {
+            Message::NotificationClicked((account, peer)) => {
                 let open = self.open(account, peer, None);
                 return Task::batch([open, window::latest().and_then(window::gain_focus)]);
             }
-            Message::Notified { .. } | Message::Tick => {}
+            Message::Tick => {}
             Message::MarkRead => {
                 self.read_timer = false;
                 if let Some((account, peer)) = self.read_due.take() {
@@ -422,6 +423,7 @@ impl Dashboard {
 
     fn send_read(&mut self, account: BareJid, peer: BareJid) {
         self.conversations.read(&account, &peer);
+        self.notifier.seen(&(account.clone(), peer.clone()));
         self.backend.send(Command::MarkRead { account, peer });
     }
 
