@@ -160,3 +160,88 @@ async fn a_wrong_password_fails_once_and_does_not_retry() {
         "nothing may follow a fatal failure: {next:?}"
     );
 }
+
+/// A man in the middle with a self-signed certificate, for an account
+/// whose server was trusted through a certificate authority before: the
+/// refusal warns and does not offer to pin his key. Only a server never
+/// seen CA-valid gets the offer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_pin_offer_for_a_server_that_was_ca_valid_before() {
+    use crate::fake_server::{FakeServer, Script};
+    use crate::harness::XmppServer as _;
+
+    let server = shared();
+    let (a, a_pw) = new_user(server, "caseen");
+    let jid = format!("{a}@localhost");
+    let home = tempfile::tempdir().expect("tempdir");
+    // This machine trusts the test CA, as it would a public one. The file
+    // goes where the sandboxed process may read it.
+    let paths = sotto::paths::Paths::resolve(Some(home.path())).expect("paths");
+    paths.create().expect("folders");
+    let ca = paths.config_dir.join("test-ca.pem");
+    std::fs::copy(server.ca_file(), &ca).expect("copy the CA");
+    let mut cmd = sotto(home.path());
+    cmd.env("SSL_CERT_FILE", &ca)
+        .args(["account", "add", &jid, "--password-stdin", "--server"])
+        .arg(server.starttls_address());
+    let out = tokio::task::spawn_blocking(move || run_with_stdin(cmd, &format!("{a_pw}\n")))
+        .await
+        .expect("join");
+    assert!(
+        out.status.success(),
+        "CA-valid sign-in: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Now the connection reaches someone else, with his own certificate.
+    let mitm = FakeServer::start(Script::default()).await;
+    let config = paths.config_file();
+    let text = std::fs::read_to_string(&config).expect("settings");
+    let address = server.starttls_address();
+    assert!(text.contains(&address), "{text}");
+    std::fs::write(
+        &config,
+        text.replace(&address, &format!("127.0.0.1:{}", mitm.port)),
+    )
+    .expect("settings");
+    let bob = format!("nobody-{a}@localhost");
+    let home_path = home.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        sotto(&home_path)
+            .env("SSL_CERT_FILE", &ca)
+            .args(["send", &bob, "hello"])
+            .output()
+            .expect("run send")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(&mitm.fingerprint.to_string()), "{stderr}");
+    assert!(
+        stderr.contains("trusted through a certificate authority before"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("account trust"), "pin offered: {stderr}");
+    assert!(
+        !mitm.seen.lock().expect("seen").received.contains("auth"),
+        "credentials went to the impostor"
+    );
+
+    // The same impostor, for an account never seen CA-valid: the usual
+    // trust-on-first-use offer (so the check above can fail).
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let fresh_path = fresh.path().to_owned();
+    let port = mitm.port;
+    let other = format!("fresh-{a}@localhost");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = sotto(&fresh_path);
+        cmd.args(["account", "add", &other, "--password-stdin", "--server"])
+            .arg(format!("127.0.0.1:{port}"));
+        run_with_stdin(cmd, "pw\n")
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("account trust"), "{stderr}");
+}
