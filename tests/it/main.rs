@@ -47,3 +47,4 @@ mod sandbox;
 mod sync;
 mod tls;
 mod tor;
+mod upgrade;
