@@ -1,7 +1,19 @@
-//! End-to-end archive catch-up: 10,000 messages archived by a real
-//! Prosody while the account was away, fetched (XEP-0313, paged) into the
-//! encrypted store. Run with `cargo bench --bench catchup`;
-//! `SOTTO_BENCH_MESSAGES` changes the count.
+//! Archive catch-up and send rate against real servers, Prosody and
+//! ejabberd, beside the rate any client reaches on the same archive.
+//!
+//! Per server:
+//! - send rate: Alice's engine sends N messages to Bob's, online; the time
+//!   until the server acknowledged all of them (XEP-0198) and until Bob's
+//!   engine stored all of them. On Prosody also without stream management
+//!   (no acks: until written, and until Bob has them).
+//! - catch-up: N messages archived while Bob was away, fetched (XEP-0313,
+//!   RSM pages as large as the server allows) into Bob's encrypted store;
+//!   then `benches/peers/mam_catchup.py`, a minimal slixmpp client, pages
+//!   the same archive and writes it to SQLite.
+//!
+//! `cargo bench --bench catchup`; `SOTTO_BENCH_MESSAGES` (10,000),
+//! `SOTTO_BENCH_SERVERS` (`prosody,ejabberd`), `SOTTO_BENCH_PAGE` (the most
+//! Prosody returns per page; its default is 50).
 
 #![allow(clippy::print_stdout)]
 
@@ -9,8 +21,14 @@
 #[path = "../tests/it/harness.rs"]
 mod harness;
 
+#[allow(dead_code)]
+#[path = "../tests/it/ejabberd.rs"]
+mod ejabberd;
+
+use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
+use harness::XmppServer;
 use secrecy::SecretString;
 use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState};
@@ -18,12 +36,19 @@ use sotto::store::{Store, StoreKey};
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
 
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 async fn wait<T>(
     events: &mut mpsc::Receiver<Event>,
     what: &str,
     mut pick: impl FnMut(&Event) -> Option<T>,
 ) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
             Ok(Some(e)) => {
@@ -43,87 +68,173 @@ async fn wait<T>(
     }
 }
 
-fn login(server: &harness::Prosody, user: &str, pw: &str, presence: bool) -> Box<AccountLogin> {
-    Box::new(AccountLogin {
-        config: server.account(user),
-        password: Some(SecretString::from(pw.to_owned())),
-        presence: presence.then_some((Availability::Available, None)),
-        retry: RetryPolicy::Never,
-    })
+/// One account's engine on its own encrypted store.
+struct Client {
+    engine: Engine,
+    events: mpsc::Receiver<Event>,
+    store: Store,
+    jid: String,
+    user: String,
+    password: String,
 }
 
-#[tokio::main]
-async fn main() {
-    let count: usize = std::env::var("SOTTO_BENCH_MESSAGES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000);
-    let page: usize = std::env::var("SOTTO_BENCH_PAGE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
-    let server = harness::Prosody::start(harness::ProsodyOptions {
-        archive_page: page,
-        ..harness::ProsodyOptions::default()
-    });
-    let (a, a_pw) = harness::new_user(&server, "bencha");
-    let (b, b_pw) = harness::new_user(&server, "benchb");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let alice_store =
-        Store::open(&dir.path().join("a.db"), &StoreKey::from_bytes([1; 32])).expect("store");
-    let bob_store =
-        Store::open(&dir.path().join("b.db"), &StoreKey::from_bytes([2; 32])).expect("store");
-    let bob_jid = server.account(&b).jid;
-
-    let (alice, mut alice_events) = Engine::start(alice_store.clone()).expect("engine");
-    alice
-        .send(Command::Start(login(&server, &a, &a_pw, false)))
-        .expect("engine");
-    wait(&mut alice_events, "alice online", |e| {
-        matches!(
-            e,
-            Event::Connection {
-                state: ConnectionState::Online { .. },
-                ..
-            }
+impl Client {
+    fn new(server: &dyn XmppServer, dir: &std::path::Path, user: &str, password: &str) -> Self {
+        // The same file and key each time: a second engine for the account
+        // opens the store the first one left.
+        let store = Store::open(
+            &dir.join(format!("{user}.db")),
+            &StoreKey::from_bytes([7; 32]),
         )
-        .then_some(())
-    })
-    .await;
+        .expect("store");
+        let (engine, events) = Engine::start(store.clone()).expect("engine");
+        Self {
+            engine,
+            events,
+            store,
+            jid: server.account(user).jid.to_string(),
+            user: user.into(),
+            password: password.into(),
+        }
+    }
 
-    // Bob once online, to set where his catch-up will start.
-    let (bob, mut bob_events) = Engine::start(bob_store.clone()).expect("engine");
-    bob.send(Command::Start(login(&server, &b, &b_pw, true)))
-        .expect("engine");
-    wait(&mut bob_events, "bob's first sync", |e| {
-        matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+    /// Logs in and waits until online and caught up; whether the stream
+    /// has XEP-0198 acks.
+    async fn online(&mut self, server: &dyn XmppServer, presence: bool) -> bool {
+        self.engine
+            .send(Command::Start(Box::new(AccountLogin {
+                config: server.account(&self.user),
+                password: Some(SecretString::from(self.password.clone())),
+                presence: presence.then_some((Availability::Available, None)),
+                retry: RetryPolicy::Never,
+            })))
+            .expect("engine");
+        let acks = wait(&mut self.events, "online", |e| match e {
+            Event::Connection {
+                state: ConnectionState::Online { acks, .. },
+                ..
+            } => Some(*acks),
+            _ => None,
+        })
+        .await;
+        wait(&mut self.events, "first catch-up", |e| {
+            matches!(e, Event::CatchUp { done: true, .. }).then_some(())
+        })
+        .await;
+        acks
+    }
+
+    fn send(&self, to: &str, body: String) {
+        self.engine
+            .send(Command::SendMessage {
+                account: self.jid.parse().expect("jid"),
+                message: OutgoingMessage {
+                    id: Engine::new_message_id(),
+                    to: to.parse().expect("jid"),
+                    body,
+                },
+            })
+            .expect("engine");
+    }
+
+    fn stored_from(&self, peer: &str) -> usize {
+        self.store
+            .messages_before(&self.jid, peer, None, usize::MAX >> 1)
+            .expect("history")
+            .len()
+    }
+
+    async fn stop(self) {
+        self.engine.send(Command::Shutdown).expect("engine");
+        drop(self.events);
+    }
+}
+
+fn rate(count: usize, took: Duration) -> String {
+    format!(
+        "{took:>7.2?} {:>6.0} msg/s",
+        count as f64 / took.as_secs_f64()
+    )
+}
+
+/// Alice sends `count` to Bob, both online: until acked (or written) by
+/// the server, and until Bob has them all.
+async fn send_rate(server: &dyn XmppServer, count: usize, label: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, a_pw) = harness::new_user(server, "senda");
+    let (b, b_pw) = harness::new_user(server, "sendb");
+    let mut alice = Client::new(server, dir.path(), &a, &a_pw);
+    let mut bob = Client::new(server, dir.path(), &b, &b_pw);
+    let acks = alice.online(server, true).await;
+    bob.online(server, true).await;
+    let target = if acks {
+        OutgoingState::Acked
+    } else {
+        OutgoingState::Sent
+    };
+    let start = Instant::now();
+    for i in 0..count {
+        alice.send(&bob.jid, format!("live message number {i}"));
+    }
+    let mut reached = 0usize;
+    wait(&mut alice.events, "every message acknowledged", |e| {
+        if let Event::MessageState { state, .. } = e
+            && *state == target
+        {
+            reached += 1;
+        }
+        (reached == count).then_some(())
     })
     .await;
-    let send = |body: String| {
-        alice.send(Command::SendMessage {
-            account: server.account(&a).jid,
-            message: OutgoingMessage {
-                id: Engine::new_message_id(),
-                to: bob_jid.clone(),
-                body,
-            },
+    let server_took = start.elapsed();
+    let mut received = 0usize;
+    if bob.stored_from(&alice.jid) < count {
+        wait(&mut bob.events, "every message at bob's", |e| {
+            if matches!(e, Event::Message { .. }) {
+                received += 1;
+            }
+            (received == count).then_some(())
         })
-    };
-    send("before".into()).expect("send");
-    wait(&mut bob_events, "the live message", |e| {
+        .await;
+    }
+    let bob_took = start.elapsed();
+    assert_eq!(bob.stored_from(&alice.jid), count, "every message once");
+    let what = if acks { "acked" } else { "written" };
+    println!(
+        "{label:<30} send {count}: {what} {}; stored by the recipient {}",
+        rate(count, server_took),
+        rate(count, bob_took)
+    );
+    alice.stop().await;
+    bob.stop().await;
+}
+
+/// Bob away while Alice sends `count`; then Bob's engine catches up, and
+/// the slixmpp baseline pages the same archive.
+async fn catch_up(server: &dyn XmppServer, count: usize, label: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, a_pw) = harness::new_user(server, "mama");
+    let (b, b_pw) = harness::new_user(server, "mamb");
+    let mut alice = Client::new(server, dir.path(), &a, &a_pw);
+    alice.online(server, false).await;
+    // Bob once online, so his catch-up starts from a resume point.
+    let mut bob = Client::new(server, dir.path(), &b, &b_pw);
+    bob.online(server, true).await;
+    alice.send(&bob.jid, "before".into());
+    wait(&mut bob.events, "the live message", |e| {
         matches!(e, Event::Message { .. }).then_some(())
     })
     .await;
-    bob.send(Command::Shutdown).expect("engine");
-    drop(bob_events);
+    bob.stop().await;
 
-    let start = Instant::now();
     for i in 0..count {
-        send(format!("archived message number {i}")).expect("send");
+        alice.send(
+            &server.account(&b).jid.to_string(),
+            format!("archived message number {i}"),
+        );
     }
-    // Drain Alice's events while the server acknowledges each message.
     let mut acked = 0usize;
-    wait(&mut alice_events, "acks", |e| {
+    wait(&mut alice.events, "acks", |e| {
         if let Event::MessageState {
             state: OutgoingState::Acked,
             ..
@@ -134,13 +245,16 @@ async fn main() {
         (acked == count).then_some(())
     })
     .await;
-    let alice_jid = server.account(&a).jid.to_string();
-    let send_time = start.elapsed();
-
-    let (bob, mut bob_events) = Engine::start(bob_store.clone()).expect("engine");
-    bob.send(Command::Start(login(&server, &b, &b_pw, false)))
+    let mut bob = Client::new(server, dir.path(), &b, &b_pw);
+    bob.engine
+        .send(Command::Start(Box::new(AccountLogin {
+            config: server.account(&b),
+            password: Some(SecretString::from(b_pw.clone())),
+            presence: None,
+            retry: RetryPolicy::Never,
+        })))
         .expect("engine");
-    wait(&mut bob_events, "bob online", |e| {
+    wait(&mut bob.events, "bob online", |e| {
         matches!(
             e,
             Event::Connection {
@@ -152,33 +266,97 @@ async fn main() {
     })
     .await;
     let start = Instant::now();
-    let mut redraws = 0usize;
-    let fetched = wait(&mut bob_events, "catch-up", |e| match e {
-        Event::Message { .. } | Event::Archived { .. } => {
-            redraws += 1;
-            None
-        }
-        Event::CatchUp {
-            fetched,
-            done: true,
-            ..
-        } => Some(*fetched),
-        _ => None,
-    })
-    .await;
+    let (fetched, events) = {
+        let mut events = 0usize;
+        let fetched = wait(&mut bob.events, "catch-up", |e| match e {
+            Event::Message { .. } | Event::Archived { .. } => {
+                events += 1;
+                None
+            }
+            Event::CatchUp {
+                fetched,
+                done: true,
+                ..
+            } => Some(*fetched),
+            _ => None,
+        })
+        .await;
+        (fetched, events)
+    };
     let took = start.elapsed();
-    let stored = bob_store
-        .messages_before(bob_jid.as_str(), &alice_jid, None, count + 10)
-        .expect("history")
-        .len();
-    assert_eq!(stored, count + 1, "everything stored once");
-    println!(
-        "sending {count} messages (stored, sent, acknowledged) took {send_time:.1?}: {:.0} messages/s",
-        count as f64 / send_time.as_secs_f64()
+    assert_eq!(
+        bob.stored_from(&alice.jid),
+        count + 1,
+        "everything stored once"
     );
     println!(
-        "catch-up of {fetched} archived messages, pages of up to {page}: {took:.2?}, \
-         {:.0} messages/s end to end; {redraws} message events",
-        fetched as f64 / took.as_secs_f64()
+        "{label:<30} catch-up of {fetched} by Sotto:   {} ({events} events to the front ends)",
+        rate(fetched, took)
     );
+    bob.stop().await;
+    alice.stop().await;
+
+    let db = dir.path().join("slixmpp.db");
+    let out = Process::new(harness_python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/mam_catchup.py"))
+        .arg(format!("{b}@{}", harness::DOMAIN))
+        .arg(&b_pw)
+        .arg("127.0.0.1")
+        .arg(server.c2s_port().to_string())
+        .arg(server.ca_file())
+        .arg("1000")
+        .arg(&db)
+        .output()
+        .expect("python with slixmpp (scripts/dev deps makes the venv)");
+    let line = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|_| {
+        panic!(
+            "slixmpp baseline: {line} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let fetched = report["fetched"].as_u64().unwrap_or(0) as usize;
+    let pages = report["pages"].as_u64().unwrap_or(0);
+    let seconds = report["seconds"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "{label:<30} catch-up of {fetched} by slixmpp: {} ({pages} pages, SQLite, no encryption)",
+        rate(fetched, Duration::from_secs_f64(seconds))
+    );
+}
+
+fn harness_python() -> std::path::PathBuf {
+    std::env::var_os("SOTTO_TEST_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| "/var/cache/sotto/venv/bin/python".into())
+}
+
+#[tokio::main]
+async fn main() {
+    let count: usize = env_or("SOTTO_BENCH_MESSAGES", 10_000);
+    let page: usize = env_or("SOTTO_BENCH_PAGE", 50);
+    let servers: String = env_or("SOTTO_BENCH_SERVERS", "prosody,ejabberd".to_owned());
+    for name in servers.split(',') {
+        match name.trim() {
+            "prosody" => {
+                let server = harness::Prosody::start(harness::ProsodyOptions {
+                    archive_page: page,
+                    ..harness::ProsodyOptions::default()
+                });
+                let label = format!("Prosody 0.12 (pages of {page})");
+                send_rate(&server, count, &label).await;
+                catch_up(&server, count, &label).await;
+                let plain = harness::Prosody::start(harness::ProsodyOptions {
+                    stream_management: false,
+                    ..harness::ProsodyOptions::default()
+                });
+                send_rate(&plain, count, "Prosody 0.12 without XEP-0198").await;
+            }
+            "ejabberd" => {
+                let server = ejabberd::Ejabberd::start();
+                send_rate(&server, count, "ejabberd 23.01").await;
+                catch_up(&server, count, "ejabberd 23.01").await;
+            }
+            other => panic!("unknown server {other}: prosody or ejabberd"),
+        }
+    }
 }
