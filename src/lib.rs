@@ -11,6 +11,9 @@ pub mod address;
 pub mod config;
 pub mod engine;
 pub mod fingerprint;
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod instance;
 pub mod keychain;
 pub mod knock;

@@ -5,14 +5,17 @@
 
 mod backoff;
 mod connect;
-mod convert;
+pub(crate) mod convert;
 mod nonza;
-mod pep;
+pub(crate) mod pep;
 mod register;
 mod sasl;
 mod session;
 mod srv;
 mod tls;
+
+#[cfg(any(fuzzing, test))]
+pub(crate) use session::iq;
 
 pub use backoff::Backoff;
 pub use connect::{ConnectError, Route, server_end_point};
