@@ -9,7 +9,7 @@ use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use curve25519_dalek::scalar::{Scalar, clamp_integer};
 use sha2::{Digest, Sha512};
-use subtle::{ConditionallySelectable, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::error::{Error, Result};
@@ -152,7 +152,13 @@ pub(crate) fn ed25519_private_sign(
 /// says "k mod q"; hashing the same bytes as those libraries keeps our
 /// signatures identical to theirs for a given nonce, which the known-answer
 /// tests rely on. Either way the signature verifies the same.
+///
+/// Only the known-answer tests sign with it (pinning it against libxeddsa):
+/// legacy bundles are signed in python-oldmemo's form, see
+/// `IdentityKeyPair::sign`. [`xeddsa_verify`] accepts both.
+#[cfg(test)]
 pub(crate) fn xeddsa_sign(private: &[u8; 32], message: &[u8], nonce: &[u8; 64]) -> [u8; 64] {
+    use subtle::ConditionallySelectable;
     let clamped = Zeroizing::new(clamp_integer(*private));
     let k = Scalar::from_bytes_mod_order(*clamped);
     let e = EdwardsPoint::mul_base(&k).compress().to_bytes();

@@ -298,9 +298,31 @@ impl IdentityKeyPair {
 
     /// Signs as `profile` requires; `nonce` feeds XEdDSA-style signatures
     /// (seed-based Ed25519 signatures are deterministic and ignore it).
+    ///
+    /// Legacy signatures are not XEdDSA's (which signs with whichever of the
+    /// two Ed25519 keys of our Curve25519 key has sign bit 0): they are
+    /// Ed25519 signatures by our actual Ed25519 identity key (libxeddsa's
+    /// `ed25519_priv_sign`), with its sign bit in the unused top bit of `s`,
+    /// bit for bit as python-oldmemo writes them, and as
+    /// libsignal's pre-XEdDSA `curve25519_sign` did. libsignal's
+    /// `curve25519_verify` (Conversations, Dino, Monal, Profanity,
+    /// libsignal-protocol-javascript) takes the sign bit from exactly there,
+    /// so they verify; and a client that speaks both namespaces with one
+    /// identity (python-omemo, slixmpp-omemo) recovers the same Ed25519 key
+    /// from our legacy bundle as from our OMEMO 2 one. With XEdDSA's form,
+    /// half of all identities would look like two different keys to it, and
+    /// it refuses our OMEMO 2 key exchange as an identity change.
     pub(crate) fn sign(&self, profile: Profile, message: &[u8], nonce: &[u8; 64]) -> [u8; 64] {
         match (profile, &self.secret) {
-            (Profile::Legacy, _) => curve::xeddsa_sign(&self.private_scalar(), message, nonce),
+            (Profile::Legacy, _) => {
+                let private = self.private_scalar();
+                let mut signature = curve::ed25519_private_sign(&private, message, nonce);
+                let ed25519 = curve::private_to_ed25519_public(&private);
+                if let (Some(top), Some(sign)) = (signature.last_mut(), ed25519.last()) {
+                    *top |= sign & 0x80;
+                }
+                signature
+            }
             (Profile::Omemo2, IdentitySecret::Seed(seed)) => {
                 curve::ed25519_seed_sign(seed, message)
             }

@@ -30,7 +30,17 @@ fn seed_keys_and_signatures_match_libxeddsa() {
 
         let xeddsa_sig = h64(&c["xeddsa_signature"]);
         assert_eq!(curve::xeddsa_sign(&private, &message, &nonce), xeddsa_sig);
-        assert_eq!(identity.sign(Profile::Legacy, &message, &nonce), xeddsa_sig);
+        // Legacy bundles are signed in python-oldmemo's form (see
+        // IdentityKeyPair::sign), not XEdDSA's.
+        let legacy_sig = identity.sign(Profile::Legacy, &message, &nonce);
+        assert_eq!(legacy_sig, h64(&c["oldmemo_signature"]));
+        // The legacy key plus the signature's top bit give back our Ed25519
+        // key, whichever its sign bit (both occur in these cases).
+        assert_eq!(
+            curve::x25519_public_to_ed25519(&mont, legacy_sig[63] >> 7),
+            Some(ed)
+        );
+        curve::xeddsa_verify(&mont, &message, &legacy_sig).unwrap();
         let seed_sig = h64(&c["ed25519_seed_signature"]);
         assert_eq!(curve::ed25519_seed_sign(&seed, &message), seed_sig);
         assert_eq!(identity.sign(Profile::Omemo2, &message, &nonce), seed_sig);
