@@ -645,3 +645,42 @@ fn hints_name_each_namespace_and_ask_to_be_stored() {
     // Not encrypted payloads, so a parser of the message skips them.
     assert!(encrypted_payloads(&hints).is_empty());
 }
+
+/// What python-omemo's twomemo and oldmemo write (prefixed namespaces and
+/// all), captured by tests/peers/omemo/xml_fixtures.py: Alice's bundle and
+/// device list, and Bob's first message to her.
+#[test]
+fn what_python_omemo_writes_parses() {
+    let data: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/python_omemo.json")).unwrap();
+    let device = |key: &str| id(u32::try_from(data[key].as_u64().unwrap()).unwrap());
+    let (alice_device, bob_device) = (device("alice_device"), device("bob_device"));
+    let alice = jid("alice@example.org");
+    for (name, profile) in [("legacy", Profile::Legacy), ("omemo2", Profile::Omemo2)] {
+        let case = &data[name];
+        let xml = |key: &str| el(case[key].as_str().unwrap());
+        let bundle = parse_bundle(xml("bundle")).unwrap();
+        assert_eq!(bundle.profile(), profile);
+        assert!(bundle.pre_keys().len() >= 25, "{name}");
+        let list = DeviceList::from_element(xml("device_list")).unwrap();
+        assert_eq!(list.profile, profile);
+        assert!(list.contains(alice_device));
+
+        let e = Encrypted::from_element(xml("message")).unwrap();
+        assert_eq!((e.profile(), e.sender_device()), (profile, bob_device));
+        assert_eq!(
+            e.iv().map(<[u8]>::len),
+            (profile == Profile::Legacy).then_some(12)
+        );
+        assert!(e.payload().is_some());
+        let key = e.key_for(&alice, alice_device).unwrap();
+        assert!(key.key_exchange, "{name}");
+        // The key exchange names keys of the bundle it was built from.
+        let kex = omemo::KeyExchange::parse(profile, &key.data).unwrap();
+        assert_eq!(kex.signed_pre_key_id(), bundle.signed_pre_key_id());
+        let pre_key = kex.pre_key_id().unwrap();
+        assert!(bundle.pre_keys().iter().any(|(i, _)| *i == pre_key));
+        // And it survives our own serialisation unchanged.
+        assert_eq!(Encrypted::from_element(e.to_element()).unwrap(), e);
+    }
+}
