@@ -9,6 +9,9 @@
 //! ([`Encrypted`], [`DeviceList`], [`crate::omemo::Bundle`]); the
 //! cryptography is [`crate::omemo`]'s, which never sees XML.
 
+// Everything here parses what the network sent: no code path may panic.
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 pub mod elements;
 pub mod sce;
 

@@ -1,7 +1,12 @@
 //! The OMEMO elements: stanzas in the shapes the XEP and real clients use,
 //! round trips, and the exact error for each kind of bad input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::str::FromStr;
 
