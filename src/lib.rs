@@ -5,7 +5,9 @@
 //! [`engine::Event`]s, and read what they show through the engine's
 //! read-only [`store::Reader`]. Only `xmpp` speaks XMPP, only `store` speaks
 //! SQL, only `keychain` touches the OS keychain (for `secrets`, which keeps
-//! passwords, and for the store's own key).
+//! passwords, and for the store's own key). `omemo` is the OMEMO protocol
+//! core (X3DH, Double Ratchet, payload encryption): bytes in, bytes out, no
+//! I/O and no XML.
 
 pub mod address;
 pub mod config;
@@ -19,6 +21,7 @@ pub mod keychain;
 pub mod knock;
 pub mod logging;
 pub mod model;
+pub mod omemo;
 pub mod paths;
 pub mod sandbox;
 pub mod secrets;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_push_info.sql"),
     include_str!("migrations/003_corrections_markers.sql"),
     include_str!("migrations/004_ca_seen_archive_ids.sql"),
+    include_str!("migrations/005_omemo.sql"),
 ];
 
 pub fn latest() -> i64 {

@@ -6,6 +6,7 @@ mod contacts;
 mod key;
 mod messages;
 mod migrations;
+mod omemo;
 mod passphrase;
 mod push;
 mod reader;
@@ -22,6 +23,7 @@ pub use messages::{
     Advance, ConversationSummary, CorrectionOutcome, Cursor, Direction, MessageState,
     NewCorrection, NewIncoming, NewOutgoing, Placement, SearchHit, StoredMessage,
 };
+pub use omemo::{DeviceListChange, OmemoTrust, OwnDevice, StoredDevice};
 pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};
 pub use push::{PushSource, StoredPushInfo};
 pub use reader::Reader;
@@ -50,6 +52,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the database is in use by a crashed task; restart Sotto")]
     Poisoned,
+    #[error("stored OMEMO state is damaged: {0}")]
+    CorruptOmemo(#[source] crate::omemo::Error),
     #[error("the database operation was interrupted because Sotto is shutting down")]
     Interrupted,
 }

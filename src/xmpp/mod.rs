@@ -7,6 +7,7 @@ mod backoff;
 mod connect;
 pub(crate) mod convert;
 mod nonza;
+pub mod omemo;
 pub(crate) mod pep;
 mod register;
 mod sasl;

@@ -39,6 +39,7 @@ mod hostile;
 mod keychain;
 mod knock;
 mod load;
+mod omemo;
 mod peers;
 mod proxy;
 mod reconnect;
