@@ -185,15 +185,23 @@ impl Window {
             }
             Page::Older(page) => {
                 self.at_start = page.len() < PAGE;
-                let oldest = self.messages.front().map(key);
+                let (oldest, held) = (self.messages.front().map(key), self.messages.len());
                 for m in page.into_iter().rev() {
                     if oldest.is_none_or(|o| key(&m) < o) {
                         self.messages.push_front(m);
                     }
                 }
-                Edit::Top
+                // The line above the list says "beginning" instead of
+                // "loading" in the same height: nothing else moved.
+                if self.messages.len() > held {
+                    Edit::Top
+                } else {
+                    Edit::None
+                }
             }
             Page::Newer(page) => {
+                // Even with nothing new, the end's line goes (see the
+                // timeline): a change below.
                 self.at_end = page.len() < PAGE;
                 let newest = self.messages.back().map(key);
                 self.messages.extend(
