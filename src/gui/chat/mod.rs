@@ -243,6 +243,11 @@ impl Chat {
         if let Some(delta) = self.scroll.seen(revision, seen) {
             // Newer messages came or went below what is read: it stays in
             // place, before the frame is drawn.
+            tracing::debug!(
+                delta,
+                from_bottom = seen.from_bottom,
+                "chat window: kept in place"
+            );
             let by = scrollable::AbsoluteOffset { x: 0.0, y: delta };
             tasks.push(operation::scroll_by(MESSAGES, by));
         }
@@ -257,16 +262,17 @@ impl Chat {
             // at a time: dropping the oldest moves every bubble to another
             // place in the list, and each then lays its text out again.
             if seen.from_top < seen.from_bottom {
-                if self.window.len() > HELD && !self.scroll.must_wait(Side::Bottom) {
+                let at_end = self.window.at_end;
+                if self.window.len() > HELD && !self.scroll.must_wait(Side::Bottom, at_end) {
                     self.window.trim(Side::Bottom);
-                    self.scroll.changed(Side::Bottom);
+                    self.scroll.changed(Side::Bottom, at_end);
                     self.log_window("dropped below");
                 }
             } else if (self.window.len() > MOST || (newer && self.window.len() > HELD))
-                && !self.scroll.must_wait(Side::Top)
+                && !self.scroll.must_wait(Side::Top, self.window.at_end)
             {
                 self.window.trim(Side::Top);
-                self.scroll.changed(Side::Top);
+                self.scroll.changed(Side::Top, self.window.at_end);
                 self.log_window("dropped above");
             }
         }
@@ -296,7 +302,9 @@ impl Chat {
     fn change(&mut self, change: Change) -> Task<Message> {
         let wait = match change.side() {
             // Behind what already waits, so arrivals keep their order.
-            Some(side) => !self.waiting.is_empty() || self.scroll.must_wait(side),
+            Some(side) => {
+                !self.waiting.is_empty() || self.scroll.must_wait(side, self.window.at_end)
+            }
             None => false,
         };
         if wait {
@@ -315,6 +323,7 @@ impl Chat {
         match change {
             Change::Page(generation, page) => {
                 let around = matches!(page, Page::Around(..));
+                let (at_start, at_end) = (self.window.at_start, self.window.at_end);
                 match self.window.loaded(generation, page) {
                     Edit::All => {
                         self.scroll.reset();
@@ -327,9 +336,20 @@ impl Chat {
                         }
                         return self.snap(around);
                     }
-                    Edit::Top => self.scroll.changed(Side::Top),
-                    Edit::Bottom => self.scroll.changed(Side::Bottom),
-                    Edit::None => return Task::none(),
+                    Edit::Top => self.scroll.changed(Side::Top, at_end),
+                    Edit::Bottom => self.scroll.changed(Side::Bottom, at_end),
+                    Edit::None => {
+                        if self.window.at_start != at_start {
+                            // An empty page before the oldest held: that one
+                            // is the first. Nothing moved (no report will
+                            // come), only the line above says so now.
+                            self.log_window("read");
+                            if let Some(seen) = self.scroll.last() {
+                                self.log_edge(seen);
+                            }
+                        }
+                        return Task::none();
+                    }
                 }
                 self.log_window("read");
             }
@@ -342,7 +362,11 @@ impl Chat {
     fn flush(&mut self) -> Task<Message> {
         let mut tasks = Vec::new();
         while let Some(next) = self.waiting.front() {
-            if next.side().is_some_and(|side| self.scroll.must_wait(side)) {
+            let at_end = self.window.at_end;
+            if next
+                .side()
+                .is_some_and(|side| self.scroll.must_wait(side, at_end))
+            {
                 break;
             }
             if let Some(change) = self.waiting.pop_front() {
@@ -376,6 +400,8 @@ impl Chat {
             first = self.window.iter().next().map(|m| m.id),
             last = self.window.iter().next_back().map(|m| m.id),
             held = self.window.len(),
+            from_bottom = self.scroll.last().map(|s| s.from_bottom),
+            content = self.scroll.last().map(|s| s.content),
             at_start = self.window.at_start,
             at_end = self.window.at_end,
             "chat window: {what}"
@@ -436,12 +462,13 @@ impl Chat {
 
     fn arrive(&mut self, m: StoredMessage) {
         let following = self.following();
+        let at_end = self.window.at_end;
         let (held, edit) = self.window.arrived(m, following);
         if !held && !self.window.at_end {
             self.unseen += 1;
         }
         if edit == Edit::Bottom {
-            self.scroll.changed(Side::Bottom);
+            self.scroll.changed(Side::Bottom, at_end);
         }
     }
 

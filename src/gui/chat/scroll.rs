@@ -97,19 +97,27 @@ impl Scroll {
 
     /// Whether a change on `side` must wait: one on the other side is
     /// not measured yet. A change below needs no care while the list
-    /// sits at the newest message (it stays there).
-    pub fn must_wait(&self, side: Side) -> bool {
-        self.pending.is_some_and(|p| p.side != side) && !(side == Side::Bottom && self.at_bottom())
+    /// sits at the conversation's newest message (it stays there);
+    /// `at_end`: the window holds the newest message. At the bottom of a
+    /// window that does not, a page read below must not carry the view
+    /// along, or it reaches the bottom again and reads the next.
+    pub fn must_wait(&self, side: Side, at_end: bool) -> bool {
+        self.pending.is_some_and(|p| p.side != side) && !self.follows(side, at_end)
     }
 
-    /// A change on `side` was made (after [`Scroll::must_wait`] allowed it).
-    pub fn changed(&mut self, side: Side) {
+    fn follows(&self, side: Side, at_end: bool) -> bool {
+        side == Side::Bottom && at_end && self.at_bottom()
+    }
+
+    /// A change on `side` was made (after [`Scroll::must_wait`] allowed
+    /// it); `at_end`: the window held the newest message before it.
+    pub fn changed(&mut self, side: Side, at_end: bool) {
         self.revision += 1;
         let Some(last) = self.last else {
             // Not scrolled yet: it is at the bottom, where nothing moves.
             return;
         };
-        if side == Side::Bottom && self.at_bottom() {
+        if self.follows(side, at_end) {
             return;
         }
         match &mut self.pending {
@@ -183,26 +191,26 @@ mod tests {
         assert_eq!(s.seen(s.revision(), seen(5000.0, 9000.0)), None);
         let before = s.revision();
         // Newer messages dropped below the view.
-        s.changed(Side::Bottom);
+        s.changed(Side::Bottom, false);
         // A report from the view before the change changes nothing.
         assert_eq!(s.seen(before, seen(5060.0, 9000.0)), None);
-        assert!(s.must_wait(Side::Top));
+        assert!(s.must_wait(Side::Top, false));
         // Laid out: the view moves down by what went.
         assert_eq!(s.seen(s.revision(), seen(5060.0, 6000.0)), Some(-3000.0));
         assert_eq!(s.last().map(|l| l.from_bottom), Some(2060.0));
         assert_eq!(s.last().map(|l| l.from_top), Some(3340.0));
-        assert!(!s.must_wait(Side::Top));
+        assert!(!s.must_wait(Side::Top, false));
     }
 
     #[test]
     fn a_change_above_needs_no_correction_but_holds_one_below() {
         let mut s = Scroll::default();
         s.seen(s.revision(), seen(5000.0, 9000.0));
-        s.changed(Side::Top);
-        assert!(s.must_wait(Side::Bottom));
-        assert!(!s.must_wait(Side::Top));
+        s.changed(Side::Top, false);
+        assert!(s.must_wait(Side::Bottom, false));
+        assert!(!s.must_wait(Side::Top, false));
         assert_eq!(s.seen(s.revision(), seen(5000.0, 12000.0)), None);
-        assert!(!s.must_wait(Side::Bottom));
+        assert!(!s.must_wait(Side::Bottom, false));
     }
 
     #[test]
@@ -211,52 +219,65 @@ mod tests {
         // the same, and the list must not wait for it to change.
         let mut s = Scroll::default();
         s.seen(s.revision(), seen(5000.0, 9000.0));
-        s.changed(Side::Bottom);
-        s.changed(Side::Bottom);
-        assert!(s.must_wait(Side::Top));
+        s.changed(Side::Bottom, false);
+        s.changed(Side::Bottom, false);
+        assert!(s.must_wait(Side::Top, false));
         assert_eq!(s.seen(s.revision() - 1, seen(5000.0, 9000.0)), None);
-        assert!(s.must_wait(Side::Top), "the second part is not laid out");
+        assert!(
+            s.must_wait(Side::Top, false),
+            "the second part is not laid out"
+        );
         assert_eq!(s.seen(s.revision(), seen(5000.0, 9000.0)), None);
-        assert!(!s.must_wait(Side::Top));
+        assert!(!s.must_wait(Side::Top, false));
     }
 
     #[test]
     fn reports_of_a_replaced_list_measure_nothing() {
         let mut s = Scroll::default();
         s.seen(s.revision(), seen(5000.0, 9000.0));
-        s.changed(Side::Bottom);
+        s.changed(Side::Bottom, false);
         let old = s.revision();
         s.reset();
         s.seen(s.revision(), seen(5000.0, 9000.0));
-        s.changed(Side::Top);
+        s.changed(Side::Top, false);
         assert!(old < s.revision());
         assert_eq!(s.seen(old, seen(5000.0, 12000.0)), None);
-        assert!(s.must_wait(Side::Bottom));
+        assert!(s.must_wait(Side::Bottom, false));
     }
 
     #[test]
     fn at_the_newest_changes_below_need_nothing() {
         let mut s = Scroll::default();
         s.seen(s.revision(), seen(0.0, 9000.0));
-        s.changed(Side::Top);
-        assert!(!s.must_wait(Side::Bottom), "the list follows the newest");
+        s.changed(Side::Top, true);
+        assert!(
+            !s.must_wait(Side::Bottom, true),
+            "the list follows the newest"
+        );
         let mut s = Scroll::default();
         s.seen(s.revision(), seen(0.0, 9000.0));
-        s.changed(Side::Bottom);
+        s.changed(Side::Bottom, true);
         assert!(s.pending.is_none());
         assert_eq!(s.seen(s.revision(), seen(0.0, 9100.0)), None);
+        // At the bottom of a window short of the newest, a page read
+        // below is kept below.
+        let mut s = Scroll::default();
+        s.seen(s.revision(), seen(0.0, 9000.0));
+        s.changed(Side::Bottom, false);
+        assert_eq!(s.seen(s.revision(), seen(0.0, 12000.0)), Some(3000.0));
+        assert_eq!(s.last().map(|l| l.from_bottom), Some(3000.0));
     }
 
     #[test]
     fn a_change_never_measured_stops_holding_others_back() {
         let mut s = Scroll::default();
         s.seen(s.revision(), seen(5000.0, 9000.0));
-        s.changed(Side::Bottom);
+        s.changed(Side::Bottom, false);
         assert!(s.settle().is_some(), "too early");
         if let Some(p) = &mut s.pending {
             p.since = Instant::now() - SETTLE;
         }
         assert_eq!(s.settle(), None);
-        assert!(!s.must_wait(Side::Top));
+        assert!(!s.must_wait(Side::Top, false));
     }
 }
