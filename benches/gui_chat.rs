@@ -268,23 +268,31 @@ async fn live(count: usize, rate: u32) {
     // Open the chat: the window marks the first message read once shown.
     let hello = bot.say(&me, "hello, window".into());
     x.focus_sotto();
-    x.xdotool(&["key", "ctrl+k"]);
-    x.xdotool(&["type", "--delay", "20", "Benchmark"]);
-    x.xdotool(&["key", "Return"]);
-    wait(
-        &mut bot.events,
-        "the chat open (a read marker)",
-        Duration::from_secs(30),
-        |e| match e {
-            Event::MessageState {
-                id,
-                state: OutgoingState::Read,
-                ..
-            } if *id == hello => Some(()),
-            _ => None,
-        },
-    )
-    .await;
+    for attempt in 1.. {
+        open_chat(&x, "Benchmark");
+        let read = wait(
+            &mut bot.events,
+            "the chat open (a read marker)",
+            Duration::from_secs(30),
+            |e| match e {
+                Event::MessageState {
+                    id,
+                    state: OutgoingState::Read,
+                    ..
+                } if *id == hello => Some(()),
+                _ => None,
+            },
+        );
+        if tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(attempt < 3, "the chat did not open");
+        eprintln!("the switcher did not open the chat (attempt {attempt}); again");
+        x.xdotool(&["key", "Escape"]);
+    }
     gui.settle(Duration::from_secs(1), Duration::from_secs(30));
 
     let block = (count / 4).max(1);
@@ -353,6 +361,17 @@ async fn live(count: usize, rate: u32) {
         x.screenshot(&Path::new(&dir).join("gui_chat-live.png"));
     }
     bot.engine.send(Command::Shutdown).expect("engine");
+}
+
+/// Ctrl+K, the name, Enter. Now and then under Xvfb the switcher shows
+/// the match but the Enter opens nothing (about one run in three; the
+/// cause is not found yet, nor whether it happens outside Xvfb),
+/// so callers check that the chat opened, and say so when they try
+/// again.
+fn open_chat(x: &Xvfb, name: &str) {
+    x.xdotool(&["key", "ctrl+k"]);
+    x.xdotool(&["type", "--delay", "20", name]);
+    x.xdotool(&["key", "Return"]);
 }
 
 /// A home with two (turned off) accounts and `total` stored messages,
@@ -515,11 +534,18 @@ fn history() {
     gui.settle(Duration::from_secs(1), Duration::from_secs(30));
     let rss_listed = gui.rss_kib();
     x.focus_sotto();
-    x.xdotool(&["key", "ctrl+k"]);
-    x.xdotool(&["type", "--delay", "20", "Longtime"]);
-    x.xdotool(&["key", "Return"]);
-    gui.wait_log("chat shows its newest message", Duration::from_secs(30))
-        .expect("the chat did not open at its newest message");
+    for attempt in 1.. {
+        open_chat(&x, "Longtime");
+        if gui
+            .wait_log("chat shows its newest message", Duration::from_secs(10))
+            .is_some()
+        {
+            break;
+        }
+        assert!(attempt < 3, "the chat did not open at its newest message");
+        eprintln!("the switcher did not open the chat (attempt {attempt}); again");
+        x.xdotool(&["key", "Escape"]);
+    }
     gui.settle(Duration::from_secs(1), Duration::from_secs(30));
     let rss_open = gui.rss_kib();
     // Over the messages, clear of the sidebar and the composer.
