@@ -6,12 +6,16 @@
 //!   RSS growth and CPU per arriving message for each successive 500.
 //! - `history`: two accounts and 100,000 stored messages; the mouse
 //!   wheel scrolls through a 10,000-message chat to its first message and
-//!   back; RSS after each way.
+//!   back; RSS after each way. The window's log proves the trip: the
+//!   pages it read from the store on the way, and the moment each end of
+//!   the chat came on screen (the bench fails if the wheel moves nothing).
 //!
 //!   cargo bench --bench gui_chat [-- live|history] [--messages N] [--rate N]
 //!
-//! `SOTTO_BENCH_BIN=/path/to/sotto` measures that binary instead. Needs
-//! Xvfb, xdotool, ImageMagick's `import` and Prosody.
+//! `SOTTO_BENCH_BIN=/path/to/sotto` measures that binary instead;
+//! `SOTTO_BENCH_SHOTS=dir` saves screenshots there, `SOTTO_BENCH_LOG=file`
+//! a copy of the window's log. Needs Xvfb, xdotool, ImageMagick's
+//! `import` and Prosody.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -264,23 +268,31 @@ async fn live(count: usize, rate: u32) {
     // Open the chat: the window marks the first message read once shown.
     let hello = bot.say(&me, "hello, window".into());
     x.focus_sotto();
-    x.xdotool(&["key", "ctrl+k"]);
-    x.xdotool(&["type", "--delay", "20", "Benchmark"]);
-    x.xdotool(&["key", "Return"]);
-    wait(
-        &mut bot.events,
-        "the chat open (a read marker)",
-        Duration::from_secs(30),
-        |e| match e {
-            Event::MessageState {
-                id,
-                state: OutgoingState::Read,
-                ..
-            } if *id == hello => Some(()),
-            _ => None,
-        },
-    )
-    .await;
+    for attempt in 1.. {
+        open_chat(&x, "Benchmark");
+        let read = wait(
+            &mut bot.events,
+            "the chat open (a read marker)",
+            Duration::from_secs(30),
+            |e| match e {
+                Event::MessageState {
+                    id,
+                    state: OutgoingState::Read,
+                    ..
+                } if *id == hello => Some(()),
+                _ => None,
+            },
+        );
+        if tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(attempt < 3, "the chat did not open");
+        eprintln!("the switcher did not open the chat (attempt {attempt}); again");
+        x.xdotool(&["key", "Escape"]);
+    }
     gui.settle(Duration::from_secs(1), Duration::from_secs(30));
 
     let block = (count / 4).max(1);
@@ -349,6 +361,17 @@ async fn live(count: usize, rate: u32) {
         x.screenshot(&Path::new(&dir).join("gui_chat-live.png"));
     }
     bot.engine.send(Command::Shutdown).expect("engine");
+}
+
+/// Ctrl+K, the name, Enter. Now and then under Xvfb the switcher shows
+/// the match but the Enter opens nothing (about one run in three; the
+/// cause is not found yet, nor whether it happens outside Xvfb),
+/// so callers check that the chat opened, and say so when they try
+/// again.
+fn open_chat(x: &Xvfb, name: &str) {
+    x.xdotool(&["key", "ctrl+k"]);
+    x.xdotool(&["type", "--delay", "20", name]);
+    x.xdotool(&["key", "Return"]);
 }
 
 /// A home with two (turned off) accounts and `total` stored messages,
@@ -429,15 +452,26 @@ fn fill_history(paths: &Paths, total: usize, long: usize) -> BareJid {
     friend
 }
 
-/// Turns the mouse wheel over the chat until the window stops moving;
-/// returns the clicks it took and how long.
-fn scroll_through(x: &Xvfb, gui: &Gui, button: &str) -> (usize, Duration) {
-    const CHUNK: usize = 400;
+/// How a scroll through the chat went.
+struct Scrolled {
+    clicks: usize,
+    time: Duration,
+    /// Pages the chat read from the store on the way (its log says so).
+    pages: usize,
+}
+
+/// Turns the mouse wheel over the chat until the window's log says the
+/// chat shows `edge` (its first or its newest message). Panics if the
+/// wheel moves nothing: the chat reads a page from the store every
+/// screenful or two, so a few hundred clicks without one mean the window
+/// never scrolled.
+fn scroll_to(x: &Xvfb, gui: &Gui, button: &str, edge: &str) -> Scrolled {
+    const CHUNK: usize = 200;
+    const MOST: usize = 100_000;
     let started = Instant::now();
-    let mut clicks = 0;
-    let mut last = x.frame();
-    let mut unchanged = 0;
-    while unchanged < 2 && clicks < 60_000 {
+    let (mut clicks, mut pages, mut idle) = (0, 0, 0);
+    gui.log_since();
+    loop {
         x.xdotool(&[
             "click",
             "--repeat",
@@ -447,16 +481,28 @@ fn scroll_through(x: &Xvfb, gui: &Gui, button: &str) -> (usize, Duration) {
             button,
         ]);
         clicks += CHUNK;
-        gui.settle(Duration::from_millis(700), Duration::from_secs(120));
-        let frame = x.frame();
-        if frame == last {
-            unchanged += 1;
-        } else {
-            unchanged = 0;
+        gui.settle(Duration::from_millis(300), Duration::from_secs(60));
+        let lines = gui.log_since();
+        let read = lines
+            .iter()
+            .filter(|l| l.contains("chat window: read"))
+            .count();
+        pages += read;
+        if lines.iter().any(|l| l.contains(edge)) {
+            break;
         }
-        last = frame;
+        idle = if read == 0 { idle + 1 } else { 0 };
+        assert!(
+            idle < 5 && clicks < MOST,
+            "{clicks} wheel clicks and no page read for the last {}: the chat did not scroll",
+            idle * CHUNK
+        );
     }
-    (clicks, started.elapsed())
+    Scrolled {
+        clicks,
+        time: started.elapsed(),
+        pages,
+    }
 }
 
 fn history() {
@@ -473,30 +519,51 @@ fn history() {
     );
 
     let x = Xvfb::start(1100, 720);
-    let gui = Gui::start(dir.path(), &x, &[("SOTTO_PASSPHRASE", PASSPHRASE)]);
+    // The chat says in its log what it reads and when an end is on
+    // screen: the proof that the wheel went all the way.
+    let gui = Gui::start(
+        dir.path(),
+        &x,
+        &[
+            ("SOTTO_PASSPHRASE", PASSPHRASE),
+            ("RUST_LOG", "sotto=info,sotto::gui::chat=debug"),
+        ],
+    );
     gui.wait_log("conversation list shown", Duration::from_secs(60))
         .expect("the window did not list its conversations");
     gui.settle(Duration::from_secs(1), Duration::from_secs(30));
     let rss_listed = gui.rss_kib();
     x.focus_sotto();
-    x.xdotool(&["key", "ctrl+k"]);
-    x.xdotool(&["type", "--delay", "20", "Longtime"]);
-    x.xdotool(&["key", "Return"]);
+    for attempt in 1.. {
+        open_chat(&x, "Longtime");
+        if gui
+            .wait_log("chat shows its newest message", Duration::from_secs(10))
+            .is_some()
+        {
+            break;
+        }
+        assert!(attempt < 3, "the chat did not open at its newest message");
+        eprintln!("the switcher did not open the chat (attempt {attempt}); again");
+        x.xdotool(&["key", "Escape"]);
+    }
     gui.settle(Duration::from_secs(1), Duration::from_secs(30));
     let rss_open = gui.rss_kib();
     // Over the messages, clear of the sidebar and the composer.
     x.xdotool(&["mousemove", "700", "360"]);
-    let (up_clicks, up_time) = scroll_through(&x, &gui, "4");
+    let up = scroll_to(&x, &gui, "4", "chat shows its first message");
+    gui.settle(Duration::from_secs(1), Duration::from_secs(30));
     let rss_top = gui.rss_kib();
-    if let Some(shots) = std::env::var_os("SOTTO_BENCH_SHOTS") {
-        x.screenshot(&Path::new(&shots).join("gui_chat-history-top.png"));
+    let shots = std::env::var_os("SOTTO_BENCH_SHOTS");
+    if let Some(shots) = &shots {
+        x.screenshot(&Path::new(shots).join("gui_chat-history-top.png"));
     }
     let cpu_before = gui.cpu_ticks();
-    let (down_clicks, down_time) = scroll_through(&x, &gui, "5");
+    let down = scroll_to(&x, &gui, "5", "chat shows its newest message");
     let cpu_down = gui.cpu_ticks() - cpu_before;
+    gui.settle(Duration::from_secs(1), Duration::from_secs(30));
     let rss_bottom = gui.rss_kib();
-    if let Some(shots) = std::env::var_os("SOTTO_BENCH_SHOTS") {
-        x.screenshot(&Path::new(&shots).join("gui_chat-history-bottom.png"));
+    if let Some(shots) = &shots {
+        x.screenshot(&Path::new(shots).join("gui_chat-history-bottom.png"));
     }
     println!(
         "history: 2 accounts, {TOTAL} stored messages, a {LONG}-message chat (binary: {})",
@@ -508,14 +575,18 @@ fn history() {
         mib(rss_open)
     );
     println!(
-        "  to the first message: {up_clicks} wheel clicks in {:.1?}, RSS {:.1} MiB",
-        up_time,
+        "  to the first message: {} wheel clicks in {:.1?}, {} pages read, RSS {:.1} MiB",
+        up.clicks,
+        up.time,
+        up.pages,
         mib(rss_top)
     );
     println!(
-        "  back to the newest: {down_clicks} wheel clicks in {:.1?} ({:.1} s CPU), RSS {:.1} MiB; peak {:.1} MiB",
-        down_time,
+        "  back to the newest: {} wheel clicks in {:.1?} ({:.1} s CPU), {} pages read, RSS {:.1} MiB; peak {:.1} MiB",
+        down.clicks,
+        down.time,
         cpu_down as f64 / TICKS_PER_SECOND,
+        down.pages,
         mib(rss_bottom),
         mib(gui.peak_kib())
     );

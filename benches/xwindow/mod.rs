@@ -4,7 +4,7 @@
 
 #![allow(dead_code, clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -133,10 +133,16 @@ impl Gui {
             .expect("sotto");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, lines) = mpsc::channel();
+        // `SOTTO_BENCH_LOG=file`: a copy of the window's log, to look at.
+        let mut copy =
+            std::env::var_os("SOTTO_BENCH_LOG").and_then(|path| std::fs::File::create(path).ok());
         // Keeps draining stderr so the window never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                if let Some(file) = &mut copy {
+                    let _ = writeln!(file, "{line}");
+                }
                 let _ = tx.send(line);
             }
         });
@@ -163,6 +169,11 @@ impl Gui {
                 );
             }
         }
+    }
+
+    /// The log lines written since the last look, without waiting.
+    pub fn log_since(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
     }
 
     pub fn cpu_ticks(&self) -> u64 {

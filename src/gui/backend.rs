@@ -21,10 +21,14 @@ use tokio::sync::mpsc;
 /// At most this many engine events reach `update` at once; a catch-up of
 /// thousands of messages becomes a few redraws.
 const EVENT_BATCH: usize = 256;
-/// How long events are gathered after the first of a batch: short enough
-/// not to be noticed, long enough that a chat receiving twenty messages a
-/// second redraws about ten times.
-const COALESCE: std::time::Duration = std::time::Duration::from_millis(80);
+/// How long events are gathered after the first of a batch when the
+/// window has been quiet: a message and what it sets off (a receipt, the
+/// list's new preview) are drawn together, too soon to be noticed.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(16);
+/// While events keep coming, a batch goes out at most this often: a chat
+/// receiving twenty messages a second redraws five times, not twenty,
+/// and nothing waits longer than this to be shown.
+const BUSY_GAP: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The passphrase typed into the unlock screen (or `SOTTO_PASSPHRASE`).
 struct GivenPassphrase(Option<SecretString>);
@@ -149,18 +153,23 @@ impl Backend {
     pub fn event_stream(&self) -> Option<BoxStream<'static, Vec<Event>>> {
         let rx = self.events.lock().ok().and_then(|mut e| e.take())?;
         Some(
-            futures::stream::unfold(rx, |mut rx| async move {
+            futures::stream::unfold((rx, None), |(mut rx, last)| async move {
                 let mut batch = vec![rx.recv().await?];
-                // What comes within a moment of the first is drawn with it:
-                // a busy chat costs a redraw per batch, not per message.
-                let deadline = tokio::time::Instant::now() + COALESCE;
+                // What comes within a moment of the first is drawn with it;
+                // while the previous batch is recent, what comes until the
+                // gap is over, so a busy chat costs a redraw per gap, not
+                // per message, and a lone message is shown at once.
+                let now = tokio::time::Instant::now();
+                let deadline = last
+                    .map_or(now, |last: tokio::time::Instant| last + BUSY_GAP)
+                    .max(now + GATHER);
                 while batch.len() < EVENT_BATCH {
                     match tokio::time::timeout_at(deadline, rx.recv()).await {
                         Ok(Some(event)) => batch.push(event),
                         Ok(None) | Err(_) => break,
                     }
                 }
-                Some((batch, rx))
+                Some((batch, (rx, Some(tokio::time::Instant::now()))))
             })
             .boxed(),
         )

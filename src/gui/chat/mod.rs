@@ -3,9 +3,12 @@
 
 pub mod composer;
 mod details;
+mod scroll;
 mod status;
 pub mod timeline;
 pub mod window;
+
+use std::collections::VecDeque;
 
 use iced::widget::{button, center, column, operation, row, scrollable, text};
 use iced::{Alignment, Element, Length, Task};
@@ -15,22 +18,28 @@ use sotto::store::{Cursor, MessageState, StoredMessage};
 
 use self::composer::{Composer, SendButton, Target};
 use self::details::Details;
+use self::scroll::{Scroll, Seen};
 use self::timeline::{MESSAGES, Timeline};
-use self::window::{Edit, MOST, PAGE, Page, Request, Side, Want, Window};
-use super::backend::Backend;
+use self::window::{Edit, HELD, MOST, PAGE, Page, Request, Side, Want, Window};
+use super::backend::{Backend, sleep};
 use super::context::Context;
 use super::people::Key;
 use super::widget::style;
 
-/// Within this many pixels of the newest message the chat follows what
-/// arrives.
-const FOLLOW: f32 = 4.0;
+/// The next page is read when the person comes within this many screens
+/// of either end of what is held, so a steady wheel seldom meets it.
+const PREFETCH: f32 = 2.0;
 
 pub struct Chat {
     pub account: BareJid,
     pub peer: BareJid,
     window: Window,
     scroll: Scroll,
+    /// Changes held back until the one before them is measured (see
+    /// `scroll`), in the order they came.
+    waiting: VecDeque<Change>,
+    /// The end of the conversation on screen, last said in the log.
+    edge: Option<Side>,
     /// The message shown emphasised (a search result).
     highlight: Option<i64>,
     composer: Composer,
@@ -39,33 +48,20 @@ pub struct Chat {
     unseen: usize,
 }
 
-/// Where the list was last seen scrolled, from the scrollable's reports.
-#[derive(Debug, Default)]
-struct Scroll {
-    last: Option<Seen>,
-    /// After a change below what is shown: keep this distance from the
-    /// top (and the content height before the change), once the new
-    /// height is known.
-    keep_top: Option<(f32, f32)>,
+/// A change to what the window holds.
+#[derive(Debug)]
+enum Change {
+    Page(u64, Page),
+    Arrival(StoredMessage),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    from_bottom: f32,
-    from_top: f32,
-    content: f32,
-    height: f32,
-}
-
-impl From<scrollable::Viewport> for Seen {
-    fn from(v: scrollable::Viewport) -> Self {
-        // The list is anchored at the bottom: its offset counts from the
-        // newest message.
-        Self {
-            from_bottom: v.absolute_offset().y,
-            from_top: v.absolute_offset_reversed().y,
-            content: v.content_bounds().height,
-            height: v.bounds().height,
+impl Change {
+    /// The side of the list it changes; `None` for a whole new window.
+    fn side(&self) -> Option<Side> {
+        match self {
+            Change::Page(_, Page::Older(_)) => Some(Side::Top),
+            Change::Page(_, Page::Newer(_)) | Change::Arrival(_) => Some(Side::Bottom),
+            Change::Page(_, Page::Newest(_) | Page::Around(..)) => None,
         }
     }
 }
@@ -73,7 +69,12 @@ impl From<scrollable::Viewport> for Seen {
 #[derive(Debug, Clone)]
 pub enum Message {
     Loaded(u64, Result<Page, String>),
-    Scrolled(scrollable::Viewport),
+    /// A report of the list, from the view of that revision (see
+    /// `scroll`).
+    Scrolled(u64, scrollable::Viewport),
+    /// Time to let held-back changes through if no report measured the
+    /// one before them.
+    Settle,
     JumpToBottom,
     Composer(composer::Message),
     Retry(i64),
@@ -102,6 +103,8 @@ impl Chat {
             peer,
             window: Window::default(),
             scroll: Scroll::default(),
+            waiting: VecDeque::new(),
+            edge: None,
             highlight: at.map(|m| m.id),
             composer: Composer::default(),
             details: None,
@@ -132,7 +135,7 @@ impl Chat {
                 self.window.loading(),
                 Some(Want::Around(_) | Want::Newer(_))
             )
-            && self.scroll.last.is_none_or(|s| s.from_bottom <= FOLLOW)
+            && self.scroll.at_bottom()
     }
 
     /// How many messages are in memory (a bounded few, whatever the
@@ -179,16 +182,9 @@ impl Chat {
     ) -> (Task<Message>, Option<Event>) {
         match message {
             Message::Loaded(generation, Ok(page)) => {
-                let around = matches!(page, Page::Around(..));
-                match self.window.loaded(generation, page) {
-                    Edit::All => {
-                        self.scroll = Scroll::default();
-                        return (self.snap(around), None);
-                    }
-                    Edit::Bottom => self.keep_top(),
-                    Edit::Top | Edit::None => {}
-                }
+                return (self.change(Change::Page(generation, page)), None);
             }
+            Message::Settle => return (self.settle(), None),
             Message::Loaded(generation, Err(e)) => {
                 self.window.failed(generation);
                 return (
@@ -198,7 +194,9 @@ impl Chat {
                     ))),
                 );
             }
-            Message::Scrolled(viewport) => return self.scrolled(viewport.into(), backend),
+            Message::Scrolled(revision, viewport) => {
+                return self.scrolled(revision, viewport.into(), backend);
+            }
             Message::JumpToBottom => {
                 self.highlight = None;
                 self.unseen = 0;
@@ -235,67 +233,208 @@ impl Chat {
         (Task::none(), None)
     }
 
-    fn scrolled(&mut self, seen: Seen, backend: &Backend) -> (Task<Message>, Option<Event>) {
-        if let Some((top, content)) = self.scroll.keep_top.take()
-            && (seen.content - content).abs() > 0.5
-        {
-            // Newer messages came or went below: keep what is read in
+    fn scrolled(
+        &mut self,
+        revision: u64,
+        seen: Seen,
+        backend: &Backend,
+    ) -> (Task<Message>, Option<Event>) {
+        let mut tasks = Vec::new();
+        if let Some(delta) = self.scroll.seen(revision, seen) {
+            // Newer messages came or went below what is read: it stays in
             // place, before the frame is drawn.
-            let from_bottom = (seen.content - seen.height - top).max(0.0);
-            self.scroll.last = Some(Seen {
-                from_bottom,
-                from_top: top,
-                ..seen
-            });
-            let offset = scrollable::AbsoluteOffset {
-                x: None,
-                y: Some(from_bottom),
-            };
-            return (operation::scroll_to(MESSAGES, offset), None);
+            tracing::debug!(
+                delta,
+                from_bottom = seen.from_bottom,
+                "chat window: kept in place"
+            );
+            let by = scrollable::AbsoluteOffset { x: 0.0, y: delta };
+            tasks.push(operation::scroll_by(MESSAGES, by));
         }
-        self.scroll.last = Some(seen);
-        if self.window.loading().is_none() {
-            // Drop what is far from the view, before reading more; from
-            // the top a page at a time (see MOST).
+        let seen = self.scroll.last().unwrap_or(seen);
+        tasks.push(self.flush());
+        self.log_edge(seen);
+        let older = !self.window.at_start && seen.from_top < PREFETCH * seen.height;
+        let newer = !self.window.at_end && seen.from_bottom < PREFETCH * seen.height;
+        if self.window.loading().is_none() && self.waiting.is_empty() {
+            // Drop what is far from the view before reading more, so the
+            // window never holds more than MOST. From the top only a page
+            // at a time: dropping the oldest moves every bubble to another
+            // place in the list, and each then lays its text out again.
             if seen.from_top < seen.from_bottom {
-                if self.window.trim(Side::Bottom) > 0 {
-                    self.keep_top();
+                let at_end = self.window.at_end;
+                if self.window.len() > HELD && !self.scroll.must_wait(Side::Bottom, at_end) {
+                    self.window.trim(Side::Bottom);
+                    self.scroll.changed(Side::Bottom, at_end);
+                    self.log_window("dropped below");
                 }
-            } else if self.window.len() > MOST {
+            } else if (self.window.len() > MOST || (newer && self.window.len() > HELD))
+                && !self.scroll.must_wait(Side::Top, self.window.at_end)
+            {
                 self.window.trim(Side::Top);
+                self.scroll.changed(Side::Top, self.window.at_end);
+                self.log_window("dropped above");
             }
         }
         // Read a page before the person reaches the end of what is held.
-        let request = if seen.from_top < seen.height {
+        let request = if self.window.len() > HELD {
+            None
+        } else if older {
             self.window.older()
-        } else if seen.from_bottom < seen.height {
+        } else if newer {
             self.window.newer()
         } else {
             None
         };
         if let Some(request) = request {
-            return (self.read(request, backend), None);
+            tasks.push(self.read(request, backend));
         }
+        let mut event = None;
         if self.following() {
             self.unseen = 0;
-            return (Task::none(), Some(Event::Seen));
+            event = Some(Event::Seen);
         }
-        (Task::none(), None)
+        (Task::batch(tasks), event)
     }
 
-    fn keep_top(&mut self) {
-        if let Some(last) = self.scroll.last
-            && last.from_bottom > FOLLOW
-        {
-            self.scroll.keep_top = Some((last.from_top, last.content));
+    /// Makes a change now, or holds it back while the list is measured
+    /// after one on the other side.
+    fn change(&mut self, change: Change) -> Task<Message> {
+        let wait = match change.side() {
+            // Behind what already waits, so arrivals keep their order.
+            Some(side) => {
+                !self.waiting.is_empty() || self.scroll.must_wait(side, self.window.at_end)
+            }
+            None => false,
+        };
+        if wait {
+            let first = self.waiting.is_empty();
+            self.waiting.push_back(change);
+            return if first {
+                Task::perform(sleep(scroll::SETTLE), |()| Message::Settle)
+            } else {
+                Task::none()
+            };
+        }
+        self.apply(change)
+    }
+
+    fn apply(&mut self, change: Change) -> Task<Message> {
+        match change {
+            Change::Page(generation, page) => {
+                let around = matches!(page, Page::Around(..));
+                let (at_start, at_end) = (self.window.at_start, self.window.at_end);
+                match self.window.loaded(generation, page) {
+                    Edit::All => {
+                        self.scroll.reset();
+                        self.log_window("read");
+                        // What waited was for the window replaced.
+                        for held in std::mem::take(&mut self.waiting) {
+                            if let Change::Arrival(m) = held {
+                                self.arrive(m);
+                            }
+                        }
+                        return self.snap(around);
+                    }
+                    Edit::Top => self.scroll.changed(Side::Top, at_end),
+                    Edit::Bottom => self.scroll.changed(Side::Bottom, at_end),
+                    Edit::None => {
+                        if self.window.at_start != at_start {
+                            // An empty page before the oldest held: that one
+                            // is the first. Nothing moved (no report will
+                            // come), only the line above says so now.
+                            self.log_window("read");
+                            if let Some(seen) = self.scroll.last() {
+                                self.log_edge(seen);
+                            }
+                        }
+                        return Task::none();
+                    }
+                }
+                self.log_window("read");
+            }
+            Change::Arrival(m) => self.arrive(m),
+        }
+        Task::none()
+    }
+
+    /// Lets through what waits, in order, as far as the list allows.
+    fn flush(&mut self) -> Task<Message> {
+        let mut tasks = Vec::new();
+        while let Some(next) = self.waiting.front() {
+            let at_end = self.window.at_end;
+            if next
+                .side()
+                .is_some_and(|side| self.scroll.must_wait(side, at_end))
+            {
+                break;
+            }
+            if let Some(change) = self.waiting.pop_front() {
+                tasks.push(self.apply(change));
+            }
+        }
+        Task::batch(tasks)
+    }
+
+    fn settle(&mut self) -> Task<Message> {
+        if self.waiting.is_empty() {
+            return Task::none();
+        }
+        if let Some(left) = self.scroll.settle() {
+            return Task::perform(sleep(left), |()| Message::Settle);
+        }
+        let flushed = self.flush();
+        if self.waiting.is_empty() {
+            flushed
+        } else {
+            Task::batch([
+                flushed,
+                Task::perform(sleep(scroll::SETTLE), |()| Message::Settle),
+            ])
+        }
+    }
+
+    /// What the window holds, for the log (row ids, never what was said).
+    fn log_window(&self, what: &str) {
+        tracing::debug!(
+            first = self.window.iter().next().map(|m| m.id),
+            last = self.window.iter().next_back().map(|m| m.id),
+            held = self.window.len(),
+            from_bottom = self.scroll.last().map(|s| s.from_bottom),
+            content = self.scroll.last().map(|s| s.content),
+            at_start = self.window.at_start,
+            at_end = self.window.at_end,
+            "chat window: {what}"
+        );
+    }
+
+    /// Says in the log when either end of the conversation comes on
+    /// screen (the chat benchmark waits for it).
+    fn log_edge(&mut self, seen: Seen) {
+        let edge = if self.window.at_start && seen.from_top <= 1.0 {
+            Some(Side::Top)
+        } else if self.window.at_end && seen.from_bottom <= 1.0 {
+            Some(Side::Bottom)
+        } else {
+            None
+        };
+        if edge != self.edge {
+            self.edge = edge;
+            let held = self.window.len();
+            match edge {
+                Some(Side::Top) => tracing::debug!(held, "chat shows its first message"),
+                Some(Side::Bottom) => tracing::debug!(held, "chat shows its newest message"),
+                None => {}
+            }
         }
     }
 
     /// Scrolls to the newest message, reading it first if it is not held.
     fn jump_to_newest(&mut self, backend: &Backend) -> Task<Message> {
         if self.window.at_end {
-            self.scroll = Scroll::default();
-            return self.snap(false);
+            self.scroll.reset();
+            let flushed = self.flush();
+            return Task::batch([flushed, self.snap(false)]);
         }
         let request = self.window.reset(Want::Newest);
         self.read(request, backend)
@@ -317,24 +456,32 @@ impl Chat {
     }
 
     /// A message new in the store, for this conversation.
-    pub fn arrived(&mut self, m: StoredMessage) {
+    pub fn arrived(&mut self, m: StoredMessage) -> Task<Message> {
+        self.change(Change::Arrival(m))
+    }
+
+    fn arrive(&mut self, m: StoredMessage) {
         let following = self.following();
+        let at_end = self.window.at_end;
         let (held, edit) = self.window.arrived(m, following);
         if !held && !self.window.at_end {
             self.unseen += 1;
         }
-        if edit == Edit::Bottom && !following {
-            self.keep_top();
+        if edit == Edit::Bottom {
+            self.scroll.changed(Side::Bottom, at_end);
         }
     }
 
     /// A page of the archive arrived (a catch-up).
-    pub fn archived(&mut self, messages: Vec<StoredMessage>) {
-        for m in messages {
-            if m.peer == self.peer.as_str() {
-                self.arrived(m);
-            }
-        }
+    pub fn archived(&mut self, messages: Vec<StoredMessage>) -> Task<Message> {
+        let peer = self.peer.clone();
+        Task::batch(
+            messages
+                .into_iter()
+                .filter(|m| m.peer == peer.as_str())
+                .map(|m| self.arrived(m))
+                .collect::<Vec<_>>(),
+        )
     }
 
     pub fn corrected(&mut self, m: StoredMessage) {
@@ -394,6 +541,7 @@ impl Chat {
             highlight: self.highlight,
             unseen: self.unseen,
             following: self.following(),
+            revision: self.scroll.revision(),
             on_scroll: Message::Scrolled,
             on_retry: Message::Retry,
             on_newest: Message::JumpToBottom,
@@ -415,14 +563,15 @@ impl Chat {
         .spacing(6)
         .padding(12)
         .width(Length::Fill);
-        match &self.details {
-            Some(d) => row![
-                main,
-                d.view(ctx, &self.account, &self.peer).map(Message::Details)
-            ]
-            .into(),
-            None => main.into(),
-        }
+        // The messages keep their place in the tree (and so their scroll
+        // position) whether the details are shown or not.
+        row![main]
+            .push(
+                self.details
+                    .as_ref()
+                    .map(|d| d.view(ctx, &self.account, &self.peer).map(Message::Details)),
+            )
+            .into()
     }
 
     fn header<'a>(&'a self, ctx: Context<'a>, name: &str) -> Element<'a, Message> {

@@ -40,7 +40,9 @@ pub struct Timeline<'a, Message> {
     /// Messages that came while the person read further up.
     pub unseen: usize,
     pub following: bool,
-    pub on_scroll: fn(scrollable::Viewport) -> Message,
+    /// Tags the list's reports, so a change is known to be laid out.
+    pub revision: u64,
+    pub on_scroll: fn(u64, scrollable::Viewport) -> Message,
     pub on_retry: fn(i64) -> Message,
     pub on_newest: Message,
 }
@@ -49,17 +51,18 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
     pub fn view(self) -> Element<'a, Message> {
         let now = now_ms();
         let window = self.window;
+        let (revision, on_scroll) = (self.revision, self.on_scroll);
         let mut col = Column::new().spacing(4).padding([4, 12]);
-        if window.at_start {
-            col = col.push(centered(
-                text("This is the beginning of the conversation.")
-                    .size(12)
-                    .line_height(px(16.0))
-                    .style(style::muted),
-            ));
+        // Always there and always as tall, whatever it says: the list's
+        // height changes only with what it holds (see chat/scroll.rs), and
+        // the bubbles keep their places in the tree.
+        col = col.push(edge_line(if window.at_start {
+            Some("This is the beginning of the conversation.")
         } else if matches!(window.loading(), Some(Want::Older(_))) {
-            col = col.push(centered(text("Loading…").size(12).style(style::muted)));
-        }
+            Some("Loading…")
+        } else {
+            None
+        }));
         // The newest of ours says in words how far it got.
         let last_own = window
             .at_end
@@ -103,34 +106,37 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
                     .center_x(Length::Fill)
                     .padding(24),
             );
-        } else if matches!(window.loading(), Some(Want::Newer(_))) {
-            col = col.push(centered(text("Loading…").size(12).style(style::muted)));
+        } else if !window.at_end {
+            // Newer messages are still to be read.
+            col = col.push(edge_line(
+                matches!(window.loading(), Some(Want::Newer(_))).then_some("Loading…"),
+            ));
         }
         let list = scrollable(col)
             .id(MESSAGES)
             .anchor_bottom()
-            .on_scroll(self.on_scroll)
+            .on_scroll(move |v| on_scroll(revision, v))
             .height(Length::Fill)
             .width(Length::Fill);
-        if self.following {
-            return list.into();
-        }
-        let label = match self.unseen {
-            0 => "↓ Newest".to_owned(),
-            n => format!("↓ {n} new"),
-        };
-        stack![
-            list,
+        // The list is the stack's first layer whether the button is shown
+        // or not: a change of the tree's shape above the scrollable would
+        // give it a fresh state, scrolled to the newest, under the
+        // person's wheel.
+        let newest = (!self.following).then(|| {
+            let label = match self.unseen {
+                0 => "↓ Newest".to_owned(),
+                n => format!("↓ {n} new"),
+            };
             container(
                 button(text(label))
                     .on_press(self.on_newest)
-                    .style(button::primary)
+                    .style(button::primary),
             )
             .align_right(Length::Fill)
             .align_bottom(Length::Fill)
             .padding(12)
-        ]
-        .into()
+        });
+        stack![list].push(newest).into()
     }
 }
 
@@ -141,8 +147,13 @@ fn px(height: f32) -> iced::widget::text::LineHeight {
     iced::widget::text::LineHeight::Absolute(iced::Pixels(height))
 }
 
-fn centered<'a, Message: 'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
-    container(content).center_x(Length::Fill).padding(8).into()
+/// The line at either end of the list: where the conversation begins,
+/// or that more is being read; as tall when empty.
+fn edge_line<'a, Message: 'a>(words: Option<&'a str>) -> Element<'a, Message> {
+    container(words.map(|w| text(w).size(12).line_height(px(16.0)).style(style::muted)))
+        .center_x(Length::Fill)
+        .center_y(Length::Fixed(32.0))
+        .into()
 }
 
 fn bubble<'a, Message: Clone + 'a>(

@@ -10,9 +10,9 @@ use sotto::store::{Cursor, Direction, MessageState, StoredMessage};
 
 /// Messages per page read from the store.
 pub const PAGE: usize = 50;
-/// This many are held after dropping (three pages): a screenful and a
+/// This many are held after dropping (two pages): a screenful and a
 /// margin either side, however tall the window.
-pub const HELD: usize = 3 * PAGE;
+pub const HELD: usize = 2 * PAGE;
 /// The most ever held. The oldest are dropped a page at a time rather
 /// than one per arrival: the list's widgets keep their laid-out text by
 /// position, so dropping from the top makes every bubble lay out again.
@@ -185,15 +185,23 @@ impl Window {
             }
             Page::Older(page) => {
                 self.at_start = page.len() < PAGE;
-                let oldest = self.messages.front().map(key);
+                let (oldest, held) = (self.messages.front().map(key), self.messages.len());
                 for m in page.into_iter().rev() {
                     if oldest.is_none_or(|o| key(&m) < o) {
                         self.messages.push_front(m);
                     }
                 }
-                Edit::Top
+                // The line above the list says "beginning" instead of
+                // "loading" in the same height: nothing else moved.
+                if self.messages.len() > held {
+                    Edit::Top
+                } else {
+                    Edit::None
+                }
             }
             Page::Newer(page) => {
+                // Even with nothing new, the end's line goes (see the
+                // timeline): a change below.
                 self.at_end = page.len() < PAGE;
                 let newest = self.messages.back().map(key);
                 self.messages.extend(
@@ -354,7 +362,7 @@ mod tests {
     }
 
     #[test]
-    fn paging_up_holds_at_most_three_pages_and_drops_the_newest() {
+    fn paging_up_holds_at_most_two_pages_and_drops_the_newest() {
         let mut w = newest();
         assert!(w.at_end && !w.at_start);
         let mut oldest = 951;
@@ -371,13 +379,13 @@ mod tests {
             assert!(w.len() <= HELD);
         }
         assert_eq!(ids(&w).first(), Some(&451));
-        assert_eq!(ids(&w).last(), Some(&600));
+        assert_eq!(ids(&w).last(), Some(&550));
         assert!(!w.at_end, "the newest were dropped");
         // Down again: pages after the newest held, the oldest dropped.
         let r = w.newer().expect("newer");
-        assert_eq!(r.want, Want::Newer(m(600).cursor()));
+        assert_eq!(r.want, Want::Newer(m(550).cursor()));
         assert_eq!(
-            w.loaded(r.generation, Page::Newer(page(601..651))),
+            w.loaded(r.generation, Page::Newer(page(551..601))),
             Edit::Bottom
         );
         w.trim(Side::Top);

@@ -38,7 +38,7 @@ impl Dashboard {
                 Event::Message { account, message } => tasks.push(self.arrived(account, message)),
                 Event::Archived { account, messages } => {
                     if let Some(chat) = self.chat.as_mut().filter(|c| c.account == account) {
-                        chat.archived(messages);
+                        tasks.push(chat.archived(messages).map(Message::Chat));
                     }
                     reload = true;
                 }
@@ -125,13 +125,13 @@ impl Dashboard {
         let incoming = m.direction == Direction::In;
         let mut open = false;
         let mut seen = false;
+        let mut tasks = Vec::new();
         if let Some(chat) = self.chat.as_mut().filter(|c| c.is(&account, &m.peer)) {
             open = true;
-            chat.arrived(m.clone());
+            tasks.push(chat.arrived(m.clone()).map(Message::Chat));
             seen = self.focused && chat.following();
         }
         self.conversations.message(&account, &m, seen);
-        let mut tasks = Vec::new();
         if incoming && seen {
             // Seen as it came: read soon (it never counted as unread here).
             self.read_due = self.chat.as_ref().map(Chat::key);

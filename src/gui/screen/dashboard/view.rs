@@ -1,7 +1,7 @@
 //! What the running window shows: the sidebar and the page beside it,
 //! the banner above, an overlay on top.
 
-use iced::widget::{button, column, container, row, stack, text};
+use iced::widget::{Space, button, column, container, row, stack, text};
 use iced::{Alignment, Element, Length};
 
 use super::{Dashboard, Message};
@@ -41,30 +41,36 @@ impl Dashboard {
             .view(ctx, self.page, open)
             .map(Message::Sidebar);
         let body = self.with_banner(row![sidebar, main].height(Length::Fill).into());
-        match &self.overlay {
-            Some(o) => stack![body, o.view(ctx).map(Message::Overlay)].into(),
-            None => body,
-        }
+        // The same layers whether an overlay is open or not: iced keeps a
+        // widget's state (the chat's scroll position, the composer's
+        // cursor) only while the tree above it keeps its shape.
+        stack![body]
+            .push(
+                self.overlay
+                    .as_ref()
+                    .map(|o| o.view(ctx).map(Message::Overlay)),
+            )
+            .into()
     }
 
+    /// The banner above `body`; `body` stays in the same place in the
+    /// tree whether a banner is shown or not (see `view`).
     fn with_banner<'a>(&'a self, body: Element<'a, Message>) -> Element<'a, Message> {
-        let Some(problem) = &self.banner else {
-            return body;
-        };
-        column![
-            container(
+        let banner: Element<'a, Message> = match &self.banner {
+            Some(problem) => container(
                 row![
                     text(problem.as_str()).size(13).width(Length::Fill),
                     button(text("Dismiss").size(13))
                         .style(button::text)
                         .on_press(Message::DismissBanner),
                 ]
-                .align_y(Alignment::Center)
+                .align_y(Alignment::Center),
             )
             .padding([6, 12])
-            .style(style::error_notice),
-            body
-        ]
-        .into()
+            .style(style::error_notice)
+            .into(),
+            None => Space::new().into(),
+        };
+        column![banner, body].into()
     }
 }
