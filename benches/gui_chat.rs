@@ -441,6 +441,8 @@ fn fill_history(paths: &Paths, total: usize, long: usize) -> BareJid {
                         count_unread: false,
                         wire_id: None,
                         markable: false,
+                        encrypted: false,
+                        omemo_notice: false,
                     },
                     // Every third message of the long chat is ours.
                     i % 3 == 0,

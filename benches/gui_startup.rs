@@ -131,6 +131,8 @@ fn fill(paths: &Paths) {
                         count_unread: true,
                         wire_id: None,
                         markable: false,
+                        encrypted: false,
+                        omemo_notice: false,
                     },
                     i % 3 == 0,
                 )

@@ -93,6 +93,8 @@ fn insert_rate(store: &Store, n: usize, words: &[String]) -> f64 {
                 count_unread: true,
                 wire_id: None,
                 markable: false,
+                encrypted: false,
+                omemo_notice: false,
             })
             .expect("insert");
     }
@@ -133,6 +135,8 @@ fn fill(store: &Store, peers: usize, total: usize, words: &[String], seed: u64) 
                         count_unread: false,
                         wire_id: None,
                         markable: false,
+                        encrypted: false,
+                        omemo_notice: false,
                     },
                     false,
                 )

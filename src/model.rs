@@ -171,7 +171,13 @@ pub struct Stamp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncomingMessage {
     pub from: Jid,
+    /// The text; empty while [`encrypted`](Self::encrypted) is not yet
+    /// decrypted.
     pub body: String,
+    /// OMEMO elements (one per namespace) the body is encrypted in; the
+    /// engine decrypts them before anything is stored.
+    #[serde(skip)]
+    pub encrypted: Vec<crate::xmpp::omemo::Encrypted>,
     /// The stanza's `id` attribute, if any.
     pub id: Option<String>,
     /// XEP-0359 origin-id set by the sender, if any.
@@ -216,6 +222,19 @@ pub struct OutgoingMessage {
     pub body: String,
 }
 
+/// How a message's body reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protection {
+    /// In clear.
+    #[default]
+    Clear,
+    /// End-to-end encrypted (OMEMO), decrypted here.
+    Encrypted,
+    /// It came encrypted and could not be decrypted: the body is Sotto's
+    /// notice saying so.
+    Notice,
+}
+
 /// A copy of a one-to-one message that reached us another way: a carbon
 /// (XEP-0280) of a message to or from another of our devices, or an entry
 /// of the server's archive (XEP-0313).
@@ -226,6 +245,14 @@ pub struct SyncedMessage {
     /// Who wrote it (full JID when known).
     pub sender: Jid,
     pub body: String,
+    /// OMEMO elements the body is encrypted in, as on
+    /// [`IncomingMessage::encrypted`].
+    #[serde(skip)]
+    pub encrypted: Vec<crate::xmpp::omemo::Encrypted>,
+    /// Whether `body` came encrypted, in clear, or is Sotto's notice that
+    /// it could not be decrypted.
+    #[serde(skip)]
+    pub protection: Protection,
     /// We wrote it, from this or another device.
     pub outgoing: bool,
     pub origin_id: Option<String>,
@@ -262,6 +289,8 @@ impl From<IncomingMessage> for SyncedMessage {
             peer: m.from.to_bare(),
             sender: m.from,
             body: m.body,
+            encrypted: m.encrypted,
+            protection: Protection::Clear,
             outgoing: false,
             origin_id: m.origin_id,
             stanza_id: m.stanza_id,

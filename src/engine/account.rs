@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 
 use super::knocks::Knocks;
+use super::omemo::{Omemo, Outgoing};
 use super::pipeline::{Pipeline, Step, Stored};
 use super::{AccountLogin, Command, Event};
 use crate::model::{
@@ -76,6 +77,9 @@ pub struct AccountTask {
     /// first, they would sort by a guess. They are stored once the
     /// catch-up is done (as duplicates, mostly).
     held: Vec<IncomingMessage>,
+    /// End-to-end encryption: our device, contacts' devices, and what of
+    /// ours waits to be encrypted.
+    omemo: Omemo,
 }
 
 impl AccountTask {
@@ -88,7 +92,7 @@ impl AccountTask {
     ) -> mpsc::UnboundedSender<AccountInput> {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = Self {
-            account,
+            account: account.clone(),
             session: None,
             pipeline,
             knocks,
@@ -99,6 +103,7 @@ impl AccountTask {
             catching_up: None,
             archive_floor: None,
             held: Vec::new(),
+            omemo: Omemo::new(account),
         };
         tokio::spawn(task.run(rx));
         tx
@@ -255,7 +260,8 @@ impl AccountTask {
                     self.knocks.start(account.clone(), message.to.clone(), true);
                 }
                 if self.ready {
-                    self.to_session_if_any(SessionCommand::Send(vec![message]));
+                    self.omemo.enqueue(Outgoing::Message(message));
+                    self.pump().await;
                 } else {
                     tracing::debug!(%account, "offline; the message waits in the outbox");
                 }
@@ -298,13 +304,21 @@ impl AccountTask {
                     .correct_own(&account, &to, &replaces, &body)
                     .await
                 {
-                    self.to_session(SessionCommand::Correct {
+                    if self.session.is_none() {
+                        self.pipeline.not_connected(&account).await;
+                        return;
+                    }
+                    // Encrypted like a message where the chat is; it
+                    // waits for the stream if the link is down.
+                    self.omemo.enqueue(Outgoing::Correction {
                         to,
                         id,
                         replaces,
                         body,
-                    })
-                    .await;
+                    });
+                    if self.ready {
+                        self.pump().await;
+                    }
                 }
             }
             Command::MarkRead { peer, .. } => {
@@ -388,12 +402,18 @@ impl AccountTask {
                 // that becomes usable; what the stream still holds (it
                 // resends that itself on resumption) is skipped by the
                 // session. Receivers drop duplicates by origin-id.
+                if !resumed {
+                    for command in self.omemo.new_stream() {
+                        self.to_session_if_any(command);
+                    }
+                }
                 let outbox = self.pipeline.outbox(&account).await;
                 if !outbox.is_empty() {
                     tracing::debug!(%account, queued = outbox.len(), resumed, "flushing the outbox");
-                    self.to_session_if_any(SessionCommand::Send(outbox));
                 }
+                self.omemo.enqueue_outbox(outbox);
                 self.ready = true;
+                self.pump().await;
                 if !resumed {
                     self.catching_up = Some(None);
                     let from = self.pipeline.catch_up_from(&account).await;
@@ -449,7 +469,13 @@ impl AccountTask {
             SessionEvent::Incoming(message) => self.incoming(message).await,
             SessionEvent::Synced(message) => {
                 let stanza_id = message.stanza_id.clone();
-                if self.pipeline.store_synced(&account, message).await != Stored::Failed {
+                let mut messages = vec![message];
+                self.open_encrypted(&mut messages, true).await;
+                let mut stored = true;
+                for message in messages {
+                    stored &= self.pipeline.store_synced(&account, message).await != Stored::Failed;
+                }
+                if stored {
                     self.note_live_id(stanza_id).await;
                 }
             }
@@ -460,6 +486,8 @@ impl AccountTask {
                 fetched,
                 total,
             } => {
+                let mut messages = messages;
+                self.open_encrypted(&mut messages, false).await;
                 let stored = self
                     .pipeline
                     .store_archived(&account, messages, &mut self.archive_floor)
@@ -468,6 +496,7 @@ impl AccountTask {
                     .await;
                 if complete {
                     self.release_held().await;
+                    self.omemo.caught_up(&self.pipeline).await;
                 }
                 self.emit(Event::CatchUp {
                     account,
@@ -549,12 +578,53 @@ impl AccountTask {
                 .await;
             }
             SessionEvent::BlockList(jids) => self.emit(Event::BlockList { account, jids }).await,
+            SessionEvent::Omemo(event) => {
+                let commands = self.omemo.on_event(&self.pipeline, event).await;
+                for command in commands {
+                    self.to_session_if_any(command);
+                }
+                if self.ready {
+                    self.pump().await;
+                }
+            }
+        }
+    }
+
+    /// Hands what of ours can go now to the session, encrypted where the
+    /// chat is, with the requests the next message needs.
+    async fn pump(&mut self) {
+        let commands = self.omemo.pump(&self.pipeline).await;
+        for command in commands {
+            self.to_session_if_any(command);
+        }
+    }
+
+    /// Decrypts what came encrypted (in place), answers and repairs
+    /// sessions as needed, and takes push info from OMEMO 2 envelopes.
+    async fn open_encrypted(&mut self, messages: &mut Vec<SyncedMessage>, live: bool) {
+        let (commands, push) = self.omemo.open_all(&self.pipeline, messages, live).await;
+        for command in commands {
+            self.to_session_if_any(command);
+        }
+        for (contact, json) in push {
+            if contact == self.account || !self.roster.contains_key(&contact) {
+                continue;
+            }
+            self.pipeline
+                .push_info(
+                    self.account.clone(),
+                    contact,
+                    Some(json),
+                    crate::model::PushSource::Message,
+                )
+                .await;
         }
     }
 
     async fn connection(&mut self, mut state: ConnectionState) {
         if !matches!(state, ConnectionState::Online { .. }) {
             self.ready = false;
+            self.omemo.link_down();
             // What we knew of contacts' presence is stale now.
             self.present.clear();
             // The catch-up that held them will not finish on this stream.
@@ -611,6 +681,13 @@ impl AccountTask {
         let stanza_id = message.stanza_id.clone();
         let synced: SyncedMessage = message.into();
         let peer = synced.peer.clone();
+        let mut messages = vec![synced];
+        self.open_encrypted(&mut messages, true).await;
+        let Some(synced) = messages.pop() else {
+            // An empty OMEMO message: a session set up, nothing to show.
+            self.note_live_id(stanza_id).await;
+            return;
+        };
         if self.pipeline.store_synced(&self.account, synced).await == Stored::Failed {
             return;
         }

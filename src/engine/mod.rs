@@ -7,6 +7,7 @@
 mod account;
 mod event;
 mod knocks;
+mod omemo;
 mod pipeline;
 
 use std::collections::HashMap;

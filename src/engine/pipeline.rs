@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 use super::Event;
 use crate::knock::PushInfo;
 use crate::model::{
-    AccountId, BareJid, ConnectionState, Contact, OutgoingMessage, OutgoingState, PushSource,
-    Stamp, SyncedMessage,
+    AccountId, BareJid, ConnectionState, Contact, OutgoingMessage, OutgoingState, Protection,
+    PushSource, Stamp, SyncedMessage,
 };
 use crate::store::{
     Advance, CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Placement,
@@ -667,6 +667,8 @@ fn new_incoming<'a>(
         count_unread: !m.outgoing,
         wire_id: m.id.as_deref(),
         markable: m.markable,
+        encrypted: m.protection == Protection::Encrypted,
+        omemo_notice: m.protection == Protection::Notice,
     }
 }
 

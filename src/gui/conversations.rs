@@ -121,6 +121,8 @@ mod tests {
             origin_id: None,
             stanza_id: None,
             edited_at: None,
+            encrypted: false,
+            omemo_notice: false,
         }
     }
 

@@ -85,6 +85,10 @@ pub struct NewIncoming<'a> {
     pub wire_id: Option<&'a str>,
     /// The sender asked for chat markers (XEP-0333).
     pub markable: bool,
+    /// It came end-to-end encrypted (OMEMO) and `body` is what it said.
+    pub encrypted: bool,
+    /// `body` is Sotto's notice that it could not be decrypted.
+    pub omemo_notice: bool,
 }
 
 /// How a message's sort time is read.
@@ -203,6 +207,12 @@ pub struct StoredMessage {
     /// When the body was last corrected (XEP-0308); `None`: as first sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<i64>,
+    /// It travelled end-to-end encrypted (OMEMO).
+    #[serde(default)]
+    pub encrypted: bool,
+    /// The body is Sotto's notice that a message could not be decrypted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub omemo_notice: bool,
 }
 
 /// Where a page of history starts or ends.
@@ -267,7 +277,7 @@ fn unmark(marked: &str) -> (String, Vec<std::ops::Range<usize>>) {
 }
 
 const MESSAGE_COLUMNS: &str = "m.id, a.jid, c.peer, m.direction, m.sender, m.body, m.sent_at, \
-     m.state, m.failure, m.origin_id, m.stanza_id, m.edited_at";
+     m.state, m.failure, m.origin_id, m.stanza_id, m.edited_at, m.encrypted, m.omemo_notice";
 
 const MESSAGE_JOIN: &str = "messages m JOIN conversations c ON c.id = m.conversation_id \
      JOIN accounts a ON a.id = c.account_id";
@@ -292,6 +302,8 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         origin_id: row.get(9)?,
         stanza_id: row.get(10)?,
         edited_at: row.get(11)?,
+        encrypted: row.get(12)?,
+        omemo_notice: row.get(13)?,
     })
 }
 
@@ -362,8 +374,9 @@ fn insert_in(
     let inserted = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, direction, sender, body, sent_at, stored_at,
-                                   state, origin_id, stanza_id, archive_id, wire_id, markable)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                   state, origin_id, stanza_id, archive_id, wire_id, markable,
+                                   encrypted, omemo_notice)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -379,6 +392,8 @@ fn insert_in(
             m.archive_id,
             m.wire_id,
             m.markable,
+            m.encrypted,
+            m.omemo_notice,
         ])?;
     if inserted == 0 {
         // Already stored; an archive id learned later still counts.
@@ -664,7 +679,7 @@ impl Store {
              ORDER BY rank LIMIT ?3"
         ))?;
         let rows = stmt.query_map(params![query, account, limit as i64], |r| {
-            let marked: String = r.get(12)?;
+            let marked: String = r.get(14)?;
             let (snippet, matches) = unmark(&marked);
             Ok(SearchHit {
                 message: message_from_row(r)?,
@@ -828,6 +843,8 @@ mod tests {
             count_unread: true,
             wire_id: None,
             markable: false,
+            encrypted: false,
+            omemo_notice: false,
         }
     }
 

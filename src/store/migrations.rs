@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_corrections_markers.sql"),
     include_str!("migrations/004_ca_seen_archive_ids.sql"),
     include_str!("migrations/005_omemo.sql"),
+    include_str!("migrations/006_omemo_messages.sql"),
 ];
 
 pub fn latest() -> i64 {

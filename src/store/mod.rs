@@ -23,7 +23,7 @@ pub use messages::{
     Advance, ConversationSummary, CorrectionOutcome, Cursor, Direction, MessageState,
     NewCorrection, NewIncoming, NewOutgoing, Placement, SearchHit, StoredMessage,
 };
-pub use omemo::{DeviceListChange, OmemoTrust, OwnDevice, StoredDevice};
+pub use omemo::{ChatEncryption, DeviceListChange, OmemoTrust, OwnDevice, StoredDevice};
 pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};
 pub use push::{PushSource, StoredPushInfo};
 pub use reader::Reader;
@@ -355,6 +355,8 @@ mod tests {
                 count_unread: true,
                 wire_id: None,
                 markable: false,
+                encrypted: false,
+                omemo_notice: false,
             })
             .expect("insert");
         store

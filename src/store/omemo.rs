@@ -711,6 +711,120 @@ impl Store {
     }
 }
 
+/// A chat's encryption setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatEncryption {
+    /// Follows the contact: encrypted once their devices publish OMEMO.
+    Auto,
+    /// Encrypted: nothing goes out in clear (set once a message in the
+    /// chat was encrypted, or by the user).
+    On,
+    /// The user turned encryption off for this chat.
+    Off,
+}
+
+impl Store {
+    /// A chat's encryption setting ([`ChatEncryption::Auto`] for a chat
+    /// never set).
+    pub fn chat_encryption(&self, account: &str, peer: &str) -> Result<ChatEncryption, StoreError> {
+        let value: Option<Option<String>> = self
+            .conn()?
+            .query_row(
+                "SELECT c.encryption FROM conversations c JOIN accounts a ON a.id = c.account_id
+                 WHERE a.jid = ?1 AND c.peer = ?2",
+                params![account, peer],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match value.flatten().as_deref() {
+            Some("on") => ChatEncryption::On,
+            Some("off") => ChatEncryption::Off,
+            _ => ChatEncryption::Auto,
+        })
+    }
+
+    /// Sets a chat's encryption.
+    pub fn set_chat_encryption(
+        &self,
+        account: &str,
+        peer: &str,
+        setting: ChatEncryption,
+    ) -> Result<(), StoreError> {
+        let value = match setting {
+            ChatEncryption::Auto => None,
+            ChatEncryption::On => Some("on"),
+            ChatEncryption::Off => Some("off"),
+        };
+        let conn = self.conn()?;
+        let account_id = Self::account_id(&conn, account)?;
+        conn.execute(
+            "INSERT INTO conversations (account_id, peer, encryption) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_id, peer) DO UPDATE SET encryption = excluded.encryption",
+            params![account_id, peer, value],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a message of this chat is stored already: the same stanza-id
+    /// from our server, or the same origin-id in that direction. (An
+    /// encrypted copy is looked up before it is decrypted: a carbon and an
+    /// archive copy of one message decrypt only once.)
+    pub fn message_known(
+        &self,
+        account: &str,
+        peer: &str,
+        outgoing: bool,
+        origin_id: Option<&str>,
+        stanza_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        if origin_id.is_none() && stanza_id.is_none() {
+            return Ok(false);
+        }
+        Ok(self.conn()?.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                            JOIN accounts a ON a.id = c.account_id
+                            WHERE a.jid = ?1 AND c.peer = ?2
+                              AND ((?4 IS NOT NULL AND m.stanza_id = ?4)
+                                OR (?3 IS NOT NULL AND m.origin_id = ?3 AND m.direction = ?5)))",
+            params![
+                account,
+                peer,
+                origin_id,
+                stanza_id,
+                if outgoing { "out" } else { "in" }
+            ],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Marks our message (by origin-id) as sent encrypted, and its chat as
+    /// encrypted from now on. Returns whether the message was found.
+    pub fn mark_sent_encrypted(
+        &self,
+        account: &str,
+        peer: &str,
+        origin_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE messages SET encrypted = 1
+             WHERE direction = 'out' AND origin_id = ?3 AND conversation_id =
+                 (SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id
+                  WHERE a.jid = ?1 AND c.peer = ?2)",
+            params![account, peer, origin_id],
+        )?;
+        tx.execute(
+            "UPDATE conversations SET encryption = 'on'
+             WHERE encryption IS NULL AND peer = ?2
+               AND account_id = (SELECT id FROM accounts WHERE jid = ?1)",
+            params![account, peer],
+        )?;
+        tx.commit()?;
+        Ok(changed > 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -107,6 +107,8 @@ mod tests {
                 count_unread: true,
                 wire_id: None,
                 markable: false,
+                encrypted: false,
+                omemo_notice: false,
             })
             .expect("insert");
         let page = reader

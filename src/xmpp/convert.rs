@@ -207,6 +207,18 @@ fn extras(message: &Message) -> Extras {
     extras
 }
 
+/// The OMEMO `<encrypted/>` elements a message carries (one per
+/// namespace at most counts); unreadable ones are left out, and logged.
+fn encrypted_of(message: &Message) -> Vec<crate::xmpp::omemo::Encrypted> {
+    crate::xmpp::omemo::encrypted_payloads(&message.payloads)
+        .into_iter()
+        .filter_map(|e| {
+            e.map_err(|e| tracing::debug!(error = %e, "unreadable OMEMO element ignored"))
+                .ok()
+        })
+        .collect()
+}
+
 /// The domain of an account's bare JID given as text.
 fn own_domain(account: &str) -> &str {
     account.rsplit_once('@').map_or(account, |(_, d)| d)
@@ -245,11 +257,18 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
         return MessageMeaning::Ignore;
     };
     let extras = extras(message);
-    let Some((_, body)) = message.get_best_body(vec![]) else {
-        return match extras.chat_state {
-            Some(state) => MessageMeaning::ChatState { from, state },
-            None => MessageMeaning::Ignore,
-        };
+    let encrypted = encrypted_of(message);
+    // An encrypted message's body is a fallback notice for clients
+    // without OMEMO; an empty OMEMO message (session set-up) has none.
+    let body = match (message.get_best_body(vec![]), encrypted.is_empty()) {
+        (_, false) => String::new(),
+        (Some((_, body)), true) => body.clone(),
+        (None, true) => {
+            return match extras.chat_state {
+                Some(state) => MessageMeaning::ChatState { from, state },
+                None => MessageMeaning::Ignore,
+            };
+        }
     };
     let mut origin_id = None;
     let mut stanza_id = None;
@@ -274,7 +293,8 @@ pub fn message_meaning(message: &Message, own_server: &str) -> MessageMeaning {
     }
     MessageMeaning::Chat(IncomingMessage {
         from,
-        body: body.clone(),
+        body,
+        encrypted,
         id: message.id.as_ref().map(|id| id.0.clone()),
         origin_id,
         stanza_id,
@@ -350,7 +370,12 @@ pub fn synced_message(
     if !matches!(inner.type_, MessageType::Chat | MessageType::Normal) {
         return None;
     }
-    let (_, body) = inner.get_best_body(vec![])?;
+    let encrypted = encrypted_of(inner);
+    let body = if encrypted.is_empty() {
+        inner.get_best_body(vec![])?.1.clone()
+    } else {
+        String::new()
+    };
     let from = inner.from.clone()?;
     let outgoing = from.to_bare() == *own;
     let peer = if outgoing {
@@ -371,7 +396,9 @@ pub fn synced_message(
     Some(SyncedMessage {
         peer,
         sender: from,
-        body: body.clone(),
+        body,
+        encrypted,
+        protection: crate::model::Protection::Clear,
         outgoing,
         origin_id,
         stanza_id,
@@ -459,6 +486,62 @@ pub fn outgoing_stanza(message: &OutgoingMessage) -> Stanza {
         .with_payload(Markable)
         .with_payload(WireChatState::Active);
     stanza.id = Some(MessageId(message.id.clone()));
+    stanza.into()
+}
+
+/// An OMEMO-encrypted message (or correction, with `replaces`): one
+/// `<encrypted/>` per namespace, the XEP's fixed fallback notice as the
+/// body (never the text), the encryption and store hints, and the same
+/// receipts, markers and origin-id as a message in clear. An empty OMEMO
+/// message (session set-up or repair) has no body, asks for nothing and
+/// is kept out of the archive.
+pub fn encrypted_stanza(
+    to: &BareJid,
+    id: &str,
+    replaces: Option<&str>,
+    encrypted: &[crate::xmpp::omemo::Encrypted],
+    empty: bool,
+) -> Stanza {
+    let mut stanza = Message::chat(Some(Jid::from(to.clone())));
+    stanza.id = Some(MessageId(id.to_owned()));
+    for e in encrypted {
+        stanza.payloads.push(e.to_element());
+    }
+    let profiles: Vec<_> = encrypted.iter().map(|e| e.profile()).collect();
+    if empty {
+        stanza.payloads.push(
+            tokio_xmpp::parsers::eme::ExplicitMessageEncryption {
+                namespace: profiles
+                    .first()
+                    .map_or(crate::omemo::Profile::Legacy, |p| *p)
+                    .namespace()
+                    .to_owned(),
+                name: Some("OMEMO".to_owned()),
+            }
+            .into(),
+        );
+        stanza.payloads.push(no_store());
+        return stanza.into();
+    }
+    stanza
+        .bodies
+        .insert(Lang::new(), crate::xmpp::omemo::FALLBACK_BODY.to_owned());
+    stanza
+        .payloads
+        .extend(crate::xmpp::omemo::hint_payloads(&profiles));
+    if let Some(replaces) = replaces {
+        stanza.payloads.push(
+            Replace {
+                id: MessageId(replaces.to_owned()),
+            }
+            .into(),
+        );
+    } else {
+        stanza.payloads.push(ReceiptRequest.into());
+    }
+    stanza.payloads.push(OriginId { id: id.to_owned() }.into());
+    stanza.payloads.push(Markable.into());
+    stanza.payloads.push(WireChatState::Active.into());
     stanza.into()
 }
 

@@ -192,6 +192,8 @@ fn message(
         origin_id: ids.0.map(str::to_owned),
         stanza_id: ids.1.map(str::to_owned),
         edited_at: None,
+        encrypted: false,
+        omemo_notice: false,
     }
 }
 
@@ -302,7 +304,7 @@ fn check_every_row(version: usize, path: &Path, store: &Store) {
     let found: i64 = keyed(path)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(found, 5, "schema {version} is brought to today's schema");
+    assert_eq!(found, 6, "schema {version} is brought to today's schema");
 
     // Accounts, and where their catch-up resumes.
     assert_eq!(
@@ -494,6 +496,8 @@ fn check_new_writes(store: &Store) {
             count_unread: true,
             wire_id: Some("o-bob-new"),
             markable: true,
+            encrypted: false,
+            omemo_notice: false,
         })
         .expect("insert")
         .expect("new, not a duplicate");

@@ -13,6 +13,7 @@
 #![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 pub mod elements;
+pub mod pubsub;
 pub mod sce;
 
 #[cfg(test)]
@@ -593,4 +594,57 @@ pub fn bundle_element(bundle: &omemo::Bundle) -> Element {
         }
         .into(),
     }
+}
+
+/// What a decrypted OMEMO 2 envelope carries that Sotto uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeContent {
+    /// The message text, if it has one.
+    pub body: Option<String>,
+    /// Push info (`urn:sotto:knock:0`) sent inside the envelope.
+    pub push_info: Option<String>,
+}
+
+/// Serializes an OMEMO 2 envelope holding `body` (and our push info, when
+/// it travels with the message), from `from` to `to`.
+pub fn seal_envelope<R: rand::CryptoRng + ?Sized>(
+    rng: &mut R,
+    body: Option<&str>,
+    push_info: Option<&str>,
+    from: BareJid,
+    to: &BareJid,
+) -> Result<Vec<u8>, Error> {
+    let mut payloads = Vec::new();
+    if let Some(body) = body {
+        payloads.push(
+            Element::builder("body", "jabber:client")
+                .append(body.to_owned())
+                .build(),
+        );
+    }
+    if let Some(json) = push_info {
+        payloads.push(
+            Element::builder("push-info", crate::xmpp::pep::KNOCK_NS)
+                .append(json.to_owned())
+                .build(),
+        );
+    }
+    sce::Envelope::new(rng, payloads, from, Some(to.clone().into()), None).to_bytes()
+}
+
+/// Parses a decrypted OMEMO 2 envelope (untrusted) and checks that it names
+/// `sender`, the bare JID the stanza came from, as its author.
+pub fn open_envelope(bytes: &[u8], sender: &BareJid) -> Result<EnvelopeContent, Error> {
+    let envelope = sce::Envelope::from_bytes(bytes)?;
+    envelope.check_from(sender)?;
+    let push_info = envelope
+        .content
+        .payloads
+        .iter()
+        .find(|p| p.is("push-info", crate::xmpp::pep::KNOCK_NS))
+        .map(Element::text);
+    Ok(EnvelopeContent {
+        body: envelope.body(),
+        push_info,
+    })
 }

@@ -29,6 +29,9 @@ pub const FEATURES: &[&str] = &[
     ns::SID,
     // Contacts' push info, pushed to us as they publish it (PEP +notify).
     concat!("urn:sotto:knock:0", "+notify"),
+    // OMEMO device lists of both generations, pushed as they change.
+    concat!("eu.siacs.conversations.axolotl.devicelist", "+notify"),
+    concat!("urn:xmpp:omemo:2:devices", "+notify"),
 ];
 
 /// Our disco#info answer, for a plain query or one on our caps node.
@@ -58,7 +61,9 @@ pub fn advertises(feature: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::omemo::Profile;
     use crate::xmpp::convert::{self, MessageMeaning};
+    use crate::xmpp::omemo::pubsub;
     use crate::xmpp::pep::KNOCK_NS;
     use tokio_xmpp::minidom::Element;
     use tokio_xmpp::parsers::message::Message;
@@ -136,6 +141,29 @@ mod tests {
             ("urn:sotto:knock:0+notify", || {
                 // The node the session subscribes to by advertising it.
                 assert_eq!(format!("{KNOCK_NS}+notify"), "urn:sotto:knock:0+notify");
+            }),
+            ("eu.siacs.conversations.axolotl.devicelist+notify", || {
+                // The session reads the notifications this asks for.
+                let m = message(
+                    "<message xmlns='jabber:client' from='b@x' type='headline'>\
+                     <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+                     <items node='eu.siacs.conversations.axolotl.devicelist'><item id='current'>\
+                     <list xmlns='eu.siacs.conversations.axolotl'><device id='3'/></list>\
+                     </item></items></event></message>",
+                );
+                let (_, list) = pubsub::device_list_from_event(&m).expect("a list");
+                assert_eq!(list.expect("parses").profile, Profile::Legacy);
+            }),
+            ("urn:xmpp:omemo:2:devices+notify", || {
+                let m = message(
+                    "<message xmlns='jabber:client' from='b@x' type='headline'>\
+                     <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+                     <items node='urn:xmpp:omemo:2:devices'><item id='current'>\
+                     <devices xmlns='urn:xmpp:omemo:2'><device id='3'/></devices>\
+                     </item></items></event></message>",
+                );
+                let (_, list) = pubsub::device_list_from_event(&m).expect("a list");
+                assert_eq!(list.expect("parses").profile, Profile::Omemo2);
             }),
         ];
         let proved: Vec<&str> = proofs.iter().map(|(f, _)| *f).collect();

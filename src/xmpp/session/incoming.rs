@@ -30,6 +30,9 @@ impl Session {
 
     async fn handle_message(&mut self, message: Message) {
         self.push_info_in(&message).await;
+        if self.omemo_event_in(&message).await {
+            return;
+        }
         if let Some(synced) = convert::carbon(&message, &self.account) {
             self.emit(SessionEvent::Synced(synced)).await;
             return;

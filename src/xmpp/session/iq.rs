@@ -28,6 +28,22 @@ pub enum Purpose {
     PushPublish,
     PushRetract,
     PushFetch(BareJid),
+    /// An account's OMEMO device list of one namespace.
+    OmemoDeviceList {
+        jid: BareJid,
+        profile: crate::omemo::Profile,
+    },
+    /// One device's OMEMO bundle.
+    OmemoBundle {
+        jid: BareJid,
+        profile: crate::omemo::Profile,
+        device: crate::omemo::DeviceId,
+    },
+    /// Publishing our device list or bundle of one namespace.
+    OmemoPublish {
+        profile: crate::omemo::Profile,
+        bundle: bool,
+    },
     /// Answers we only need so the request does not linger (carbons,
     /// pings, roster sets).
     Ignore,

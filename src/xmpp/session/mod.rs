@@ -10,6 +10,7 @@ mod incoming;
 pub(crate) mod iq;
 mod login;
 mod mam;
+mod omemo;
 mod output;
 mod reconnect;
 mod requests;
@@ -31,6 +32,7 @@ use tokio_xmpp::stanzastream::{Event as StreamItem, StanzaStream, StanzaToken, S
 use tokio_xmpp::xmlstream::Timeouts;
 
 pub use mam::CatchUpFrom;
+pub use omemo::{OmemoEvent, SealedMessage};
 pub use output::{Delivery, SessionEvent};
 
 use self::delivery::InFlight;
@@ -107,6 +109,16 @@ pub enum SessionCommand {
     Block(BareJid, bool),
     /// Client state indication: whether the user is looking.
     ClientActive(bool),
+    /// Messages the engine encrypted (OMEMO), in order.
+    SendSealed(Vec<SealedMessage>),
+    /// Fetch an account's OMEMO device list of one namespace.
+    OmemoFetchDeviceList(BareJid, crate::omemo::Profile),
+    /// Fetch one device's OMEMO bundle.
+    OmemoFetchBundle(BareJid, crate::omemo::Profile, crate::omemo::DeviceId),
+    /// Publish our account's OMEMO device list of one namespace.
+    OmemoPublishDeviceList(crate::xmpp::omemo::DeviceList),
+    /// Publish our device's OMEMO bundle of one namespace.
+    OmemoPublishBundle(crate::omemo::DeviceId, Box<crate::omemo::Bundle>),
     Close,
 }
 
@@ -431,6 +443,19 @@ impl Session {
             SessionCommand::ClientActive(active) => {
                 self.csi.wanted = Some(active);
                 self.send_client_state().await;
+            }
+            SessionCommand::SendSealed(messages) => self.send_sealed(messages).await,
+            SessionCommand::OmemoFetchDeviceList(jid, profile) => {
+                self.omemo_fetch_device_list(jid, profile).await;
+            }
+            SessionCommand::OmemoFetchBundle(jid, profile, device) => {
+                self.omemo_fetch_bundle(jid, profile, device).await;
+            }
+            SessionCommand::OmemoPublishDeviceList(list) => {
+                self.omemo_publish_device_list(list).await;
+            }
+            SessionCommand::OmemoPublishBundle(device, bundle) => {
+                self.omemo_publish_bundle(device, *bundle).await;
             }
             SessionCommand::Close => {}
         }

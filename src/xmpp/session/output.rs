@@ -100,6 +100,8 @@ pub enum SessionEvent {
         blocked: bool,
     },
     BlockList(Vec<BareJid>),
+    /// OMEMO device lists, bundles and publications.
+    Omemo(super::omemo::OmemoEvent),
 }
 
 /// Where a session's events go; a closed receiver just drops them.

@@ -151,6 +151,9 @@ impl Session {
                 })
                 .await;
             }
+            Purpose::OmemoDeviceList { .. }
+            | Purpose::OmemoBundle { .. }
+            | Purpose::OmemoPublish { .. } => self.omemo_answered(purpose, answer).await,
             Purpose::Ignore => {}
         }
     }
@@ -180,6 +183,9 @@ impl Session {
                     self.catch_up = None;
                 }
             }
+            Purpose::OmemoDeviceList { .. }
+            | Purpose::OmemoBundle { .. }
+            | Purpose::OmemoPublish { .. } => self.omemo_request_failed(purpose, reason).await,
             Purpose::Blocklist | Purpose::Block { .. } | Purpose::Ignore => {}
         }
     }
@@ -245,7 +251,7 @@ impl Session {
 }
 
 /// A stanza error's condition in words ("item not found").
-fn condition_words(error: &StanzaError) -> String {
+pub(super) fn condition_words(error: &StanzaError) -> String {
     let debug = format!("{:?}", error.defined_condition);
     let mut words = String::new();
     for (i, c) in debug.chars().enumerate() {

@@ -1,0 +1,243 @@
+//! Two Sotto accounts chatting end-to-end encrypted (OMEMO) through a real
+//! server: devices set up and published over PEP, sessions built from
+//! bundles, both directions, a restart in the middle (sessions persist in
+//! the store), nothing of the text on the server's disk, and a broken
+//! session that heals without anyone doing anything.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sotto::engine::{AccountLogin, Command, Engine, Event};
+use sotto::model::{Availability, OutgoingMessage, OutgoingState};
+use sotto::omemo::Profile;
+use sotto::store::{Direction, StoredMessage};
+use sotto::xmpp::RetryPolicy;
+
+use crate::client::{PATIENCE, TestClient, befriend};
+use crate::harness::{XmppServer, files_below, new_user};
+
+fn say(from: &TestClient, to: &TestClient, body: &str) -> String {
+    let id = Engine::new_message_id();
+    from.send(Command::SendMessage {
+        account: from.jid.clone(),
+        message: OutgoingMessage {
+            id: id.clone(),
+            to: to.jid.clone(),
+            body: body.into(),
+        },
+    });
+    id
+}
+
+/// Waits until our message `id` was handed to the server; panics if it
+/// failed (an encrypted chat fails rather than send in clear).
+async fn sent(client: &mut TestClient, id: &str) {
+    client
+        .wait_for("the message sent", |e| match e {
+            Event::MessageState { id: got, state, .. } if got == id => match state {
+                OutgoingState::Failed { reason } => panic!("not sent: {reason}"),
+                OutgoingState::Queued => None,
+                _ => Some(()),
+            },
+            Event::MessageError {
+                id: Some(got),
+                reason,
+                ..
+            } if got == id => {
+                panic!("not sent: {reason}")
+            }
+            _ => None,
+        })
+        .await;
+}
+
+/// The next incoming message, which must have come encrypted.
+async fn encrypted_in(client: &mut TestClient, what: &str) -> StoredMessage {
+    let m = client.incoming(what).await;
+    assert!(!m.omemo_notice, "{what}: a notice instead: {}", m.body);
+    assert!(m.encrypted, "{what}: stored as not encrypted: {m:?}");
+    m
+}
+
+fn login(server: &dyn XmppServer, user: &str, password: &str) -> AccountLogin {
+    AccountLogin {
+        config: server.account(user),
+        password: Some(SecretString::from(password.to_owned())),
+        presence: Some((Availability::Available, None)),
+        retry: RetryPolicy::Forever,
+    }
+}
+
+/// Whether any file under `dir` holds `needle`.
+fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
+    files_below(dir).iter().any(|f| {
+        std::fs::read(f)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_session() {
+    let server = crate::harness::shared();
+    let (a, a_pw) = new_user(server, "omea");
+    let (b, b_pw) = new_user(server, "omeb");
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
+    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
+    alice.online().await;
+    bob.online().await;
+    alice.settled().await;
+    bob.settled().await;
+    befriend(&mut alice, &mut bob).await;
+
+    let secret = format!("omemo-secret-{}", Engine::new_message_id());
+    let id = say(&alice, &bob, &format!("{secret} one"));
+    sent(&mut alice, &id).await;
+    let got = encrypted_in(&mut bob, "alice's first message").await;
+    assert_eq!(got.body, format!("{secret} one"));
+    // Our own copy is marked too.
+    let mine = alice
+        .store
+        .all_messages(alice.jid.as_str())
+        .expect("messages")
+        .into_iter()
+        .find(|m| m.origin_id.as_deref() == Some(id.as_str()))
+        .expect("stored");
+    assert!(mine.encrypted);
+
+    let reply = say(&bob, &alice, &format!("{secret} two"));
+    sent(&mut bob, &reply).await;
+    assert_eq!(
+        encrypted_in(&mut alice, "bob's reply").await.body,
+        format!("{secret} two")
+    );
+
+    // Bob restarts: same store, so the same device and sessions.
+    let bob_store = bob.store.clone();
+    let bob_dir = bob._dir.take();
+    let bob_device = bob_store
+        .omemo_own_device(bob.jid.as_str())
+        .expect("read")
+        .expect("a device")
+        .device_id;
+    bob.close().await;
+    let mut bob = TestClient::with_store(bob_store, login(server, &b, &b_pw));
+    bob._dir = bob_dir;
+    bob.online().await;
+    bob.settled().await;
+    assert_eq!(
+        bob.store
+            .omemo_own_device(bob.jid.as_str())
+            .expect("read")
+            .expect("a device")
+            .device_id,
+        bob_device,
+        "a restart keeps the device"
+    );
+    let id = say(&alice, &bob, &format!("{secret} three"));
+    sent(&mut alice, &id).await;
+    assert_eq!(
+        encrypted_in(&mut bob, "a message after the restart")
+            .await
+            .body,
+        format!("{secret} three")
+    );
+    let id = say(&bob, &alice, &format!("{secret} four"));
+    sent(&mut bob, &id).await;
+    assert_eq!(
+        encrypted_in(&mut alice, "a reply after the restart")
+            .await
+            .body,
+        format!("{secret} four")
+    );
+
+    // Break bob's session with alice's device behind his back.
+    let alice_device = alice
+        .store
+        .omemo_own_device(alice.jid.as_str())
+        .expect("read")
+        .expect("a device")
+        .device_id;
+    let deleted = bob
+        .store
+        .omemo_delete_session(
+            bob.jid.as_str(),
+            alice.jid.as_str(),
+            Profile::Omemo2,
+            alice_device,
+        )
+        .expect("delete");
+    assert!(deleted, "the chat used OMEMO 2 (both sides speak it)");
+    let id = say(&alice, &bob, &format!("{secret} lost"));
+    sent(&mut alice, &id).await;
+    let notice = bob
+        .incoming("the notice of a message that could not be read")
+        .await;
+    assert!(notice.omemo_notice, "{notice:?}");
+    assert!(!notice.body.contains(&secret), "{}", notice.body);
+    assert!(
+        notice.body.contains(&alice_device.get().to_string())
+            && notice.body.contains(alice.jid.as_str()),
+        "the notice names the device: {}",
+        notice.body
+    );
+    // Bob repaired on his own: a new session of his, started from alice's
+    // bundle, whose empty key exchange alice answers by responding.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let session = alice
+            .store
+            .omemo_session(
+                alice.jid.as_str(),
+                bob.jid.as_str(),
+                Profile::Omemo2,
+                bob_device,
+            )
+            .expect("read");
+        if session.is_some_and(|s| !s.is_initiator()) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice never got bob's repair"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let id = say(&alice, &bob, &format!("{secret} healed"));
+    sent(&mut alice, &id).await;
+    assert_eq!(
+        encrypted_in(&mut bob, "a message after the repair")
+            .await
+            .body,
+        format!("{secret} healed")
+    );
+
+    // The server's archive has the messages (the fallback notice), never
+    // their text.
+    // (Up to its apostrophe, which Prosody's storage escapes.)
+    let fallback = sotto::xmpp::omemo::FALLBACK_BODY
+        .split('\'')
+        .next()
+        .expect("text");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !on_disk(server.dir(), fallback) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing archived on disk"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !on_disk(server.dir(), &secret),
+        "plaintext on the server's disk"
+    );
+
+    // History and search work on what was decrypted.
+    let hits = bob
+        .store
+        .search(Some(bob.jid.as_str()), "healed", 10)
+        .expect("search");
+    assert!(hits.iter().any(|h| h.message.direction == Direction::In));
+
+    alice.close().await;
+    bob.close().await;
+}
