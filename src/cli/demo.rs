@@ -195,14 +195,17 @@ fn guarded(
         .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
         .collect();
     let script = r#"parent="$1"; folder="$2"; log="$3"; shift 3
-# $!, not $child: a signal that comes while the child is being started is
-# handled just after the fork, before `child=$!` has run.
-trap '[ -n "$!" ] && kill $! 2>/dev/null && wait $!; exit 0' TERM INT HUP
+# The trap is set only once the child runs: a child forked while the
+# guard has a trap inherits its handler until exec, and a TERM caught
+# there is lost (the child then runs on, and the guard waits forever). A
+# signal before the trap ends the guard, and reaches the child too: the
+# demo signals the guard's whole process group.
 if [ -n "$log" ]; then "$@" >>"$log" 2>&1 & else "$@" & fi
 child=$!
+trap 'kill $child 2>/dev/null; wait $child 2>/dev/null; exit 0' TERM INT HUP
 while kill -0 "$parent" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.3; done
 kill $child 2>/dev/null
-wait $child
+wait $child 2>/dev/null
 status=$?
 # The demo itself is gone: nobody else will tidy up.
 if ! kill -0 "$parent" 2>/dev/null && [ -n "$folder" ]; then rm -rf "$folder"; fi
