@@ -93,9 +93,16 @@ pub fn from_items_result(payload: Option<Element>) -> Option<String> {
         .map(|p| p.text())
 }
 
-/// The push-info JSON in a PEP notification (XEP-0163), if this message
-/// is one. Only a bare JID's own PEP service sends these.
-pub fn from_event(message: &Message) -> Option<String> {
+/// A PEP notification (XEP-0163): whose service sent it, the node, and
+/// the items published. Only a bare JID's own PEP service sends these;
+/// anything else is `None`.
+pub(crate) fn notification(
+    message: &Message,
+) -> Option<(
+    BareJid,
+    NodeName,
+    Vec<tokio_xmpp::parsers::pubsub::event::Item>,
+)> {
     use tokio_xmpp::parsers::pubsub::event::{Event, Payload};
     let from = message.from.as_ref()?;
     if from.resource().is_some() {
@@ -112,6 +119,12 @@ pub fn from_event(message: &Message) -> Option<String> {
     else {
         return None;
     };
+    Some((from.to_bare(), node, published))
+}
+
+/// The push-info JSON in a PEP notification, if this message is one.
+pub fn from_event(message: &Message) -> Option<String> {
+    let (_, node, published) = notification(message)?;
     if node.0 != KNOCK_NS {
         return None;
     }

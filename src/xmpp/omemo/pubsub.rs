@@ -160,22 +160,7 @@ pub fn bundle_from_result(profile: Profile, payload: Option<Element>) -> Result<
 /// A device list in a PEP notification: whose, and the list. Only a bare
 /// JID's own PEP service sends these; anything else is ignored.
 pub fn device_list_from_event(message: &Message) -> Option<(BareJid, Result<DeviceList, Error>)> {
-    use tokio_xmpp::parsers::pubsub::event::{Event, Payload};
-    let from = message.from.as_ref()?;
-    if from.resource().is_some() {
-        return None;
-    }
-    let payload = message
-        .payloads
-        .iter()
-        .find(|p| p.is("event", tokio_xmpp::parsers::ns::PUBSUB_EVENT))?;
-    let Event { payload } = Event::try_from(payload.clone()).ok()?;
-    let Payload::Items {
-        node, published, ..
-    } = payload
-    else {
-        return None;
-    };
+    let (from, node, published) = crate::xmpp::pep::notification(message)?;
     let profile = [Profile::Legacy, Profile::Omemo2]
         .into_iter()
         .find(|p| device_list_node(*p) == node.0)?;
@@ -192,7 +177,7 @@ pub fn device_list_from_event(message: &Message) -> Option<(BareJid, Result<Devi
             devices: Vec::new(),
         }),
     };
-    Some((from.to_bare(), list))
+    Some((from, list))
 }
 
 #[cfg(test)]
