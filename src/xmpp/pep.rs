@@ -81,16 +81,34 @@ pub fn fetch(id: String, contact: &BareJid) -> Iq {
 
 /// The push-info JSON in an items result, if there is one.
 pub fn from_items_result(payload: Option<Element>) -> Option<String> {
-    let pubsub = PubSub::try_from(payload?).ok()?;
-    let PubSub::Items(items) = pubsub else {
-        return None;
-    };
-    items
-        .items
+    items_result(payload?)
+        .ok()?
         .into_iter()
-        .filter_map(|i| i.payload)
         .find(|p| p.is("push-info", KNOCK_NS))
         .map(|p| p.text())
+}
+
+/// Why an items result could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a pubsub items result")]
+pub struct NotItems;
+
+/// The payloads of an items result (XEP-0060 §6.5), in order. Read by
+/// hand rather than with xmpp-parsers' `PubSub`, which refuses anything
+/// beside `<items/>`: ejabberd adds the result set (XEP-0059) that §6.5.4
+/// allows, and a strict reader would see no device list there and send
+/// in clear.
+pub(crate) fn items_result(payload: Element) -> Result<Vec<Element>, NotItems> {
+    const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
+    if !payload.is("pubsub", PUBSUB) {
+        return Err(NotItems);
+    }
+    let items = payload.get_child("items", PUBSUB).ok_or(NotItems)?;
+    Ok(items
+        .children()
+        .filter(|c| c.is("item", PUBSUB))
+        .filter_map(|item| item.children().next().cloned())
+        .collect())
 }
 
 /// A PEP notification (XEP-0163): whose service sent it, the node, and
@@ -147,6 +165,19 @@ pub fn from_message(message: &Message) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_info_is_read_beside_a_result_set() {
+        let result: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+            <items node='urn:sotto:knock:0'><item id='current'>\
+            <push-info xmlns='urn:sotto:knock:0'>{}</push-info></item></items>\
+            <set xmlns='http://jabber.org/protocol/rsm'><count>1</count></set></pubsub>"
+            .parse()
+            .expect("xml");
+        assert_eq!(from_items_result(Some(result)).as_deref(), Some("{}"));
+        let foreign: Element = "<query xmlns='jabber:iq:roster'/>".parse().expect("xml");
+        assert_eq!(items_result(foreign), Err(NotItems));
+    }
 
     #[test]
     fn publish_carries_the_json_and_the_presence_access_model() {

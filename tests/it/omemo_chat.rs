@@ -15,6 +15,7 @@ use sotto::xmpp::RetryPolicy;
 
 use crate::client::{PATIENCE, TestClient, befriend};
 use crate::harness::{XmppServer, files_below, new_user};
+use crate::peers::Peer;
 
 fn say(from: &TestClient, to: &TestClient, body: &str) -> String {
     let id = Engine::new_message_id();
@@ -76,11 +77,31 @@ fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_session() {
-    let server = crate::harness::shared();
+/// Makes `user`'s OMEMO 2 bundles node the way another client might have:
+/// open to contacts only, with the server's default size (one item on
+/// ejabberd). Sotto's publication does not match it, and must reconfigure
+/// it rather than stay unreachable.
+fn another_clients_bundles_node(server: &dyn XmppServer, user: &str, password: &str) {
+    let mut other = Peer::start(server, user, password);
+    let made = other.iq(
+        "node1",
+        "<iq type='set' id='node1'><pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+         <publish node='urn:xmpp:omemo:2:bundles'><item id='1'>\
+         <bundle xmlns='urn:xmpp:omemo:2'/></item></publish>\
+         <publish-options><x xmlns='jabber:x:data' type='submit'>\
+         <field var='FORM_TYPE' type='hidden'>\
+         <value>http://jabber.org/protocol/pubsub#publish-options</value></field>\
+         <field var='pubsub#access_model'><value>presence</value></field>\
+         </x></publish-options></pubsub></iq>",
+    );
+    assert_eq!(made, Ok(()), "the other client's node on {}", server.name());
+}
+
+on_both_servers! {
+async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_session(server) {
     let (a, a_pw) = new_user(server, "omea");
     let (b, b_pw) = new_user(server, "omeb");
+    another_clients_bundles_node(server, &b, &b_pw);
     let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
     let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
     alice.online().await;
@@ -166,7 +187,11 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
             alice_device,
         )
         .expect("delete");
-    assert!(deleted, "the chat used OMEMO 2 (both sides speak it)");
+    assert!(
+        deleted,
+        "the chat used OMEMO 2 (both sides speak it) on {}",
+        server.name()
+    );
     let id = say(&alice, &bob, &format!("{secret} lost"));
     sent(&mut alice, &id).await;
     let notice = bob
@@ -240,4 +265,5 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
 
     alice.close().await;
     bob.close().await;
+}
 }

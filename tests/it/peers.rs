@@ -97,6 +97,25 @@ impl Peer {
         self.command(json!({ "raw": xml }));
     }
 
+    /// Sends this IQ request (whose id is `id`) and waits for its answer:
+    /// `Ok` for a result, `Err` with the error condition (or `timeout`).
+    pub fn iq(&mut self, id: &str, xml: &str) -> Result<(), String> {
+        self.command(json!({ "iq": xml }));
+        self.wait("an IQ answer", |e| {
+            if e.get("iq_result").and_then(Value::as_str) == Some(id) {
+                return Some(Ok(()));
+            }
+            let error = e.get("iq_error")?;
+            (error.get("id").and_then(Value::as_str) == Some(id)).then(|| {
+                Err(error
+                    .get("condition")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_owned())
+            })
+        })
+    }
+
     pub fn send(&mut self, to: &str, body: &str, id: &str, receipt: bool) {
         self.command(json!({
             "send": { "to": to, "body": body, "id": id, "receipt": receipt }

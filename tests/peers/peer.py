@@ -7,6 +7,8 @@ Reads one JSON command per line on stdin and prints one JSON event per
 line on stdout. Commands:
 
     {"raw": "<message .../>"}     send these bytes as they are (hostile input)
+    {"iq": "<iq type='set' .../>"} send this request; prints {"iq_result": ID}
+                                  or {"iq_error": {"id": ID, "condition": C}}
     {"send": {"to": J, "body": B, "id": I, "receipt": true}}
     {"sync": TOKEN}               a ping to our server; prints {"synced": TOKEN}
                                   once answered (everything sent before it
@@ -15,12 +17,14 @@ line on stdout. Commands:
     {"quit": true}
 
 Events: {"ready": JID}, {"message": {...}}, {"receipt": {...}},
-{"presence": {...}}, {"subscribe": J}, {"synced": TOKEN}, {"error": TEXT}.
+{"presence": {...}}, {"subscribe": J}, {"synced": TOKEN}, {"iq_result": ID},
+{"iq_error": {...}}, {"error": TEXT}.
 """
 
 import asyncio
 import json
 import sys
+import xml.etree.ElementTree as ET
 
 import slixmpp
 
@@ -78,6 +82,16 @@ class Peer(slixmpp.ClientXMPP):
     def on_presence(self, presence):
         emit({"presence": str(presence["from"])})
 
+    async def request(self, xml):
+        iq = self.Iq(xml=ET.fromstring(xml))
+        try:
+            await iq.send(timeout=20)
+            emit({"iq_result": iq["id"]})
+        except slixmpp.exceptions.IqError as e:
+            emit({"iq_error": {"id": iq["id"], "condition": e.condition}})
+        except slixmpp.exceptions.IqTimeout:
+            emit({"iq_error": {"id": iq["id"], "condition": "timeout"}})
+
     async def commands(self):
         # Hostile stanzas make long lines.
         reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
@@ -96,6 +110,8 @@ class Peer(slixmpp.ClientXMPP):
                 continue
             if "raw" in command:
                 self.send_raw(command["raw"])
+            elif "iq" in command:
+                await self.request(command["iq"])
             elif "send" in command:
                 s = command["send"]
                 msg = self.make_message(mto=s["to"], mbody=s["body"], mtype="chat")

@@ -489,7 +489,13 @@ impl Omemo {
                 return Vec::new();
             }
         };
-        let mut commands = Vec::new();
+        // Bundles first: a contact who sees our device in a list must find
+        // its bundle (the server answers our requests in order), or their
+        // first message to us has nothing to encrypt to.
+        let mut commands: Vec<SessionCommand> = bundles
+            .into_iter()
+            .map(|b| SessionCommand::OmemoPublishBundle(own.device_id, Box::new(b)))
+            .collect();
         for profile in crypto::PROFILES {
             let list = self.own_lists.get(&profile).cloned().unwrap_or(DeviceList {
                 profile,
@@ -498,12 +504,6 @@ impl Omemo {
             if !list.contains(own.device_id) {
                 commands.push(publish_with(list, own.device_id));
             }
-        }
-        for bundle in bundles {
-            commands.push(SessionCommand::OmemoPublishBundle(
-                own.device_id,
-                Box::new(bundle),
-            ));
         }
         tracing::info!(account = %self.account, device = own.device_id.get(), "OMEMO ready");
         self.own = Some(own);

@@ -9,6 +9,7 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field};
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::Message;
+use tokio_xmpp::parsers::pubsub::owner::{Owner, Payload as OwnerPayload};
 use tokio_xmpp::parsers::pubsub::pubsub::{Item, Items, PubSub, Publish, PublishOptions};
 use tokio_xmpp::parsers::pubsub::{ItemId, NodeName};
 
@@ -18,69 +19,128 @@ use crate::omemo::{Bundle, DeviceId, Profile};
 /// The item id of a device list (both generations).
 const CURRENT: &str = "current";
 
-fn options(profile: Profile, bundles: bool) -> PublishOptions {
-    let mut fields = vec![
-        Field::text_single("pubsub#access_model", "open"),
-        Field::text_single("pubsub#persist_items", "true"),
-    ];
-    if bundles && profile == Profile::Omemo2 {
-        // One node holds every device's bundle: it must keep them all.
-        fields.push(Field::text_single("pubsub#max_items", "max"));
-    }
-    PublishOptions {
-        form: Some(DataForm::new(
-            DataFormType::Submit,
-            "http://jabber.org/protocol/pubsub#publish-options",
-            fields,
-        )),
-    }
+/// The OMEMO 2 bundles node's size when a server refuses XEP-0060's
+/// `max`: far more devices than an account has, and under ejabberd's
+/// ceiling for a node (`max_items_node`, 1000 unless an admin lowers it).
+const BUNDLES_CAPACITY: &str = "64";
+
+/// How a request spells the size of OMEMO 2's one bundles node, which
+/// must keep every device's item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// XEP-0060's `max`: the largest the server allows.
+    Max,
+    /// [`BUNDLES_CAPACITY`], for servers that read only numbers.
+    Number,
+    /// Left out: some servers refuse a publish-options field they do not
+    /// know (ejabberd 23.01 knows only the access model and persistence
+    /// there), so the size is configured after.
+    Unsaid,
 }
 
-fn publish(
-    id: String,
-    node: String,
-    item: String,
-    payload: Element,
-    options: PublishOptions,
-) -> Iq {
-    Iq::from_set(
-        id,
-        PubSub::Publish {
-            publish: Publish {
-                node: NodeName(node),
-                items: vec![Item {
-                    id: Some(ItemId(item)),
-                    publisher: None,
-                    payload: Some(payload),
-                }],
+/// Something of ours on PEP: a device list, or our device's bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Publication {
+    DeviceList(DeviceList),
+    Bundle(DeviceId, Bundle),
+}
+
+impl Publication {
+    pub fn profile(&self) -> Profile {
+        match self {
+            Self::DeviceList(list) => list.profile,
+            Self::Bundle(_, bundle) => bundle.profile(),
+        }
+    }
+
+    pub fn is_bundle(&self) -> bool {
+        matches!(self, Self::Bundle(..))
+    }
+
+    /// Whether its node settings include a size, which some servers
+    /// refuse to read.
+    pub fn asks_max_items(&self) -> bool {
+        self.is_bundle() && self.profile() == Profile::Omemo2
+    }
+
+    fn location(&self) -> (String, String) {
+        match self {
+            Self::DeviceList(list) => (
+                device_list_node(list.profile).to_owned(),
+                CURRENT.to_owned(),
+            ),
+            Self::Bundle(device, bundle) => bundle_location(bundle.profile(), *device),
+        }
+    }
+
+    /// The node settings XEP-0384 requires: open (so strangers can start
+    /// sessions), persistent, and for OMEMO 2's one bundles node, room for
+    /// every device's item.
+    fn fields(&self, size: Size) -> Vec<Field> {
+        let mut fields = vec![
+            Field::text_single("pubsub#access_model", "open"),
+            Field::text_single("pubsub#persist_items", "true"),
+        ];
+        if self.asks_max_items() {
+            match size {
+                Size::Max => fields.push(Field::text_single("pubsub#max_items", "max")),
+                Size::Number => {
+                    fields.push(Field::text_single("pubsub#max_items", BUNDLES_CAPACITY));
+                }
+                Size::Unsaid => {}
+            }
+        }
+        fields
+    }
+
+    /// The publish request, with the settings as publish-options (the
+    /// server refuses with `precondition-not-met` if the node differs).
+    pub fn publish(&self, id: String, size: Size) -> Iq {
+        let (node, item) = self.location();
+        let payload = match self {
+            Self::DeviceList(list) => list.to_element(),
+            Self::Bundle(_, bundle) => bundle_element(bundle),
+        };
+        Iq::from_set(
+            id,
+            PubSub::Publish {
+                publish: Publish {
+                    node: NodeName(node),
+                    items: vec![Item {
+                        id: Some(ItemId(item)),
+                        publisher: None,
+                        payload: Some(payload),
+                    }],
+                },
+                publish_options: Some(PublishOptions {
+                    form: Some(DataForm::new(
+                        DataFormType::Submit,
+                        "http://jabber.org/protocol/pubsub#publish-options",
+                        self.fields(size),
+                    )),
+                }),
             },
-            publish_options: Some(options),
-        },
-    )
-}
+        )
+    }
 
-/// Publishes our account's device list of `list.profile`.
-pub fn publish_device_list(id: String, list: &DeviceList) -> Iq {
-    publish(
-        id,
-        device_list_node(list.profile).to_owned(),
-        CURRENT.to_owned(),
-        list.to_element(),
-        options(list.profile, false),
-    )
-}
-
-/// Publishes our device's bundle (its profile is the bundle's).
-pub fn publish_bundle(id: String, device: DeviceId, bundle: &Bundle) -> Iq {
-    let profile = bundle.profile();
-    let (node, item) = bundle_location(profile, device);
-    publish(
-        id,
-        node,
-        item,
-        bundle_element(bundle),
-        options(profile, true),
-    )
+    /// Reconfigures an existing node (made by another client with other
+    /// settings) to the settings a publication needs.
+    pub fn configure(&self, id: String, size: Size) -> Iq {
+        let (node, _) = self.location();
+        Iq::from_set(
+            id,
+            Owner {
+                payload: OwnerPayload::Configure {
+                    node: Some(NodeName(node)),
+                    form: Some(DataForm::new(
+                        DataFormType::Submit,
+                        "http://jabber.org/protocol/pubsub#node_config",
+                        self.fields(size),
+                    )),
+                },
+            },
+        )
+    }
 }
 
 fn items_request(id: String, to: &BareJid, node: String, item: Option<String>) -> Iq {
@@ -118,10 +178,7 @@ fn items_of(payload: Option<Element>) -> Result<Vec<Element>, Error> {
     let Some(payload) = payload else {
         return Ok(Vec::new());
     };
-    match PubSub::try_from(payload).map_err(super::xml_error)? {
-        PubSub::Items(items) => Ok(items.items.into_iter().filter_map(|i| i.payload).collect()),
-        _ => Err(Error::Xml("not an items result".into())),
-    }
+    crate::xmpp::pep::items_result(payload).map_err(|e| Error::Xml(e.to_string()))
 }
 
 /// The device list in an items result; an empty node is an empty list.
@@ -201,26 +258,27 @@ mod tests {
 
     #[test]
     fn publications_are_open_and_omemo2_bundles_keep_every_item() {
-        let list = DeviceList {
+        let list = Publication::DeviceList(DeviceList {
             profile: Profile::Omemo2,
             devices: vec![Device {
                 id: id(7),
                 label: None,
             }],
-        };
-        let xml = String::from(&Element::from(publish_device_list("a".into(), &list)));
+        });
+        let xml = String::from(&Element::from(list.publish("a".into(), Size::Max)));
         assert!(xml.contains("urn:xmpp:omemo:2:devices"), "{xml}");
         assert!(xml.contains("<value>open</value>"), "{xml}");
         assert!(xml.contains("id='current'"), "{xml}");
         assert!(!xml.contains("max_items"), "{xml}");
+        assert!(!list.asks_max_items());
 
         let mut rng = rand::rng();
         let identity = IdentityKeyPair::generate(&mut rng);
         for profile in [Profile::Legacy, Profile::Omemo2] {
             let spk = SignedPreKeyPair::generate(&mut rng, &identity, profile, 1, 0);
             let pks = [PreKeyPair::generate(&mut rng, 1)];
-            let bundle = Bundle::new(&identity, &spk, &pks);
-            let xml = String::from(&Element::from(publish_bundle("b".into(), id(42), &bundle)));
+            let bundle = Publication::Bundle(id(42), Bundle::new(&identity, &spk, &pks));
+            let xml = String::from(&Element::from(bundle.publish("b".into(), Size::Max)));
             assert!(xml.contains("<value>open</value>"), "{xml}");
             match profile {
                 Profile::Legacy => {
@@ -233,9 +291,35 @@ mod tests {
                 Profile::Omemo2 => {
                     assert!(xml.contains("id='42'"), "{xml}");
                     assert!(xml.contains("<value>max</value>"), "{xml}");
+                    let unsaid =
+                        String::from(&Element::from(bundle.publish("c".into(), Size::Unsaid)));
+                    assert!(!unsaid.contains("max_items"), "{unsaid}");
+                    assert!(unsaid.contains("<value>open</value>"), "{unsaid}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_node_is_reconfigured_with_the_settings_its_publication_needs() {
+        let mut rng = rand::rng();
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let spk = SignedPreKeyPair::generate(&mut rng, &identity, Profile::Omemo2, 1, 0);
+        let pks = [PreKeyPair::generate(&mut rng, 1)];
+        let bundle = Publication::Bundle(id(42), Bundle::new(&identity, &spk, &pks));
+        let xml = String::from(&Element::from(bundle.configure("d".into(), Size::Number)));
+        assert!(
+            xml.contains("http://jabber.org/protocol/pubsub#owner"),
+            "{xml}"
+        );
+        assert!(xml.contains("node='urn:xmpp:omemo:2:bundles'"), "{xml}");
+        assert!(xml.contains("pubsub#node_config"), "{xml}");
+        assert!(xml.contains("<value>open</value>"), "{xml}");
+        assert!(xml.contains("<value>64</value>"), "{xml}");
+        assert!(
+            !xml.contains("<item"),
+            "a configuration carries no item: {xml}"
+        );
     }
 
     #[test]
@@ -256,6 +340,21 @@ mod tests {
         assert!(list.contains(id(5)));
         assert_eq!(list.devices.len(), 1, "id 0 is invalid and left out");
         assert!(device_list_from_result(Profile::Omemo2, Some(full)).is_err());
+        // As ejabberd answers: the items, then a result set.
+        let with_rsm: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+            <items node='urn:xmpp:omemo:2:devices'><item id='current'>\
+            <devices xmlns='urn:xmpp:omemo:2'><device id='9'/></devices></item></items>\
+            <set xmlns='http://jabber.org/protocol/rsm'><first>current</first>\
+            <last>current</last><count>1</count></set></pubsub>"
+            .parse()
+            .expect("xml");
+        let list = device_list_from_result(Profile::Omemo2, Some(with_rsm)).expect("list");
+        assert!(list.contains(id(9)));
+        let not_items: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+            <subscriptions/></pubsub>"
+            .parse()
+            .expect("xml");
+        assert!(device_list_from_result(Profile::Omemo2, Some(not_items)).is_err());
 
         let mut rng = rand::rng();
         let identity = IdentityKeyPair::generate(&mut rng);

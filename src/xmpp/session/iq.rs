@@ -40,13 +40,30 @@ pub enum Purpose {
         device: crate::omemo::DeviceId,
     },
     /// Publishing our device list or bundle of one namespace.
-    OmemoPublish {
-        profile: crate::omemo::Profile,
-        bundle: bool,
+    OmemoPublish(Box<PublishAttempt>),
+    /// Configuring the node of a publication of ours: to fit it, then
+    /// publish again; or to size it after it was published.
+    OmemoConfigure {
+        attempt: Box<PublishAttempt>,
+        then_publish: bool,
     },
     /// Answers we only need so the request does not linger (carbons,
     /// pings, roster sets).
     Ignore,
+}
+
+/// One of our OMEMO publications, and how far its fallbacks went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishAttempt {
+    pub publication: crate::xmpp::omemo::pubsub::Publication,
+    /// How the publish-options spell the node's size (`Max`, or `Unsaid`
+    /// once the server refused to read it).
+    pub publish_size: crate::xmpp::omemo::pubsub::Size,
+    /// How a node configuration spells it (`Max`, or `Number` once the
+    /// server refused `max`).
+    pub configure_size: crate::xmpp::omemo::pubsub::Size,
+    /// The node was configured already: another mismatch is final.
+    pub configured: bool,
 }
 
 /// The answer to one of our requests.

@@ -48,6 +48,7 @@ use super::pep;
 use crate::config::ServerAddress;
 use crate::fingerprint::Fingerprint;
 use crate::model::{Availability, ChatState, ConnectionState, OutgoingMessage};
+use crate::xmpp::omemo::pubsub::Publication;
 
 /// What to do when a connection attempt fails for a reason that may pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,10 +453,11 @@ impl Session {
                 self.omemo_fetch_bundle(jid, profile, device).await;
             }
             SessionCommand::OmemoPublishDeviceList(list) => {
-                self.omemo_publish_device_list(list).await;
+                self.omemo_publish(Publication::DeviceList(list)).await;
             }
             SessionCommand::OmemoPublishBundle(device, bundle) => {
-                self.omemo_publish_bundle(device, *bundle).await;
+                self.omemo_publish(Publication::Bundle(device, *bundle))
+                    .await;
             }
             SessionCommand::Close => {}
         }

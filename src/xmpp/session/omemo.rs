@@ -5,13 +5,27 @@
 
 use tokio_xmpp::jid::BareJid;
 use tokio_xmpp::parsers::message::Message;
+use tokio_xmpp::parsers::stanza_error::{DefinedCondition, StanzaError};
 
-use super::iq::{Answer, Purpose};
+use super::iq::{Answer, PublishAttempt, Purpose};
+use super::requests::condition_words;
 use super::{Session, SessionEvent, new_id};
 use crate::omemo::{Bundle, DeviceId, Profile};
 use crate::xmpp::convert;
-use crate::xmpp::omemo::pubsub;
+use crate::xmpp::omemo::pubsub::{self, Publication, Size};
 use crate::xmpp::omemo::{DeviceList, Encrypted};
+
+/// XEP-0060 §7.1.5's refusal of publish-options the node does not match:
+/// `conflict` with this pubsub condition.
+fn precondition_not_met(error: &StanzaError) -> bool {
+    error.defined_condition == DefinedCondition::Conflict
+        && error.other.as_ref().is_some_and(|e| {
+            e.is(
+                "precondition-not-met",
+                "http://jabber.org/protocol/pubsub#errors",
+            )
+        })
+}
 
 /// An encrypted message the engine sealed, ready for the wire.
 #[derive(Debug, Clone)]
@@ -81,30 +95,113 @@ impl Session {
         .await;
     }
 
-    pub(super) async fn omemo_publish_device_list(&mut self, list: DeviceList) {
-        let profile = list.profile;
-        let iq = pubsub::publish_device_list(new_id(), &list);
+    pub(super) async fn omemo_publish(&mut self, publication: Publication) {
+        self.publish_attempt(PublishAttempt {
+            publication,
+            publish_size: Size::Max,
+            configure_size: Size::Max,
+            configured: false,
+        })
+        .await;
+    }
+
+    async fn publish_attempt(&mut self, attempt: PublishAttempt) {
+        let iq = attempt.publication.publish(new_id(), attempt.publish_size);
+        self.request(iq, Purpose::OmemoPublish(Box::new(attempt)))
+            .await;
+    }
+
+    async fn configure_attempt(&mut self, attempt: PublishAttempt, then_publish: bool) {
+        let iq = attempt
+            .publication
+            .configure(new_id(), attempt.configure_size);
         self.request(
             iq,
-            Purpose::OmemoPublish {
-                profile,
-                bundle: false,
+            Purpose::OmemoConfigure {
+                attempt: Box::new(attempt),
+                then_publish,
             },
         )
         .await;
     }
 
-    pub(super) async fn omemo_publish_bundle(&mut self, device: DeviceId, bundle: Bundle) {
-        let profile = bundle.profile();
-        let iq = pubsub::publish_bundle(new_id(), device, &bundle);
-        self.request(
-            iq,
-            Purpose::OmemoPublish {
-                profile,
-                bundle: true,
-            },
-        )
-        .await;
+    /// The answer to a publication: done (the event to emit), or `None`
+    /// while what servers accept instead is tried: a node made by another
+    /// client with other settings is reconfigured (XEP-0060 §7.1.5), and
+    /// a size the server cannot read in publish-options is left out and
+    /// configured after.
+    async fn published(
+        &mut self,
+        mut attempt: PublishAttempt,
+        answer: Answer,
+    ) -> Option<OmemoEvent> {
+        let (profile, bundle) = (
+            attempt.publication.profile(),
+            attempt.publication.is_bundle(),
+        );
+        let error = match answer {
+            Ok(_) => {
+                if attempt.publish_size == Size::Unsaid && !attempt.configured {
+                    self.configure_attempt(attempt, false).await;
+                }
+                None
+            }
+            Err(e) if precondition_not_met(&e) && !attempt.configured => {
+                tracing::info!(account = %self.account, ?profile, "an OMEMO node has other settings: configuring it");
+                attempt.configured = true;
+                self.configure_attempt(attempt, true).await;
+                return None;
+            }
+            Err(e) if attempt.publication.asks_max_items() && attempt.publish_size == Size::Max => {
+                tracing::info!(account = %self.account, condition = %condition_words(&e), "publish-options with a size refused: publishing without");
+                attempt.publish_size = Size::Unsaid;
+                self.publish_attempt(attempt).await;
+                return None;
+            }
+            Err(e) => Some(format!("the server refused ({})", condition_words(&e))),
+        };
+        Some(OmemoEvent::Published {
+            profile,
+            bundle,
+            error,
+        })
+    }
+
+    /// The answer to a node configuration: the publication goes again, or
+    /// its refusal is final (`Some`); a size the node could not take is
+    /// only logged, as the item is out.
+    async fn configured(
+        &mut self,
+        mut attempt: PublishAttempt,
+        then_publish: bool,
+        answer: Answer,
+    ) -> Option<OmemoEvent> {
+        let e = match answer {
+            Ok(_) if then_publish => {
+                self.publish_attempt(attempt).await;
+                return None;
+            }
+            Ok(_) => return None,
+            Err(e) => e,
+        };
+        if attempt.publication.asks_max_items() && attempt.configure_size == Size::Max {
+            attempt.configure_size = Size::Number;
+            self.configure_attempt(attempt, then_publish).await;
+            return None;
+        }
+        let profile = attempt.publication.profile();
+        if !then_publish {
+            tracing::warn!(account = %self.account, ?profile, condition = %condition_words(&e), "the server would not size the OMEMO bundles node: another device's bundle may replace ours");
+            return None;
+        }
+        Some(OmemoEvent::Published {
+            profile,
+            bundle: attempt.publication.is_bundle(),
+            error: Some(format!(
+                "the server refused to change the node's settings ({})",
+                condition_words(&e)
+            )),
+        })
     }
 
     pub(super) async fn send_sealed(&mut self, messages: Vec<SealedMessage>) {
@@ -168,7 +265,7 @@ impl Session {
                             devices: Vec::new(),
                         })
                     }
-                    Err(e) => Err(super::requests::condition_words(&e)),
+                    Err(e) => Err(condition_words(&e)),
                 };
                 OmemoEvent::DeviceList { jid, profile, list }
             }
@@ -184,19 +281,24 @@ impl Session {
                     Ok(payload) => {
                         pubsub::bundle_from_result(profile, payload).map_err(|e| e.to_string())
                     }
-                    Err(e) => Err(super::requests::condition_words(&e)),
+                    Err(e) => Err(condition_words(&e)),
                 },
             },
-            Purpose::OmemoPublish { profile, bundle } => OmemoEvent::Published {
-                profile,
-                bundle,
-                error: answer.err().map(|e| {
-                    format!(
-                        "the server refused ({})",
-                        super::requests::condition_words(&e)
-                    )
-                }),
-            },
+            Purpose::OmemoPublish(attempt) => {
+                let Some(event) = self.published(*attempt, answer).await else {
+                    return;
+                };
+                event
+            }
+            Purpose::OmemoConfigure {
+                attempt,
+                then_publish,
+            } => {
+                let Some(event) = self.configured(*attempt, then_publish, answer).await else {
+                    return;
+                };
+                event
+            }
             _ => return,
         };
         self.emit(SessionEvent::Omemo(event)).await;
@@ -220,11 +322,18 @@ impl Session {
                 device,
                 bundle: Err(reason),
             },
-            Purpose::OmemoPublish { profile, bundle } => OmemoEvent::Published {
-                profile,
-                bundle,
-                error: Some(reason),
-            },
+            // Only sizing a node already published to: nothing to report.
+            Purpose::OmemoConfigure {
+                then_publish: false,
+                ..
+            } => return,
+            Purpose::OmemoPublish(attempt) | Purpose::OmemoConfigure { attempt, .. } => {
+                OmemoEvent::Published {
+                    profile: attempt.publication.profile(),
+                    bundle: attempt.publication.is_bundle(),
+                    error: Some(reason),
+                }
+            }
             _ => return,
         };
         self.emit(SessionEvent::Omemo(event)).await;

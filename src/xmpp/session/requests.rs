@@ -153,7 +153,8 @@ impl Session {
             }
             Purpose::OmemoDeviceList { .. }
             | Purpose::OmemoBundle { .. }
-            | Purpose::OmemoPublish { .. } => self.omemo_answered(purpose, answer).await,
+            | Purpose::OmemoPublish(_)
+            | Purpose::OmemoConfigure { .. } => self.omemo_answered(purpose, answer).await,
             Purpose::Ignore => {}
         }
     }
@@ -185,7 +186,8 @@ impl Session {
             }
             Purpose::OmemoDeviceList { .. }
             | Purpose::OmemoBundle { .. }
-            | Purpose::OmemoPublish { .. } => self.omemo_request_failed(purpose, reason).await,
+            | Purpose::OmemoPublish(_)
+            | Purpose::OmemoConfigure { .. } => self.omemo_request_failed(purpose, reason).await,
             Purpose::Blocklist | Purpose::Block { .. } | Purpose::Ignore => {}
         }
     }
