@@ -181,7 +181,13 @@ impl Session {
                 self.publish_attempt(attempt).await;
                 return None;
             }
-            Ok(_) => return None,
+            // Sized now; until then the node kept one item, so another of
+            // our devices may have replaced ours: publish it once more.
+            Ok(_) => {
+                attempt.configured = true;
+                self.publish_attempt(attempt).await;
+                return None;
+            }
             Err(e) => e,
         };
         if attempt.publication.asks_max_items() && attempt.configure_size == Size::Max {
