@@ -109,6 +109,31 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     alice.settled().await;
     bob.settled().await;
     befriend(&mut alice, &mut bob).await;
+    // In the default setting a first message goes in clear to a contact
+    // who publishes no device yet; this test is about encrypted chat, so
+    // it waits until bob's OMEMO 2 device list with his device is on the
+    // server (PEP echoes it to him), however long his publication took.
+    let bob_own = bob
+        .store
+        .omemo_own_device(bob.jid.as_str())
+        .expect("read")
+        .expect("bob's device")
+        .device_id;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !bob
+        .store
+        .omemo_devices(bob.jid.as_str(), bob.jid.as_str())
+        .expect("read")
+        .iter()
+        .any(|d| d.profile == Profile::Omemo2 && d.device_id == bob_own)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob's device list never reached {}",
+            server.name()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let secret = format!("omemo-secret-{}", Engine::new_message_id());
     let id = say(&alice, &bob, &format!("{secret} one"));
