@@ -9,7 +9,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, OutgoingMessage, OutgoingState};
-use sotto::omemo::Profile;
+use sotto::omemo::{DeviceId, Profile};
 use sotto::store::{Direction, StoredMessage};
 use sotto::xmpp::RetryPolicy;
 
@@ -69,6 +69,16 @@ fn login(server: &dyn XmppServer, user: &str, password: &str) -> AccountLogin {
     }
 }
 
+/// The client's own OMEMO device, set up at login.
+fn own_device(client: &TestClient) -> DeviceId {
+    client
+        .store
+        .omemo_own_device(client.jid.as_str())
+        .expect("read")
+        .expect("a device")
+        .device_id
+}
+
 /// Whether any file under `dir` holds `needle`.
 fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
     files_below(dir).iter().any(|f| {
@@ -113,19 +123,14 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     // who publishes no device yet; this test is about encrypted chat, so
     // it waits until bob's OMEMO 2 device list with his device is on the
     // server (PEP echoes it to him), however long his publication took.
-    let bob_own = bob
-        .store
-        .omemo_own_device(bob.jid.as_str())
-        .expect("read")
-        .expect("bob's device")
-        .device_id;
+    let bob_device = own_device(&bob);
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !bob
         .store
         .omemo_devices(bob.jid.as_str(), bob.jid.as_str())
         .expect("read")
         .iter()
-        .any(|d| d.profile == Profile::Omemo2 && d.device_id == bob_own)
+        .any(|d| d.profile == Profile::Omemo2 && d.device_id == bob_device)
     {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -160,25 +165,12 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     // Bob restarts: same store, so the same device and sessions.
     let bob_store = bob.store.clone();
     let bob_dir = bob._dir.take();
-    let bob_device = bob_store
-        .omemo_own_device(bob.jid.as_str())
-        .expect("read")
-        .expect("a device")
-        .device_id;
     bob.close().await;
     let mut bob = TestClient::with_store(bob_store, login(server, &b, &b_pw));
     bob._dir = bob_dir;
     bob.online().await;
     bob.settled().await;
-    assert_eq!(
-        bob.store
-            .omemo_own_device(bob.jid.as_str())
-            .expect("read")
-            .expect("a device")
-            .device_id,
-        bob_device,
-        "a restart keeps the device"
-    );
+    assert_eq!(own_device(&bob), bob_device, "a restart keeps the device");
     let id = say(&alice, &bob, &format!("{secret} three"));
     sent(&mut alice, &id).await;
     assert_eq!(
@@ -197,12 +189,7 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     );
 
     // Break bob's session with alice's device behind his back.
-    let alice_device = alice
-        .store
-        .omemo_own_device(alice.jid.as_str())
-        .expect("read")
-        .expect("a device")
-        .device_id;
+    let alice_device = own_device(&alice);
     let deleted = bob
         .store
         .omemo_delete_session(
