@@ -24,6 +24,7 @@ use secrecy::SecretString;
 use sotto::config::{AccountConfig, Config};
 use sotto::engine::{Command, Engine, Event};
 use sotto::model::{BareJid, OutgoingMessage};
+use sotto::omemo::Profile;
 use sotto::paths::Paths;
 use sotto::store::{Store, StoreKey};
 use sotto::xmpp::RetryPolicy;
@@ -139,6 +140,20 @@ impl Scene {
                 .people()
                 .contact(&mine.jid, &bot.jid)
                 .is_some_and(|c| c.contact.is_some())
+        });
+        // The window is the account's second OMEMO device (the set-up
+        // client above was the first). Until the bot has heard of it, what
+        // the bot sends is encrypted for the first device only, as OMEMO
+        // means, and the window shows notices instead of the messages.
+        let bot_store = bot.store.clone();
+        let (bot_jid, me_jid) = (bot.jid.to_string(), mine.jid.to_string());
+        window.until("the bot to know the window's device", |_| {
+            bot_store.omemo_devices(&bot_jid, &me_jid).is_ok_and(|d| {
+                d.iter()
+                    .filter(|d| d.active && d.profile == Profile::Omemo2)
+                    .count()
+                    >= 2
+            })
         });
         Self {
             window,
