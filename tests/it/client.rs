@@ -200,6 +200,42 @@ impl TestClient {
         self.send(Command::Shutdown);
     }
 
+    /// This client's own OMEMO device, set up at login.
+    #[allow(dead_code)] // Not every includer of this file uses OMEMO.
+    pub fn omemo_device(&self) -> sotto::omemo::DeviceId {
+        self.store
+            .omemo_own_device(self.jid.as_str())
+            .expect("read")
+            .expect("an OMEMO device")
+            .device_id
+    }
+
+    /// Waits until this client has heard (over PEP) that `jid` publishes
+    /// `device` in its OMEMO 2 list. A message sent before goes to the
+    /// devices known then, as OMEMO means: tests about something else wait
+    /// here so a device that came online at the same moment can read it.
+    #[allow(dead_code)]
+    pub async fn knows_device(&self, jid: &BareJid, device: sotto::omemo::DeviceId) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !self
+            .store
+            .omemo_devices(self.jid.as_str(), jid.as_str())
+            .expect("read")
+            .iter()
+            .any(|d| {
+                d.active && d.profile == sotto::omemo::Profile::Omemo2 && d.device_id == device
+            })
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: never heard of {jid}'s device {}",
+                self.jid,
+                device.get()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits for the end of the login's archive catch-up: the server has
     /// processed every request the login sent before it (carbons,
     /// presence), since a stream is handled in order.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, OutgoingMessage, OutgoingState};
-use sotto::omemo::{DeviceId, Profile};
+use sotto::omemo::Profile;
 use sotto::store::{Direction, StoredMessage};
 use sotto::xmpp::RetryPolicy;
 
@@ -69,16 +69,6 @@ fn login(server: &dyn XmppServer, user: &str, password: &str) -> AccountLogin {
     }
 }
 
-/// The client's own OMEMO device, set up at login.
-fn own_device(client: &TestClient) -> DeviceId {
-    client
-        .store
-        .omemo_own_device(client.jid.as_str())
-        .expect("read")
-        .expect("a device")
-        .device_id
-}
-
 /// Whether any file under `dir` holds `needle`.
 fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
     files_below(dir).iter().any(|f| {
@@ -123,22 +113,8 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     // who publishes no device yet; this test is about encrypted chat, so
     // it waits until bob's OMEMO 2 device list with his device is on the
     // server (PEP echoes it to him), however long his publication took.
-    let bob_device = own_device(&bob);
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !bob
-        .store
-        .omemo_devices(bob.jid.as_str(), bob.jid.as_str())
-        .expect("read")
-        .iter()
-        .any(|d| d.profile == Profile::Omemo2 && d.device_id == bob_device)
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "bob's device list never reached {}",
-            server.name()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let bob_device = bob.omemo_device();
+    bob.knows_device(&bob.jid, bob_device).await;
 
     let secret = format!("omemo-secret-{}", Engine::new_message_id());
     let id = say(&alice, &bob, &format!("{secret} one"));
@@ -170,7 +146,7 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     bob._dir = bob_dir;
     bob.online().await;
     bob.settled().await;
-    assert_eq!(own_device(&bob), bob_device, "a restart keeps the device");
+    assert_eq!(bob.omemo_device(), bob_device, "a restart keeps the device");
     let id = say(&alice, &bob, &format!("{secret} three"));
     sent(&mut alice, &id).await;
     assert_eq!(
@@ -189,7 +165,7 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     );
 
     // Break bob's session with alice's device behind his back.
-    let alice_device = own_device(&alice);
+    let alice_device = alice.omemo_device();
     let deleted = bob
         .store
         .omemo_delete_session(

@@ -242,6 +242,10 @@ on_both_servers! {
         // Carbons are enabled at login, before the catch-up's query.
         device.settled().await;
     }
+    // Two OMEMO devices of one account came up at once: each must know the
+    // other before a message can be read on both.
+    laptop.knows_device(&laptop.jid, desktop.omemo_device()).await;
+    desktop.knows_device(&desktop.jid, laptop.omemo_device()).await;
 
     let id = send(&laptop, &alice, "sent from the laptop");
     let copy = desktop
