@@ -63,6 +63,11 @@ impl Publication {
         self.is_bundle() && self.profile() == Profile::Omemo2
     }
 
+    /// Whether both replace the same item of the same node.
+    pub fn same_item(&self, other: &Self) -> bool {
+        self.location() == other.location()
+    }
+
     fn location(&self) -> (String, String) {
         match self {
             Self::DeviceList(list) => (

@@ -64,6 +64,8 @@ pub struct PublishAttempt {
     pub configure_size: crate::xmpp::omemo::pubsub::Size,
     /// The node was configured already: another mismatch is final.
     pub configured: bool,
+    /// Times published again after `item-not-found`.
+    pub retries: u8,
 }
 
 /// The answer to one of our requests.
@@ -147,6 +149,17 @@ impl IqTracker {
             .filter_map(|id| self.pending.remove(&id))
             .map(|p| p.purpose)
             .collect()
+    }
+
+    /// One of our OMEMO publications (or its node's configuration) is in
+    /// flight.
+    pub fn publishing(&self) -> bool {
+        self.pending.values().any(|p| {
+            matches!(
+                p.purpose,
+                Purpose::OmemoPublish(_) | Purpose::OmemoConfigure { .. }
+            )
+        })
     }
 
     /// A fresh stream: no answer to an earlier request will come.

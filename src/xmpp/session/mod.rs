@@ -185,6 +185,7 @@ pub(crate) async fn run_session(
         events: events.clone(),
         presence: params.presence.clone(),
         iqs: IqTracker::default(),
+        omemo_queue: std::collections::VecDeque::new(),
         catch_up: None,
         csi: Csi::default(),
         nonzas,
@@ -265,6 +266,10 @@ struct Session {
     events: EventSink,
     presence: Option<(Availability, Option<String>)>,
     iqs: IqTracker,
+    /// OMEMO publications waiting for the one in flight: ejabberd's node
+    /// creations abort each other when they overlap (a mnesia deadlock it
+    /// reports as `item-not-found`), so ours go one at a time.
+    omemo_queue: std::collections::VecDeque<Publication>,
     catch_up: Option<CatchUp>,
     csi: Csi,
     nonzas: Nonzas,
@@ -306,16 +311,20 @@ impl Session {
     /// A fresh stream: everything the server knew of us is gone.
     async fn online(&mut self, bound: Jid, features: &StreamFeatures) {
         self.acks = features.stream_management.is_some();
+        // Before the new stream is announced, so that what fails here is
+        // not taken for an answer to what the engine asks on the new one.
+        for lost in self.iqs.clear() {
+            self.request_failed(lost, "the connection was reset".into())
+                .await;
+        }
+        // The engine publishes afresh on every new stream.
+        self.omemo_queue.clear();
         self.emit(SessionEvent::Connection(ConnectionState::Online {
             jid: bound.to_string(),
             resumed: false,
             acks: self.acks,
         }))
         .await;
-        for lost in self.iqs.clear() {
-            self.request_failed(lost, "the connection was reset".into())
-                .await;
-        }
         self.catch_up = None;
         self.fetch_roster().await;
         self.request(convert::blocklist_request(new_id()), Purpose::Blocklist)

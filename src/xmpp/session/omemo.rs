@@ -27,6 +27,10 @@ fn precondition_not_met(error: &StanzaError) -> bool {
         })
 }
 
+/// How often a publication whose node the server failed to create is
+/// tried again.
+const PUBLISH_RETRIES: u8 = 2;
+
 /// An encrypted message the engine sealed, ready for the wire.
 #[derive(Debug, Clone)]
 pub struct SealedMessage {
@@ -95,14 +99,33 @@ impl Session {
         .await;
     }
 
+    /// Publishes now, or after the publication in flight; a queued one
+    /// for the same node gives way to this newer one.
     pub(super) async fn omemo_publish(&mut self, publication: Publication) {
+        if self.iqs.publishing() {
+            self.omemo_queue.retain(|q| !q.same_item(&publication));
+            self.omemo_queue.push_back(publication);
+            return;
+        }
         self.publish_attempt(PublishAttempt {
             publication,
             publish_size: Size::Max,
             configure_size: Size::Max,
             configured: false,
+            retries: 0,
         })
         .await;
+    }
+
+    /// The next queued publication, once none is in flight.
+    async fn next_publication(&mut self) {
+        if !self.iqs.publishing()
+            && let Some(next) = self.omemo_queue.pop_front()
+        {
+            // Boxed: a request can fail an expired publication, which
+            // starts the next one, which makes a request.
+            Box::pin(self.omemo_publish(next)).await;
+        }
     }
 
     async fn publish_attempt(&mut self, attempt: PublishAttempt) {
@@ -155,6 +178,18 @@ impl Session {
             Err(e) if attempt.publication.asks_max_items() && attempt.publish_size == Size::Max => {
                 tracing::info!(account = %self.account, condition = %condition_words(&e), "publish-options with a size refused: publishing without");
                 attempt.publish_size = Size::Unsaid;
+                self.publish_attempt(attempt).await;
+                return None;
+            }
+            // ejabberd auto-creates a missing node on publish and answers
+            // item-not-found when that creation fails, as it does when
+            // its transaction deadlocked with another user's.
+            Err(e)
+                if e.defined_condition == DefinedCondition::ItemNotFound
+                    && attempt.retries < PUBLISH_RETRIES =>
+            {
+                tracing::info!(account = %self.account, ?profile, bundle, "OMEMO node not created on publish: publishing again");
+                attempt.retries += 1;
                 self.publish_attempt(attempt).await;
                 return None;
             }
@@ -291,7 +326,9 @@ impl Session {
                 },
             },
             Purpose::OmemoPublish(attempt) => {
-                let Some(event) = self.published(*attempt, answer).await else {
+                let event = self.published(*attempt, answer).await;
+                self.next_publication().await;
+                let Some(event) = event else {
                     return;
                 };
                 event
@@ -300,7 +337,9 @@ impl Session {
                 attempt,
                 then_publish,
             } => {
-                let Some(event) = self.configured(*attempt, then_publish, answer).await else {
+                let event = self.configured(*attempt, then_publish, answer).await;
+                self.next_publication().await;
+                let Some(event) = event else {
                     return;
                 };
                 event
@@ -332,8 +371,12 @@ impl Session {
             Purpose::OmemoConfigure {
                 then_publish: false,
                 ..
-            } => return,
+            } => {
+                self.next_publication().await;
+                return;
+            }
             Purpose::OmemoPublish(attempt) | Purpose::OmemoConfigure { attempt, .. } => {
+                self.next_publication().await;
                 OmemoEvent::Published {
                     profile: attempt.publication.profile(),
                     bundle: attempt.publication.is_bundle(),
