@@ -73,6 +73,10 @@ pub struct Omemo {
     unavailable: bool,
     /// Our own device lists as last read, by namespace.
     own_lists: HashMap<Profile, DeviceList>,
+    /// Namespaces whose list must get our device once our bundle is out:
+    /// a contact who sees the device must find its bundle, and a bundle's
+    /// publication can take several round trips where a list's takes one.
+    list_after_bundle: HashSet<Profile>,
     /// Device lists known on this stream (fetched, or notified).
     lists: HashSet<(String, Profile)>,
     lists_pending: HashSet<(String, Profile)>,
@@ -117,6 +121,7 @@ impl Omemo {
             own: None,
             unavailable: false,
             own_lists: HashMap::new(),
+            list_after_bundle: HashSet::new(),
             lists: HashSet::new(),
             lists_pending: HashSet::new(),
             bundles_pending: HashSet::new(),
@@ -140,6 +145,7 @@ impl Omemo {
         self.own = None;
         self.unavailable = false;
         self.own_lists.clear();
+        self.list_after_bundle.clear();
         self.lists.clear();
         self.lists_pending.clear();
         self.bundles_pending.clear();
@@ -375,18 +381,25 @@ impl Omemo {
         match event {
             OmemoEvent::DeviceList { jid, profile, list } => {
                 let who = jid.to_string();
-                self.lists_pending.remove(&(who.clone(), profile));
-                self.lists.insert((who.clone(), profile));
+                let asked = self.lists_pending.remove(&(who.clone(), profile));
                 let list = match list {
                     Ok(list) => list,
+                    // An answer to a request of an earlier stream: this
+                    // one asks again.
+                    Err(_) if !asked => return commands,
+                    // A failed fetch says nothing of the devices: what the
+                    // store knows stays (reading it as "none" would send
+                    // in clear), and our own list is not rewritten from it.
                     Err(reason) => {
-                        tracing::info!(account = %self.account, %jid, ?profile, %reason, "no OMEMO device list");
-                        DeviceList {
-                            profile,
-                            devices: Vec::new(),
+                        tracing::info!(account = %self.account, %jid, ?profile, %reason, "OMEMO device list not read; the last one known stays");
+                        self.lists.insert((who.clone(), profile));
+                        if jid == self.account && self.own.is_none() {
+                            commands.extend(self.set_up_once_lists_read(pipeline).await);
                         }
+                        return commands;
                     }
                 };
+                self.lists.insert((who.clone(), profile));
                 let devices: Vec<(DeviceId, Option<String>)> = list
                     .devices
                     .iter()
@@ -406,18 +419,14 @@ impl Omemo {
                     match &self.own {
                         // Another client's publication dropped us: add
                         // ourselves back.
-                        Some(own) if !list.contains(own.device_id) => {
+                        Some(own)
+                            if !list.contains(own.device_id)
+                                && !self.list_after_bundle.contains(&profile) =>
+                        {
                             commands.push(publish_with(list, own.device_id));
                         }
                         Some(_) => {}
-                        None => {
-                            let both = crypto::PROFILES
-                                .iter()
-                                .all(|p| !self.lists_pending.contains(&(who.clone(), *p)));
-                            if both && !self.unavailable {
-                                commands.extend(self.set_up(pipeline).await);
-                            }
-                        }
+                        None => commands.extend(self.set_up_once_lists_read(pipeline).await),
                     }
                 }
             }
@@ -433,7 +442,10 @@ impl Omemo {
                     device,
                 };
                 let k = key(&target);
-                self.bundles_pending.remove(&k);
+                if !self.bundles_pending.remove(&k) {
+                    // An answer to a request of an earlier stream.
+                    return commands;
+                }
                 let started = match bundle {
                     Ok(bundle) => {
                         let (acc, t) = (self.account.to_string(), target.clone());
@@ -463,12 +475,34 @@ impl Omemo {
                 bundle,
                 error,
             } => {
-                if let Some(error) = error {
-                    tracing::warn!(account = %self.account, ?profile, bundle, %error, "OMEMO publication refused");
+                let listing = bundle && self.list_after_bundle.remove(&profile);
+                match (error, listing) {
+                    (Some(error), true) => {
+                        tracing::warn!(account = %self.account, ?profile, %error, "our OMEMO bundle could not be published, so this device is not added to the device list on this connection: contacts could not encrypt to it");
+                    }
+                    (Some(error), false) => {
+                        tracing::warn!(account = %self.account, ?profile, bundle, %error, "OMEMO publication refused");
+                    }
+                    (None, true) => commands.extend(self.list_ourselves(profile)),
+                    (None, false) => {}
                 }
             }
         }
         commands
+    }
+
+    /// Sets our device up once both of our own lists were answered (read
+    /// or not).
+    async fn set_up_once_lists_read(&mut self, pipeline: &Pipeline) -> Vec<SessionCommand> {
+        let me = self.account.to_string();
+        let both = crypto::PROFILES
+            .iter()
+            .all(|p| !self.lists_pending.contains(&(me.clone(), *p)));
+        if both && !self.unavailable {
+            self.set_up(pipeline).await
+        } else {
+            Vec::new()
+        }
     }
 
     /// Our device for this stream: made if new, keys topped up, bundles
@@ -489,25 +523,25 @@ impl Omemo {
                 return Vec::new();
             }
         };
-        // Bundles first: a contact who sees our device in a list must find
-        // its bundle (the server answers our requests in order), or their
-        // first message to us has nothing to encrypt to.
-        let mut commands: Vec<SessionCommand> = bundles
+        let commands = bundles
             .into_iter()
-            .map(|b| SessionCommand::OmemoPublishBundle(own.device_id, Box::new(b)))
+            .map(|b| {
+                self.list_after_bundle.insert(b.profile());
+                SessionCommand::OmemoPublishBundle(own.device_id, Box::new(b))
+            })
             .collect();
-        for profile in crypto::PROFILES {
-            let list = self.own_lists.get(&profile).cloned().unwrap_or(DeviceList {
-                profile,
-                devices: Vec::new(),
-            });
-            if !list.contains(own.device_id) {
-                commands.push(publish_with(list, own.device_id));
-            }
-        }
         tracing::info!(account = %self.account, device = own.device_id.get(), "OMEMO ready");
         self.own = Some(own);
         commands
+    }
+
+    /// Our device added to our list of this namespace, if it is missing.
+    /// A list we could not read is left alone: publishing it from nothing
+    /// would drop our other devices. Its next notification adds us.
+    fn list_ourselves(&self, profile: Profile) -> Option<SessionCommand> {
+        let own = self.own.as_ref()?;
+        let list = self.own_lists.get(&profile)?;
+        (!list.contains(own.device_id)).then(|| publish_with(list.clone(), own.device_id))
     }
 
     /// Publishes a fresh bundle for a namespace whose prekeys were used.
@@ -774,3 +808,6 @@ fn publish_with(mut list: DeviceList, own: DeviceId) -> SessionCommand {
     }
     SessionCommand::OmemoPublishDeviceList(list)
 }
+
+#[cfg(test)]
+mod tests;
