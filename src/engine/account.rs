@@ -346,6 +346,20 @@ impl AccountTask {
             Command::BlockContact { jid, blocked, .. } => {
                 self.to_session(SessionCommand::Block(jid, blocked)).await;
             }
+            Command::RemoveOwnDevice { device, .. } => {
+                if self.session.is_none() {
+                    self.emit(Event::OwnDeviceRemoved {
+                        account,
+                        device: device.get(),
+                        error: Some("this account is not connected".into()),
+                    })
+                    .await;
+                    return;
+                }
+                for command in self.omemo.remove_own_device(&self.pipeline, device).await {
+                    self.to_session_if_any(command);
+                }
+            }
             Command::SetClientActive { active } => {
                 self.client_active = Some(active);
                 self.to_session_if_any(SessionCommand::ClientActive(active));
@@ -361,6 +375,8 @@ impl AccountTask {
             | Command::RemovePushInfo { .. }
             | Command::Knock { .. }
             | Command::SetAutoKnock { .. }
+            | Command::SetChatEncryption { .. }
+            | Command::SetDeviceTrust { .. }
             | Command::Shutdown => {}
         }
     }

@@ -8,7 +8,8 @@ use crate::model::{
     AccountId, Availability, BareJid, ChatState, ConnectionState, Contact, OutgoingMessage,
     OutgoingState, PresenceUpdate, PushSource, SubscriptionChange,
 };
-use crate::store::StoredMessage;
+use crate::omemo::DeviceId;
+use crate::store::{ChatEncryption, OmemoTrust, StoredMessage};
 
 /// What a front end asks the engine to do.
 #[derive(Debug)]
@@ -144,6 +145,27 @@ pub enum Command {
         account: AccountId,
         jid: BareJid,
         blocked: bool,
+    },
+    /// Encrypt a chat, follow the contact (`Auto`), or stop encrypting it.
+    SetChatEncryption {
+        account: AccountId,
+        peer: BareJid,
+        setting: ChatEncryption,
+    },
+    /// Mark a device of a contact (or of our own account) verified after
+    /// comparing fingerprints, trusted blindly, or untrusted (nothing is
+    /// encrypted to it). Applies to the device id in both namespaces.
+    SetDeviceTrust {
+        account: AccountId,
+        jid: BareJid,
+        device: DeviceId,
+        trust: OmemoTrust,
+    },
+    /// Take one of our own stale OMEMO devices off our published device
+    /// lists (needs the account online; never this device).
+    RemoveOwnDevice {
+        account: AccountId,
+        device: DeviceId,
     },
     /// Disconnect everything and stop the engine.
     Shutdown,
@@ -340,5 +362,32 @@ pub enum Event {
         account: AccountId,
         contact: BareJid,
         removed: bool,
+    },
+    /// Our message is end-to-end encrypted (OMEMO) and goes out.
+    MessageEncrypted {
+        account: AccountId,
+        peer: BareJid,
+        id: String,
+    },
+    /// A chat's encryption setting changed.
+    ChatEncryption {
+        account: AccountId,
+        peer: BareJid,
+        setting: ChatEncryption,
+    },
+    /// Our trust in a device changed, or (`error`) could not.
+    DeviceTrust {
+        account: AccountId,
+        jid: BareJid,
+        device: u32,
+        trust: OmemoTrust,
+        error: Option<String>,
+    },
+    /// One of our own devices is off our published device lists, or
+    /// (`error`) is not.
+    OwnDeviceRemoved {
+        account: AccountId,
+        device: u32,
+        error: Option<String>,
     },
 }

@@ -17,6 +17,13 @@ use tokio::sync::mpsc;
 pub use event::{AccountLogin, Command, Event};
 pub use pipeline::MAX_BODY_BYTES;
 
+/// The engine's OMEMO steps over a store, for the benchmarks to time; not
+/// an interface for front ends (they speak [`Command`] and [`Event`]).
+#[doc(hidden)]
+pub mod omemo_steps {
+    pub use super::omemo::crypto::{OmemoError, Target, seal, set_up, start_session};
+}
+
 use self::account::{AccountInput, AccountTask};
 use self::pipeline::Pipeline;
 use crate::instance::{InstanceError, InstanceLock};
@@ -260,6 +267,27 @@ impl Core {
                 let pipeline = self.pipeline.clone();
                 tokio::spawn(async move { pipeline.set_auto_knock(account, contact, on).await });
             }
+            Command::SetChatEncryption {
+                account,
+                peer,
+                setting,
+            } => {
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(
+                    async move { pipeline.set_chat_encryption(account, peer, setting).await },
+                );
+            }
+            Command::SetDeviceTrust {
+                account,
+                jid,
+                device,
+                trust,
+            } => {
+                let pipeline = self.pipeline.clone();
+                tokio::spawn(async move {
+                    pipeline.set_device_trust(account, jid, device, trust).await
+                });
+            }
             Command::SetClientActive { active } => {
                 self.client_active = Some(active);
                 for task in self.accounts.values() {
@@ -327,6 +355,7 @@ fn command_account(command: &Command) -> Option<&AccountId> {
         | Command::RenameContact { account, .. }
         | Command::RemoveContact { account, .. }
         | Command::BlockContact { account, .. }
+        | Command::RemoveOwnDevice { account, .. }
         | Command::Stop(account) => Some(account),
         _ => None,
     }

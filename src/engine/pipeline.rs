@@ -11,9 +11,10 @@ use crate::model::{
     AccountId, BareJid, ConnectionState, Contact, OutgoingMessage, OutgoingState, Protection,
     PushSource, Stamp, SyncedMessage,
 };
+use crate::omemo::{DeviceId, Profile};
 use crate::store::{
-    Advance, CorrectionOutcome, MessageState, NewCorrection, NewIncoming, NewOutgoing, Placement,
-    Store, StoreError, StoredMessage, now_ms,
+    Advance, ChatEncryption, CorrectionOutcome, MessageState, NewCorrection, NewIncoming,
+    NewOutgoing, OmemoTrust, Placement, Store, StoreError, StoredMessage, now_ms,
 };
 use crate::xmpp::CatchUpFrom;
 
@@ -424,6 +425,78 @@ impl Pipeline {
             }
             Err(e) => tracing::error!(%account, error = %e, "could not change auto-knock"),
         }
+    }
+
+    pub async fn set_chat_encryption(
+        &self,
+        account: AccountId,
+        peer: BareJid,
+        setting: ChatEncryption,
+    ) {
+        let (acc, who) = (account.to_string(), peer.to_string());
+        match self
+            .blocking(move |s| s.set_chat_encryption(&acc, &who, setting))
+            .await
+        {
+            Ok(()) => {
+                self.emit(Event::ChatEncryption {
+                    account,
+                    peer,
+                    setting,
+                })
+                .await;
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not change a chat's encryption");
+                self.emit(Event::MessageError {
+                    account,
+                    id: None,
+                    reason: format!("the chat's encryption could not be changed: {e}"),
+                })
+                .await;
+            }
+        }
+    }
+
+    /// Our trust in one device id of `jid`, in whichever namespaces we
+    /// know its identity key.
+    pub async fn set_device_trust(
+        &self,
+        account: AccountId,
+        jid: BareJid,
+        device: DeviceId,
+        trust: OmemoTrust,
+    ) {
+        let (acc, who) = (account.to_string(), jid.to_string());
+        let changed = self
+            .blocking(move |s| {
+                let mut changed = false;
+                for profile in [Profile::Legacy, Profile::Omemo2] {
+                    changed |= s.omemo_set_trust(&acc, &who, profile, device, trust)?;
+                }
+                Ok::<_, StoreError>(changed)
+            })
+            .await;
+        let error = match changed {
+            Ok(true) => None,
+            Ok(false) => Some(format!(
+                "Sotto does not know the identity key of device {} of {jid} (it learns it from the \
+                 device's bundle or first message), so there is nothing to mark",
+                device.get()
+            )),
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not change a device's trust");
+                Some(format!("the trust could not be saved: {e}"))
+            }
+        };
+        self.emit(Event::DeviceTrust {
+            account,
+            jid,
+            device: device.get(),
+            trust,
+            error,
+        })
+        .await;
     }
 
     /// Keeps the store's copy of the roster in step with the server's.

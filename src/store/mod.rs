@@ -26,7 +26,7 @@ pub use messages::{
 pub use omemo::{ChatEncryption, DeviceListChange, OmemoTrust, OwnDevice, StoredDevice};
 pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};
 pub use push::{PushSource, StoredPushInfo};
-pub use reader::Reader;
+pub use reader::{OwnIdentity, Reader};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -46,7 +46,8 @@ fn key_id(v: i64) -> Result<u32, StoreError> {
 }
 
 /// How far we trust a device's identity key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OmemoTrust {
     /// Trusted without verification (blind trust before verification, as
     /// Conversations and Dino do).
@@ -712,7 +713,8 @@ impl Store {
 }
 
 /// A chat's encryption setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChatEncryption {
     /// Follows the contact: encrypted once their devices publish OMEMO.
     Auto,

@@ -4,9 +4,21 @@
 //! engine owns.
 
 use super::{
-    ConversationSummary, Cursor, SearchHit, Store, StoreError, StoredMessage, StoredPushInfo,
+    ChatEncryption, ConversationSummary, Cursor, SearchHit, Store, StoreError, StoredDevice,
+    StoredMessage, StoredPushInfo,
 };
 use crate::model::Contact;
+use crate::omemo::{DeviceId, IdentityKey, Profile};
+
+/// Our own OMEMO device as others see it: no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnIdentity {
+    pub device_id: DeviceId,
+    /// Its identity key in each namespace's form (each has its own
+    /// fingerprint), legacy first.
+    pub keys: Vec<IdentityKey>,
+    pub created_at: i64,
+}
 
 /// Cheap to clone; safe to use from any thread.
 #[derive(Clone, Debug)]
@@ -80,6 +92,30 @@ impl Reader {
     /// The account's messages still to be sent, oldest first.
     pub fn outbox(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
         self.0.outbox(account)
+    }
+
+    /// The OMEMO devices known of `jid` (a contact, or the account itself
+    /// for its other devices), active first.
+    pub fn omemo_devices(&self, account: &str, jid: &str) -> Result<Vec<StoredDevice>, StoreError> {
+        self.0.omemo_devices(account, jid)
+    }
+
+    /// The account's own OMEMO device, once one was made (on its first
+    /// connection).
+    pub fn omemo_own_identity(&self, account: &str) -> Result<Option<OwnIdentity>, StoreError> {
+        Ok(self.0.omemo_own_device(account)?.map(|own| OwnIdentity {
+            device_id: own.device_id,
+            keys: [Profile::Legacy, Profile::Omemo2]
+                .into_iter()
+                .map(|p| own.identity.public_key(p))
+                .collect(),
+            created_at: own.created_at,
+        }))
+    }
+
+    /// A chat's encryption setting.
+    pub fn chat_encryption(&self, account: &str, peer: &str) -> Result<ChatEncryption, StoreError> {
+        self.0.chat_encryption(account, peer)
     }
 }
 

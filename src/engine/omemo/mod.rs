@@ -77,6 +77,15 @@ pub struct Omemo {
     /// a contact who sees the device must find its bundle, and a bundle's
     /// publication can take several round trips where a list's takes one.
     list_after_bundle: HashSet<Profile>,
+    /// Our stale devices the user asked to take off our lists; kept until
+    /// reported, across streams.
+    removals: HashSet<DeviceId>,
+    /// Lists published without some of them, by namespace, until the
+    /// server answers.
+    removals_out: HashMap<Profile, Vec<DeviceId>>,
+    /// A namespace's publication refused, by device, until all of its
+    /// namespaces answered.
+    removal_errors: HashMap<DeviceId, String>,
     /// Device lists known on this stream (fetched, or notified).
     lists: HashSet<(String, Profile)>,
     lists_pending: HashSet<(String, Profile)>,
@@ -122,6 +131,9 @@ impl Omemo {
             unavailable: false,
             own_lists: HashMap::new(),
             list_after_bundle: HashSet::new(),
+            removals: HashSet::new(),
+            removals_out: HashMap::new(),
+            removal_errors: HashMap::new(),
             lists: HashSet::new(),
             lists_pending: HashSet::new(),
             bundles_pending: HashSet::new(),
@@ -146,6 +158,7 @@ impl Omemo {
         self.unavailable = false;
         self.own_lists.clear();
         self.list_after_bundle.clear();
+        self.removals_out.clear();
         self.lists.clear();
         self.lists_pending.clear();
         self.bundles_pending.clear();
@@ -350,6 +363,15 @@ impl Omemo {
             })
             .await
         };
+        if sealed.is_ok() && matches!(head, Outgoing::Message(_)) {
+            pipeline
+                .emit(Event::MessageEncrypted {
+                    account: self.account.clone(),
+                    peer: head.peer().clone(),
+                    id: id.clone(),
+                })
+                .await;
+        }
         match sealed {
             Ok(encrypted) => Step::Sealed(SealedMessage {
                 id,
@@ -472,6 +494,13 @@ impl Omemo {
             }
             OmemoEvent::Published {
                 profile,
+                bundle: false,
+                error,
+            } if self.removals_out.contains_key(&profile) => {
+                self.removal_answered(pipeline, profile, error).await;
+            }
+            OmemoEvent::Published {
+                profile,
                 bundle,
                 error,
             } => {
@@ -523,7 +552,7 @@ impl Omemo {
                 return Vec::new();
             }
         };
-        let commands = bundles
+        let mut commands: Vec<SessionCommand> = bundles
             .into_iter()
             .map(|b| {
                 self.list_after_bundle.insert(b.profile());
@@ -532,7 +561,112 @@ impl Omemo {
             .collect();
         tracing::info!(account = %self.account, device = own.device_id.get(), "OMEMO ready");
         self.own = Some(own);
+        commands.extend(self.removal_commands(pipeline).await);
         commands
+    }
+
+    /// Takes one of our stale devices off our published lists (this
+    /// device only when it is set up: its lists are read by then).
+    pub async fn remove_own_device(
+        &mut self,
+        pipeline: &Pipeline,
+        device: DeviceId,
+    ) -> Vec<SessionCommand> {
+        self.removals.insert(device);
+        if self.own.is_none() {
+            return Vec::new(); // After set-up.
+        }
+        self.removal_commands(pipeline).await
+    }
+
+    /// Publishes each of our lists that names a device to remove, without
+    /// it; a device none of them names is reported at once.
+    async fn removal_commands(&mut self, pipeline: &Pipeline) -> Vec<SessionCommand> {
+        let Some(own) = self.own_device() else {
+            return Vec::new();
+        };
+        if self.removals.contains(&own) {
+            let why = "that is this device: Sotto would list it again at once; remove an \
+                       account's other devices";
+            self.report_removal(pipeline, own, Some(why.into())).await;
+        }
+        let mut commands = Vec::new();
+        for profile in crypto::PROFILES {
+            let Some(list) = self.own_lists.get(&profile) else {
+                continue;
+            };
+            let gone: Vec<DeviceId> = list
+                .devices
+                .iter()
+                .map(|d| d.id)
+                .filter(|id| self.removals.contains(id))
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let mut list = list.clone();
+            list.devices.retain(|d| !gone.contains(&d.id));
+            // Read as published, so that adding ourselves later keeps it.
+            self.own_lists.insert(profile, list.clone());
+            commands.push(if self.list_after_bundle.contains(&profile) {
+                SessionCommand::OmemoPublishDeviceList(list)
+            } else {
+                publish_with(list, own)
+            });
+            self.removals_out.entry(profile).or_default().extend(gone);
+        }
+        let unlisted: Vec<DeviceId> = self
+            .removals
+            .iter()
+            .copied()
+            .filter(|d| !self.removals_out.values().any(|out| out.contains(d)))
+            .collect();
+        for device in unlisted {
+            self.report_removal(
+                pipeline,
+                device,
+                Some(format!(
+                    "device {} is not on this account's device lists",
+                    device.get()
+                )),
+            )
+            .await;
+        }
+        commands
+    }
+
+    async fn removal_answered(
+        &mut self,
+        pipeline: &Pipeline,
+        profile: Profile,
+        error: Option<String>,
+    ) {
+        let devices = self.removals_out.remove(&profile).unwrap_or_default();
+        for device in devices {
+            if let Some(e) = &error {
+                self.removal_errors.insert(device, e.clone());
+            }
+            if !self.removals_out.values().any(|out| out.contains(&device)) {
+                let error = self.removal_errors.remove(&device);
+                self.report_removal(pipeline, device, error).await;
+            }
+        }
+    }
+
+    async fn report_removal(
+        &mut self,
+        pipeline: &Pipeline,
+        device: DeviceId,
+        error: Option<String>,
+    ) {
+        self.removals.remove(&device);
+        pipeline
+            .emit(Event::OwnDeviceRemoved {
+                account: self.account.clone(),
+                device: device.get(),
+                error,
+            })
+            .await;
     }
 
     /// Our device added to our list of this namespace, if it is missing.

@@ -11,7 +11,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     pipeline: Pipeline,
     omemo: Omemo,
-    _events: mpsc::Receiver<Event>,
+    events: mpsc::Receiver<Event>,
 }
 
 fn fixture() -> Fixture {
@@ -23,7 +23,7 @@ fn fixture() -> Fixture {
         _dir: dir,
         pipeline: Pipeline::new(store, tx),
         omemo: Omemo::new("me@example.org".parse().expect("jid")),
-        _events: rx,
+        events: rx,
     }
 }
 
@@ -211,4 +211,77 @@ async fn failures_of_an_earlier_stream_neither_set_up_nor_forget_devices() {
         stored.iter().any(|d| d.device_id.get() == 9 && d.active),
         "a failed fetch is not an empty list: {stored:?}"
     );
+}
+
+#[tokio::test]
+async fn a_stale_device_of_ours_is_taken_off_our_lists_and_this_one_never() {
+    let mut f = fixture();
+    f.omemo.new_stream();
+    // Asked before set-up: done once our lists are read.
+    let stale = DeviceId::new(5).expect("id");
+    assert!(
+        f.omemo
+            .remove_own_device(&f.pipeline, stale)
+            .await
+            .is_empty()
+    );
+    f.omemo
+        .on_event(&f.pipeline, own_list(Profile::Legacy, &[5, 6]))
+        .await;
+    let c = f
+        .omemo
+        .on_event(&f.pipeline, own_list(Profile::Omemo2, &[6]))
+        .await;
+    let own = f.omemo.own_device().expect("set up");
+    // Only the legacy list names it; ours waits for our bundle there.
+    assert_eq!(lists_published(&c), vec![(Profile::Legacy, vec![6])]);
+    let c = f
+        .omemo
+        .on_event(
+            &f.pipeline,
+            OmemoEvent::Published {
+                profile: Profile::Legacy,
+                bundle: false,
+                error: None,
+            },
+        )
+        .await;
+    assert!(c.is_empty(), "{c:?}");
+    let reported = f.events.try_recv().expect("reported");
+    assert_eq!(
+        reported,
+        Event::OwnDeviceRemoved {
+            account: me(),
+            device: 5,
+            error: None
+        }
+    );
+    // Our bundle out: we join the list as it is now, without the stale one.
+    let c = f
+        .omemo
+        .on_event(&f.pipeline, published(Profile::Legacy, None))
+        .await;
+    assert_eq!(
+        lists_published(&c),
+        vec![(Profile::Legacy, vec![6, own.get()])]
+    );
+
+    for (device, expected) in [
+        (own, "that is this device"),
+        (
+            DeviceId::new(77).expect("id"),
+            "not on this account's device lists",
+        ),
+    ] {
+        assert!(
+            f.omemo
+                .remove_own_device(&f.pipeline, device)
+                .await
+                .is_empty()
+        );
+        match f.events.try_recv().expect("reported") {
+            Event::OwnDeviceRemoved { error: Some(e), .. } => assert!(e.contains(expected), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
