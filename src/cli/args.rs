@@ -92,6 +92,10 @@ pub enum Command {
     /// Show, add or remove a contact's push info (relay endpoint + tokens).
     #[command(subcommand)]
     PushInfo(PushInfoCommand),
+    /// End-to-end encryption (OMEMO): fingerprints, devices, trust, and
+    /// whether a chat is encrypted.
+    #[command(subcommand)]
+    Omemo(OmemoCommand),
     /// Show the latest messages of a conversation, from the local store.
     History {
         #[arg(long, short)]
@@ -209,6 +213,70 @@ pub enum PushInfoCommand {
         #[arg(long, short)]
         account: Option<BareJid>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OmemoCommand {
+    /// This device's id and fingerprints: what your contacts compare.
+    Fingerprint {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A contact's devices with their fingerprints and your trust in them;
+    /// without CONTACT, your own account's other devices.
+    Devices {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: Option<BareJid>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a device verified, once you compared its fingerprint with
+    /// what its owner's device shows. Once a contact has a verified
+    /// device, their new devices wait for your decision.
+    Trust {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+        device: u32,
+        /// Refuse unless the device's fingerprint is this one (spaces and
+        /// case do not matter).
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
+    /// Stop encrypting to a device (a lost phone, a key you do not
+    /// recognise).
+    Untrust {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+        device: u32,
+    },
+    /// Take one of your account's stale devices off its published device
+    /// lists, so contacts stop encrypting to it (connects to the server).
+    RemoveDevice {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        device: u32,
+    },
+    /// Show or set whether a chat is encrypted: `on` (never in clear),
+    /// `off`, or `auto` (encrypted once the contact publishes OMEMO).
+    Encryption {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
+        #[arg(value_enum)]
+        setting: Option<EncryptionSetting>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EncryptionSetting {
+    On,
+    Off,
+    Auto,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -148,7 +148,7 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
 }
 
 /// Sends one command to an engine started for it and waits for its answer.
-fn engine_answer<T>(
+pub(super) fn engine_answer<T>(
     ctx: &mut Context,
     command: EngineCommand,
     answer: impl FnMut(&Event) -> Option<Result<T>>,

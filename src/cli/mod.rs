@@ -12,6 +12,7 @@ mod connect;
 mod demo;
 mod history;
 mod knock;
+mod omemo;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -147,6 +148,7 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             insecure_relay,
         } => knock::knock(&mut ctx, account.as_ref(), &contact, json, insecure_relay),
         Command::PushInfo(command) => knock::push_info(&mut ctx, command),
+        Command::Omemo(command) => omemo::run(&mut ctx, command),
         Command::History {
             account,
             with,

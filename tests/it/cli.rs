@@ -267,3 +267,146 @@ fn a_wrong_store_passphrase_is_refused_clearly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("could not be unlocked"), "{stderr}");
 }
+
+/// Runs `sotto` in `home` with `args`; its stdout, or the test fails with
+/// its stderr.
+fn ok(home: &std::path::Path, args: &[&str]) -> String {
+    let out = crate::harness::run_ok(sotto(home).args(args));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `sotto` expecting a refusal: its one-line stderr.
+fn refused(home: &std::path::Path, args: &[&str]) -> String {
+    let out = sotto(home).args(args).output().expect("run sotto");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} succeeded: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    err
+}
+
+fn json(home: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(home, args)).expect("one JSON object")
+}
+
+#[test]
+fn cli_compares_fingerprints_marks_trust_and_removes_a_stale_device() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "omclia");
+    let (b, b_pw) = new_user(server, "omclib");
+    let (alice, bob) = (format!("{a}@localhost"), format!("{b}@localhost"));
+    let homes: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let (laptop, old_phone, bobs) = (homes[0].path(), homes[1].path(), homes[2].path());
+    let fp = server.fingerprint.to_string();
+    let address = server.starttls_address();
+    let extra = ["--server", &address, "--trust-fingerprint", &fp];
+    add_account(laptop, &alice, &a_pw, &extra);
+    add_account(old_phone, &alice, &a_pw, &extra);
+    add_account(bobs, &bob, &b_pw, &extra);
+
+    // Each device is made on its first connection and lists itself.
+    ok(bobs, &["send", &alice, "hello from bob"]);
+    ok(old_phone, &["send", &bob, "from the old phone"]);
+    ok(laptop, &["send", &bob, "from the laptop"]);
+
+    let bobs_own = json(bobs, &["omemo", "fingerprint", "--json"]);
+    let bobs_device = bobs_own["device"].as_u64().expect("device") as u32;
+    let theirs = json(laptop, &["omemo", "devices", &bob, "--json"]);
+    let seen = theirs["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["device"] == bobs_device && d["namespace"] == "omemo2")
+        .unwrap_or_else(|| panic!("alice sees bob's device: {theirs}"))
+        .clone();
+    assert_eq!(
+        seen["fingerprint"], bobs_own["fingerprints"]["omemo2"],
+        "what alice sees is what bob's device shows"
+    );
+    assert_eq!(seen["trust"], "blind");
+    let human = ok(bobs, &["omemo", "fingerprint"]);
+    let printed = bobs_own["fingerprints"]["legacy"].as_str().expect("legacy");
+    assert!(human.contains(printed), "{human}");
+    assert!(
+        printed.split(' ').all(|g| g.len() == 8),
+        "groups of 8 hex digits, as other clients show them: {printed}"
+    );
+
+    // A fingerprint that does not match marks nothing.
+    let device = bobs_device.to_string();
+    let err = refused(
+        laptop,
+        &[
+            "omemo",
+            "trust",
+            &bob,
+            &device,
+            "--fingerprint",
+            "00000000 11111111",
+        ],
+    );
+    assert!(err.contains("not the one given"), "{err}");
+    let verified = ok(
+        laptop,
+        &[
+            "omemo",
+            "trust",
+            &bob,
+            &device,
+            "--fingerprint",
+            &seen["fingerprint"].as_str().expect("fp").to_uppercase(),
+        ],
+    );
+    assert!(verified.contains("verified"), "{verified}");
+    let trust_of = |home| {
+        json(home, &["omemo", "devices", &bob, "--json"])["devices"]
+            .as_array()
+            .expect("devices")
+            .iter()
+            .filter(|d| d["device"] == bobs_device && d["fingerprint"].is_string())
+            .map(|d| d["trust"].as_str().expect("trust").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(trust_of(laptop).iter().all(|t| t == "verified"));
+    ok(laptop, &["omemo", "untrust", &bob, &device]);
+    assert!(trust_of(laptop).iter().all(|t| t == "untrusted"));
+    let err = refused(laptop, &["omemo", "trust", &bob, "4242"]);
+    assert!(err.contains("does not know the fingerprint"), "{err}");
+
+    // A chat's encryption, shown and set.
+    assert!(ok(laptop, &["omemo", "encryption", &bob]).contains("encrypted"));
+    assert!(ok(laptop, &["omemo", "encryption", &bob, "off"]).contains("now not encrypted"));
+    assert!(ok(laptop, &["omemo", "encryption", &bob]).contains("turned off"));
+
+    // The old phone is gone: the laptop takes it off alice's lists.
+    let phone = json(old_phone, &["omemo", "fingerprint", "--json"])["device"]
+        .as_u64()
+        .expect("device")
+        .to_string();
+    let laptops = json(laptop, &["omemo", "fingerprint", "--json"])["device"]
+        .as_u64()
+        .expect("device")
+        .to_string();
+    let err = refused(laptop, &["omemo", "remove-device", &laptops]);
+    assert!(err.contains("this device"), "{err}");
+    let err = refused(laptop, &["omemo", "remove-device", "4242"]);
+    assert!(err.contains("not on this account's device lists"), "{err}");
+    let removed = ok(laptop, &["omemo", "remove-device", &phone]);
+    assert!(removed.contains("off your device lists"), "{removed}");
+    // Bob reads alice's lists afresh when he writes next.
+    ok(bobs, &["send", &alice, "after the removal"]);
+    let alices = json(bobs, &["omemo", "devices", &alice, "--json"]);
+    let listed = |id: &str| {
+        alices["devices"]
+            .as_array()
+            .expect("devices")
+            .iter()
+            .any(|d| d["device"].as_u64() == id.parse().ok() && d["active"] == true)
+    };
+    assert!(listed(&laptops), "{alices}");
+    assert!(
+        !listed(&phone),
+        "the removed device is still listed: {alices}"
+    );
+}
