@@ -15,12 +15,12 @@ use futures::FutureExt as _;
 use rcgen::{CertificateParams, DnType, KeyPair};
 use secrecy::SecretString;
 use sotto::config::{AccountConfig, PasswordStore};
-use sotto::engine::{AccountLogin, Command, Engine, Event};
+use sotto::engine::{AccountLogin, Command, Engine, EngineOptions, Event};
 use sotto::fingerprint::Fingerprint;
 use sotto::model::{
     Availability, BareJid, ChatState, ConnectionState, OutgoingMessage, SubscriptionChange,
 };
-use sotto::store::{Direction, Store, StoreKey};
+use sotto::store::{Direction, PassphraseError, PassphrasePrompt, Store, StoreKey};
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
 
@@ -95,11 +95,17 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
 
     runtime.block_on(async {
         // Make alice and bob contacts of each other, with a few messages
-        // waiting for alice, before the window opens.
-        let mut alice_side = Peer::start(dir.path(), account(&alice), &alice_pw).await?;
-        let mut bob_side = Peer::start(dir.path(), account(&bob), &bob_pw).await?;
+        // waiting for alice, before the window opens. Alice's side runs on
+        // the window's own database: its OMEMO device is the window's, so
+        // what bob encrypts to it the window can read.
+        let paths = sotto::paths::Paths::resolve(Some(&home))?;
+        let (database, _) = sotto::store::unlock(&paths, &DemoPassphrase)?;
+        let (engine, events) = Engine::open(database, EngineOptions::default())?;
+        let mut alice_side = Peer::start(engine, events, account(&alice), &alice_pw).await?;
+        let mut bob_side = Peer::start_bot(dir.path(), account(&bob), &bob_pw).await?;
         befriend(&mut alice_side, &mut bob_side).await?;
-        alice_side.engine.send(Command::Shutdown)?;
+        bob_side.knows_device_of(&alice_side).await;
+        alice_side.close().await;
         for text in [
             "Hi! I'm Bob, a little bot on this demo server.",
             "Write to me and I'll answer. Ctrl+K switches chats, Ctrl+F searches.",
@@ -265,17 +271,37 @@ struct Peer {
     events: mpsc::Receiver<Event>,
 }
 
+/// The demo's passphrase for its own process (the window it starts reads
+/// it from the environment).
+struct DemoPassphrase;
+
+impl PassphrasePrompt for DemoPassphrase {
+    fn passphrase(&self, _creating: bool) -> Result<SecretString, PassphraseError> {
+        Ok(SecretString::from(DEMO_PASSPHRASE))
+    }
+}
+
 impl Peer {
-    async fn start(dir: &Path, account: AccountConfig, password: &str) -> Result<Self> {
+    /// The bot, on a throwaway database with a throwaway key (never the
+    /// keychain).
+    async fn start_bot(dir: &Path, account: AccountConfig, password: &str) -> Result<Self> {
         let node = account
             .jid
             .node()
             .map(|n| n.to_string())
             .unwrap_or_default();
-        // A throwaway database with a throwaway key: never the keychain.
         let key = StoreKey::from_bytes(rand::random());
         let store = Store::open(&dir.join(format!("{node}-bot.db")), &key)?;
-        let (engine, mut events) = Engine::start(store)?;
+        let (engine, events) = Engine::start(store)?;
+        Self::start(engine, events, account, password).await
+    }
+
+    async fn start(
+        engine: Engine,
+        mut events: mpsc::Receiver<Event>,
+        account: AccountConfig,
+        password: &str,
+    ) -> Result<Self> {
         let jid = account.jid.clone();
         engine.send(Command::Start(Box::new(AccountLogin {
             config: account,
@@ -306,6 +332,45 @@ impl Peer {
             engine,
             events,
         })
+    }
+
+    /// Waits (a few seconds at most) until this side has heard of the
+    /// other's OMEMO device: until then what it sends is not encrypted to
+    /// that device.
+    async fn knows_device_of(&self, other: &Peer) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let theirs = other
+                .engine
+                .reader()
+                .omemo_own_identity(other.jid.as_str())
+                .ok()
+                .flatten();
+            let known = theirs.is_some_and(|own| {
+                self.engine
+                    .reader()
+                    .omemo_devices(self.jid.as_str(), other.jid.as_str())
+                    .is_ok_and(|ds| ds.iter().any(|d| d.active && d.device_id == own.device_id))
+            });
+            if known {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tracing::info!("the demo bot has not heard of the window's OMEMO device yet");
+    }
+
+    /// Stops this side's engine and waits until it let its database go.
+    async fn close(self) {
+        let _ = self.engine.send(Command::Shutdown);
+        let Self {
+            engine, mut events, ..
+        } = self;
+        drop(engine);
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while events.recv().await.is_some() {}
+        })
+        .await;
     }
 
     fn say(&self, to: &BareJid, body: &str) -> Result<()> {
