@@ -1,11 +1,14 @@
-//! The contact's details beside the chat: presence, and the push info
-//! that lets Sotto knock their phone.
+//! The contact's details beside the chat: presence, their OMEMO devices
+//! with fingerprints to verify, and the push info that lets Sotto knock
+//! their phone.
 
 use iced::widget::{Column, button, column, container, row, scrollable, text, text_input, toggler};
 use iced::{Alignment, Element, Length, Task};
 use sotto::engine::Command;
 use sotto::knock::PushInfo;
 use sotto::model::{BareJid, Subscription, now_ms};
+use sotto::omemo::{DeviceId, Profile};
+use sotto::store::{OmemoTrust, OwnIdentity, StoredDevice};
 
 use crate::gui::backend::Backend;
 use crate::gui::context::Context;
@@ -18,6 +21,15 @@ pub struct Details {
     /// Push info typed by a tester.
     link: String,
     error: Option<String>,
+    /// The contact's devices and ours, once read.
+    keys: Option<Result<Keys, String>>,
+}
+
+/// What the person compares: the contact's devices and our own.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    devices: Vec<StoredDevice>,
+    own: Option<OwnIdentity>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,12 +39,28 @@ pub enum Message {
     Remove,
     Fetch,
     AutoKnock(bool),
+    Keys(Result<Keys, String>),
+    Trust(DeviceId, OmemoTrust),
 }
 
 impl Details {
     /// The engine refused push info for this contact.
     pub fn rejected(&mut self, reason: String) {
         self.error = Some(reason);
+    }
+
+    /// Reads the devices (again: after a trust change).
+    pub fn load(account: &BareJid, peer: &BareJid, backend: &Backend) -> Task<Message> {
+        let (acc, who) = (account.to_string(), peer.to_string());
+        Task::perform(
+            backend.read(move |r| {
+                Ok(Keys {
+                    devices: r.omemo_devices(&acc, &who)?,
+                    own: r.omemo_own_identity(&acc)?,
+                })
+            }),
+            Message::Keys,
+        )
     }
 
     pub fn update(
@@ -70,8 +98,105 @@ impl Details {
                 contact,
                 on,
             }),
+            Message::Keys(keys) => self.keys = Some(keys),
+            // Answered by Event::DeviceTrust, which reads them again.
+            Message::Trust(device, trust) => backend.send(Command::SetDeviceTrust {
+                account,
+                jid: contact,
+                device,
+                trust,
+            }),
         }
         Task::none()
+    }
+
+    /// The contact's devices with their fingerprints, and ours to compare.
+    fn encryption<'a>(&'a self, name: &str) -> Column<'a, Message> {
+        let mut col = Column::new().spacing(6).push(text("Encryption").size(16));
+        let keys = match &self.keys {
+            None => return col,
+            Some(Err(e)) => {
+                return col.push(
+                    text(format!("Could not read the keys: {e}"))
+                        .size(12)
+                        .style(style::danger),
+                );
+            }
+            Some(Ok(keys)) => keys,
+        };
+        let shown: Vec<&StoredDevice> = keys
+            .devices
+            .iter()
+            .filter(|d| d.active && d.identity.is_some())
+            .collect();
+        if shown.is_empty() {
+            col = col.push(
+                text(format!(
+                    "No OMEMO keys of {name} known yet: they are read when you write to them."
+                ))
+                .size(13)
+                .style(style::muted),
+            );
+        }
+        for d in shown {
+            let Some((key, trust)) = &d.identity else {
+                continue;
+            };
+            let (word, action) = match trust {
+                OmemoTrust::Verified => ("Verified", ("Untrust", OmemoTrust::Untrusted)),
+                OmemoTrust::Blind => (
+                    "Trusted, not verified",
+                    ("Mark verified", OmemoTrust::Verified),
+                ),
+                OmemoTrust::Untrusted => (
+                    "Untrusted: not encrypted to",
+                    ("Mark verified", OmemoTrust::Verified),
+                ),
+            };
+            let label = d
+                .label
+                .as_deref()
+                .map(|l| format!(" · {l}"))
+                .unwrap_or_default();
+            col = col
+                .push(
+                    text(format!(
+                        "{} {}{label}",
+                        profile_word(d.profile),
+                        d.device_id.get()
+                    ))
+                    .size(12)
+                    .style(style::muted),
+                )
+                .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE))
+                .push(
+                    row![
+                        text(word).size(12).width(Length::Fill),
+                        button(text(action.0).size(12))
+                            .padding([2, 8])
+                            .style(button::secondary)
+                            .on_press(Message::Trust(d.device_id, action.1)),
+                    ]
+                    .align_y(Alignment::Center),
+                );
+        }
+        if let Some(own) = &keys.own {
+            col = col.push(
+                text(format!("Your device {}, to compare:", own.device_id.get()))
+                    .size(12)
+                    .style(style::muted),
+            );
+            for key in &own.keys {
+                let generation = match key.profile() {
+                    Profile::Legacy => "Legacy (Conversations, Dino, Gajim, Monal)",
+                    Profile::Omemo2 => "OMEMO 2 (Kaidan, Converse.js)",
+                };
+                col = col
+                    .push(text(generation).size(11).style(style::muted))
+                    .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE));
+            }
+        }
+        col
     }
 
     pub fn view<'a>(
@@ -108,6 +233,7 @@ impl Details {
             };
             info = info.push(text(line).size(13).style(style::muted));
         }
+        info = info.push(self.encryption(&name));
         info = info.push(text("Knocks").size(16));
         match contact.and_then(|c| c.push.as_ref()) {
             Some(p) => {
@@ -191,6 +317,13 @@ impl Details {
             .height(Length::Fill)
             .style(style::sidebar)
             .into()
+    }
+}
+
+fn profile_word(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Legacy => "Legacy device",
+        Profile::Omemo2 => "OMEMO 2 device",
     }
 }
 

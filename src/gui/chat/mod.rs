@@ -14,7 +14,7 @@ use iced::widget::{button, center, column, operation, row, scrollable, text};
 use iced::{Alignment, Element, Length, Task};
 use sotto::engine::{Command, Engine};
 use sotto::model::{BareJid, OutgoingMessage, now_ms};
-use sotto::store::{Cursor, MessageState, StoredMessage};
+use sotto::store::{ChatEncryption, Cursor, MessageState, StoredMessage};
 
 use self::composer::{Composer, SendButton, Target};
 use self::details::Details;
@@ -46,6 +46,26 @@ pub struct Chat {
     details: Option<Details>,
     /// Messages that came while the person read further up.
     unseen: usize,
+    /// Whether the chat is encrypted, once read from the store.
+    encryption: Option<Encryption>,
+}
+
+/// A chat's encryption setting, and whether the contact publishes OMEMO
+/// devices (what "automatic" follows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encryption {
+    pub setting: ChatEncryption,
+    pub contact_has_devices: bool,
+}
+
+impl Encryption {
+    pub fn encrypted(self) -> bool {
+        match self.setting {
+            ChatEncryption::On => true,
+            ChatEncryption::Off => false,
+            ChatEncryption::Auto => self.contact_has_devices,
+        }
+    }
 }
 
 /// A change to what the window holds.
@@ -80,6 +100,8 @@ pub enum Message {
     Retry(i64),
     ToggleDetails,
     Details(details::Message),
+    EncryptionRead(Result<Encryption, String>),
+    ToggleEncryption,
 }
 
 pub enum Event {
@@ -109,14 +131,16 @@ impl Chat {
             composer: Composer::default(),
             details: None,
             unseen: 0,
+            encryption: None,
         };
         let request = chat
             .window
             .reset(at.map_or(Want::Newest, |m| Want::Around(m.cursor())));
         let read = chat.read(request, backend);
+        let encryption = chat.read_encryption(backend);
         (
             chat,
-            Task::batch([read, operation::focus(composer::COMPOSER)]),
+            Task::batch([read, encryption, operation::focus(composer::COMPOSER)]),
         )
     }
 
@@ -148,6 +172,21 @@ impl Chat {
     #[cfg(test)]
     pub fn loading(&self) -> bool {
         self.window.loading().is_some()
+    }
+
+    /// Reads the chat's encryption again: after it was set, or when a
+    /// message may have changed it (the first encrypted one locks it on).
+    pub fn read_encryption(&self, backend: &Backend) -> Task<Message> {
+        let (acc, who) = (self.account.to_string(), self.peer.to_string());
+        Task::perform(
+            backend.read(move |r| {
+                Ok(Encryption {
+                    setting: r.chat_encryption(&acc, &who)?,
+                    contact_has_devices: r.omemo_devices(&acc, &who)?.iter().any(|d| d.active),
+                })
+            }),
+            Message::EncryptionRead,
+        )
     }
 
     fn read(&self, request: Request, backend: &Backend) -> Task<Message> {
@@ -220,13 +259,39 @@ impl Chat {
             Message::ToggleDetails => {
                 self.details = match self.details {
                     Some(_) => None,
-                    None => Some(Details::default()),
+                    None => {
+                        let load = Details::load(&self.account, &self.peer, backend);
+                        self.details = Some(Details::default());
+                        return (load.map(Message::Details), None);
+                    }
                 };
             }
             Message::Details(m) => {
                 if let Some(details) = &mut self.details {
                     let task = details.update(m, &self.account, &self.peer, backend);
                     return (task.map(Message::Details), None);
+                }
+            }
+            Message::EncryptionRead(Ok(e)) => self.encryption = Some(e),
+            Message::EncryptionRead(Err(e)) => {
+                return (
+                    Task::none(),
+                    Some(Event::Problem(format!(
+                        "Sotto could not read whether this chat is encrypted: {e}"
+                    ))),
+                );
+            }
+            Message::ToggleEncryption => {
+                if let Some(e) = self.encryption {
+                    backend.send(Command::SetChatEncryption {
+                        account: self.account.clone(),
+                        peer: self.peer.clone(),
+                        setting: if e.encrypted() {
+                            ChatEncryption::Off
+                        } else {
+                            ChatEncryption::On
+                        },
+                    });
                 }
             }
         }
@@ -488,8 +553,21 @@ impl Chat {
         self.window.replace(m);
     }
 
+    pub fn set_encrypted(&mut self, origin_id: &str) {
+        self.window.set_encrypted(origin_id);
+    }
+
     pub fn set_state(&mut self, origin_id: &str, state: MessageState, failure: Option<String>) {
         self.window.set_state(origin_id, state, failure);
+    }
+
+    /// Our trust in one of the contact's devices changed: the details
+    /// read the keys again.
+    pub fn trust_changed(&self, backend: &Backend) -> Task<Message> {
+        match self.details {
+            Some(_) => Details::load(&self.account, &self.peer, backend).map(Message::Details),
+            None => Task::none(),
+        }
     }
 
     pub fn push_rejected(&mut self, reason: String) {
@@ -545,6 +623,7 @@ impl Chat {
             on_scroll: Message::Scrolled,
             on_retry: Message::Retry,
             on_newest: Message::JumpToBottom,
+            encrypted_chat: self.encryption.is_some_and(Encryption::encrypted),
         };
         let main = column![
             self.header(ctx, &name),
@@ -590,6 +669,7 @@ impl Chat {
                 text(sub).size(13).style(style::muted)
             ]
             .width(Length::Fill),
+            self.lock(),
             button(text(if self.details.is_some() {
                 "Hide details"
             } else {
@@ -600,6 +680,47 @@ impl Chat {
         ]
         .spacing(10)
         .align_y(Alignment::Center)
+        .into()
+    }
+}
+
+impl Chat {
+    /// The chat's encryption, as a button that turns it off or on.
+    fn lock(&self) -> Element<'_, Message> {
+        let Some(e) = self.encryption else {
+            return iced::widget::Space::new().into();
+        };
+        let (label, tip, style): (_, _, fn(&iced::Theme, button::Status) -> button::Style) =
+            match (e.encrypted(), e.setting) {
+                (true, _) => (
+                    "Encrypted",
+                    "End-to-end encrypted (OMEMO): only your and their devices can read it. \
+                     Click to stop encrypting this chat.",
+                    button::success,
+                ),
+                (false, ChatEncryption::Off) => (
+                    "Not encrypted",
+                    "You turned encryption off: the servers can read this chat. Click to \
+                     encrypt it.",
+                    button::danger,
+                ),
+                (false, _) => (
+                    "Not encrypted",
+                    "This contact's app publishes no OMEMO keys, so messages go in clear. \
+                     Click to allow only encrypted messages.",
+                    button::secondary,
+                ),
+            };
+        iced::widget::tooltip(
+            button(text(label))
+                .style(style)
+                .on_press(Message::ToggleEncryption),
+            iced::widget::container(text(tip).size(13))
+                .padding(8)
+                .max_width(320)
+                .style(iced::widget::container::rounded_box),
+            iced::widget::tooltip::Position::Bottom,
+        )
         .into()
     }
 }

@@ -45,6 +45,8 @@ pub struct Timeline<'a, Message> {
     pub on_scroll: fn(u64, scrollable::Viewport) -> Message,
     pub on_retry: fn(i64) -> Message,
     pub on_newest: Message,
+    /// The chat is end-to-end encrypted: a message that was not is marked.
+    pub encrypted_chat: bool,
 }
 
 impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
@@ -86,7 +88,12 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
                 );
                 last_day = day;
             }
-            col = col.push(bubble(m, self.highlight == Some(m.id), self.on_retry));
+            col = col.push(bubble(
+                m,
+                self.highlight == Some(m.id),
+                self.encrypted_chat,
+                self.on_retry,
+            ));
             if last_own == Some(m.id) && m.state != MessageState::Failed {
                 col = col.push(
                     container(
@@ -159,6 +166,7 @@ fn edge_line<'a, Message: 'a>(words: Option<&'a str>) -> Element<'a, Message> {
 fn bubble<'a, Message: Clone + 'a>(
     m: &'a StoredMessage,
     highlight: bool,
+    encrypted_chat: bool,
     on_retry: fn(i64) -> Message,
 ) -> Element<'a, Message> {
     let outgoing = m.direction == Direction::Out;
@@ -166,6 +174,12 @@ fn bubble<'a, Message: Clone + 'a>(
     if m.edited_at.is_some() {
         meta.push_str(" · edited");
     }
+    if m.encrypted {
+        meta.push_str(" · encrypted");
+    }
+    // Sotto's own notices (a message that could not be decrypted) say so
+    // in their text.
+    let exposed = encrypted_chat && !m.encrypted && !m.omemo_notice;
     if outgoing {
         meta.push_str("  ");
         meta.push_str(ticks(m.state));
@@ -188,6 +202,18 @@ fn bubble<'a, Message: Clone + 'a>(
             }
         });
     let mut body = column![text(m.body.as_str()).size(15).line_height(px(20.0)), meta].spacing(2);
+    if exposed {
+        body = body.push(
+            text(if outgoing {
+                "Not encrypted: the server could read this"
+            } else {
+                "Not encrypted: sent in clear, the server could read it"
+            })
+            .size(11)
+            .line_height(px(14.0))
+            .style(style::warning),
+        );
+    }
     if m.state == MessageState::Failed {
         let reason = m.failure.as_deref().unwrap_or("the server refused it");
         body = body.push(

@@ -292,6 +292,18 @@ impl Window {
         }
     }
 
+    /// Our message went out end-to-end encrypted.
+    pub fn set_encrypted(&mut self, origin_id: &str) {
+        if let Some(m) = self
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.origin_id.as_deref() == Some(origin_id))
+        {
+            m.encrypted = true;
+        }
+    }
+
     /// Our newest message, the one Up arrow corrects: only when the
     /// newest messages are held, or it might not be the last.
     pub fn last_own(&self) -> Option<&StoredMessage> {

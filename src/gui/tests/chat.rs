@@ -259,3 +259,76 @@ fn a_flood_is_one_notification_which_opens_the_chat_and_goes_when_read() {
         w.withdrawn().contains(&key)
     });
 }
+
+#[test]
+fn the_header_says_whether_the_chat_is_encrypted_and_turns_it_off_and_on() {
+    let mut s = Scene::new();
+    s.bot_says("an encrypted hello");
+    s.open_bot_chat();
+    s.window.until("the message, marked encrypted", |w| {
+        w.shows("an encrypted hello") && w.shows_part(" · encrypted")
+    });
+    s.window.until("the lock", |w| w.shows("Encrypted"));
+
+    // Off: the next message goes in clear, and the header says so.
+    s.window.click("Encrypted");
+    s.window
+        .until("encryption off", |w| w.shows("Not encrypted"));
+    s.window.enter_in(COMPOSER.into(), "this one in clear");
+    let got = s.bot_sees("the message in clear", |e| match e {
+        Event::Message { message, .. } if message.body == "this one in clear" => {
+            Some(message.clone())
+        }
+        _ => None,
+    });
+    assert!(!got.encrypted, "sent in clear while turned off");
+
+    // On again: the message that went in clear is marked.
+    s.window.click("Not encrypted");
+    s.window.until("encryption on", |w| w.shows("Encrypted"));
+    s.window.until("the clear message marked", |w| {
+        w.shows("Not encrypted: the server could read this")
+    });
+    s.window.enter_in(COMPOSER.into(), "and this one encrypted");
+    let got = s.bot_sees("the encrypted message", |e| match e {
+        Event::Message { message, .. } if message.body == "and this one encrypted" => {
+            Some(message.clone())
+        }
+        _ => None,
+    });
+    assert!(got.encrypted, "encrypted once turned on");
+}
+
+#[test]
+fn the_details_show_the_contacts_fingerprints_to_verify() {
+    let mut s = Scene::new();
+    s.bot_says("compare with me");
+    s.open_bot_chat();
+    s.window
+        .until("the message", |w| w.shows("compare with me"));
+    let bot_device = s.bot.omemo_device();
+    let fingerprint = s
+        .bot
+        .store
+        .omemo_own_device(s.bot.jid.as_str())
+        .expect("store")
+        .expect("the bot's device")
+        .identity
+        .public_key(sotto::omemo::Profile::Omemo2)
+        .fingerprint();
+    s.window.click("Details");
+    s.window.until("the bot's OMEMO 2 fingerprint", |w| {
+        w.shows(&fingerprint) && w.shows_part(&format!("OMEMO 2 device {}", bot_device.get()))
+    });
+    assert!(
+        s.window.shows_part("Your device "),
+        "{:?}",
+        s.window.texts()
+    );
+
+    // The device id in every namespace we know its key in.
+    s.window.click("Mark verified");
+    s.window.until("verified", |w| {
+        w.shows("Verified") && w.shows("Untrust") && !w.shows("Mark verified")
+    });
+}

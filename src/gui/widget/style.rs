@@ -109,6 +109,14 @@ pub fn danger(theme: &Theme) -> text::Style {
     }
 }
 
+/// What the person must notice without alarm: a message that travelled
+/// in clear in an encrypted chat.
+pub fn warning(theme: &Theme) -> text::Style {
+    text::Style {
+        color: Some(theme.extended_palette().warning.base.color),
+    }
+}
+
 pub fn sidebar(theme: &Theme) -> container::Style {
     let p = theme.extended_palette();
     container::Style {

@@ -110,6 +110,34 @@ impl Dashboard {
                 Event::AccountForgotten { account, error } => {
                     tasks.push(self.forgotten(account, error));
                 }
+                Event::MessageEncrypted { account, peer, id } => {
+                    if let Some(chat) = self.chat.as_mut().filter(|c| c.is(&account, peer.as_str()))
+                    {
+                        chat.set_encrypted(&id);
+                        // The first one locks the chat on.
+                        tasks.push(chat.read_encryption(&self.backend).map(Message::Chat));
+                    }
+                }
+                Event::DeviceTrust {
+                    account,
+                    jid,
+                    error,
+                    ..
+                } => {
+                    if let Some(e) = error {
+                        self.banner = Some(e);
+                    }
+                    if let Some(chat) = self.chat.as_ref().filter(|c| c.is(&account, jid.as_str()))
+                    {
+                        tasks.push(chat.trust_changed(&self.backend).map(Message::Chat));
+                    }
+                }
+                Event::ChatEncryption { account, peer, .. } => {
+                    if let Some(chat) = self.chat.as_ref().filter(|c| c.is(&account, peer.as_str()))
+                    {
+                        tasks.push(chat.read_encryption(&self.backend).map(Message::Chat));
+                    }
+                }
                 _ => {}
             }
         }
@@ -129,6 +157,10 @@ impl Dashboard {
         if let Some(chat) = self.chat.as_mut().filter(|c| c.is(&account, &m.peer)) {
             open = true;
             tasks.push(chat.arrived(m.clone()).map(Message::Chat));
+            // The first encrypted message locks the chat on.
+            if m.encrypted {
+                tasks.push(chat.read_encryption(&self.backend).map(Message::Chat));
+            }
             seen = self.focused && chat.following();
         }
         self.conversations.message(&account, &m, seen);
