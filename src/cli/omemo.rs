@@ -71,6 +71,7 @@ fn trust_name(trust: OmemoTrust) -> &'static str {
         OmemoTrust::Blind => "trusted (not verified)",
         OmemoTrust::Verified => "verified",
         OmemoTrust::Untrusted => "untrusted",
+        OmemoTrust::Undecided => "new: not encrypted to until you trust or untrust it",
     }
 }
 
@@ -79,6 +80,7 @@ fn trust_key(trust: OmemoTrust) -> &'static str {
         OmemoTrust::Blind => "blind",
         OmemoTrust::Verified => "verified",
         OmemoTrust::Untrusted => "untrusted",
+        OmemoTrust::Undecided => "undecided",
     }
 }
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_ca_seen_archive_ids.sql"),
     include_str!("migrations/005_omemo.sql"),
     include_str!("migrations/006_omemo_messages.sql"),
+    include_str!("migrations/007_omemo_undecided.sql"),
 ];
 
 pub fn latest() -> i64 {
@@ -117,6 +118,62 @@ mod tests {
         }
         let mut partial = Connection::open_in_memory().expect("db");
         apply_up_to(&mut partial, 0, 1).expect("schema 1 alone applies");
+    }
+
+    #[test]
+    fn schema_7_keeps_every_omemo_device_and_lets_one_wait_for_a_decision() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        apply_up_to(&mut conn, 0, 6).expect("schema 6");
+        conn.execute_batch(
+            "INSERT INTO accounts (id, jid) VALUES (1, 'me@x');
+             INSERT INTO omemo_devices VALUES (1, 'bob@x', 'omemo2', 7, 'Phone', 1, 10, x'0102', 'verified');
+             INSERT INTO omemo_devices VALUES (1, 'bob@x', 'legacy', 8, NULL, 0, 11, x'0304', 'untrusted');
+             INSERT INTO omemo_devices VALUES (1, 'bob@x', 'legacy', 9, NULL, 1, 12, NULL, NULL);",
+        )
+        .expect("schema 6 rows");
+        let before: Vec<String> = dump(&conn);
+        assert!(
+            conn.execute(
+                "UPDATE omemo_devices SET trust = 'undecided' WHERE device_id = 8",
+                []
+            )
+            .is_err(),
+            "schema 6 has no undecided"
+        );
+        apply_up_to(&mut conn, 6, 7).expect("schema 7");
+        assert_eq!(dump(&conn), before, "every row as it was");
+        conn.execute(
+            "UPDATE omemo_devices SET trust = 'undecided' WHERE device_id = 8",
+            [],
+        )
+        .expect("undecided is a trust now");
+    }
+
+    fn dump(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT account_id, jid, namespace, device_id, label, active, first_seen,
+                        hex(identity_key), trust
+                 FROM omemo_devices ORDER BY device_id",
+            )
+            .expect("select");
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}|{}|{:?}|{}|{}|{:?}|{:?}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        })
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
     }
 
     #[test]

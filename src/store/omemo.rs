@@ -54,9 +54,11 @@ pub enum OmemoTrust {
     Blind,
     /// The user compared fingerprints.
     Verified,
-    /// Not used for encryption: the user refused it, or it appeared after
-    /// the contact had a verified device and the user has not decided.
+    /// Not used for encryption: the user refused it.
     Untrusted,
+    /// Not used for encryption until the user decides: it appeared after
+    /// the contact had a verified device, or its identity key changed.
+    Undecided,
 }
 
 impl OmemoTrust {
@@ -65,6 +67,7 @@ impl OmemoTrust {
             Self::Blind => "blind",
             Self::Verified => "verified",
             Self::Untrusted => "untrusted",
+            Self::Undecided => "undecided",
         }
     }
 
@@ -73,6 +76,7 @@ impl OmemoTrust {
             "blind" => Ok(Self::Blind),
             "verified" => Ok(Self::Verified),
             "untrusted" => Ok(Self::Untrusted),
+            "undecided" => Ok(Self::Undecided),
             _ => Err(StoreError::CorruptOmemo(crate::omemo::Error::CorruptState(
                 "trust",
             ))),

@@ -127,7 +127,7 @@ pub fn refresh_bundle(
 /// a verified device (then the user decides).
 fn trust_for_new(store: &Store, account: &str, jid: &str) -> Result<OmemoTrust, StoreError> {
     Ok(if store.omemo_has_verified_device(account, jid)? {
-        OmemoTrust::Untrusted
+        OmemoTrust::Undecided
     } else {
         OmemoTrust::Blind
     })
@@ -148,8 +148,8 @@ fn note_identity(
         Some((known, trust)) if known == *key => Ok(trust),
         Some(_) => {
             tracing::warn!(%account, %jid, device = device.get(), "a device showed a different identity key; it is not trusted until the user decides");
-            store.omemo_set_identity(account, jid, device, key, OmemoTrust::Untrusted, now_ms)?;
-            Ok(OmemoTrust::Untrusted)
+            store.omemo_set_identity(account, jid, device, key, OmemoTrust::Undecided, now_ms)?;
+            Ok(OmemoTrust::Undecided)
         }
         None => {
             let trust = trust_for_new(store, account, jid)?;
