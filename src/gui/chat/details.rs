@@ -152,6 +152,10 @@ impl Details {
                     "Untrusted: not encrypted to",
                     ("Mark verified", OmemoTrust::Verified),
                 ),
+                OmemoTrust::Undecided => (
+                    "New: not encrypted to until you decide",
+                    ("Mark verified", OmemoTrust::Verified),
+                ),
             };
             let label = d
                 .label

@@ -14,7 +14,8 @@ use iced::widget::{button, center, column, operation, row, scrollable, text};
 use iced::{Alignment, Element, Length, Task};
 use sotto::engine::{Command, Engine};
 use sotto::model::{BareJid, OutgoingMessage, now_ms};
-use sotto::store::{ChatEncryption, Cursor, MessageState, StoredMessage};
+use sotto::omemo::DeviceId;
+use sotto::store::{ChatEncryption, Cursor, MessageState, OmemoTrust, StoredMessage};
 
 use self::composer::{Composer, SendButton, Target};
 use self::details::Details;
@@ -50,16 +51,18 @@ pub struct Chat {
     encryption: Option<Encryption>,
 }
 
-/// A chat's encryption setting, and whether the contact publishes OMEMO
-/// devices (what "automatic" follows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A chat's encryption setting, whether the contact publishes OMEMO
+/// devices (what "automatic" follows), and their devices waiting for the
+/// person's decision (id and fingerprint).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encryption {
     pub setting: ChatEncryption,
     pub contact_has_devices: bool,
+    pub undecided: Vec<(DeviceId, String)>,
 }
 
 impl Encryption {
-    pub fn encrypted(self) -> bool {
+    pub fn encrypted(&self) -> bool {
         match self.setting {
             ChatEncryption::On => true,
             ChatEncryption::Off => false,
@@ -102,6 +105,8 @@ pub enum Message {
     Details(details::Message),
     EncryptionRead(Result<Encryption, String>),
     ToggleEncryption,
+    /// The person decided about a new device of the contact.
+    Decide(DeviceId, OmemoTrust),
 }
 
 pub enum Event {
@@ -180,9 +185,22 @@ impl Chat {
         let (acc, who) = (self.account.to_string(), self.peer.to_string());
         Task::perform(
             backend.read(move |r| {
+                let devices = r.omemo_devices(&acc, &who)?;
+                let mut undecided: Vec<(DeviceId, String)> = devices
+                    .iter()
+                    .filter(|d| d.active)
+                    .filter_map(|d| match &d.identity {
+                        Some((key, OmemoTrust::Undecided)) => {
+                            Some((d.device_id, key.fingerprint()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                undecided.dedup_by_key(|(id, _)| *id);
                 Ok(Encryption {
                     setting: r.chat_encryption(&acc, &who)?,
-                    contact_has_devices: r.omemo_devices(&acc, &who)?.iter().any(|d| d.active),
+                    contact_has_devices: devices.iter().any(|d| d.active),
+                    undecided,
                 })
             }),
             Message::EncryptionRead,
@@ -281,8 +299,14 @@ impl Chat {
                     ))),
                 );
             }
+            Message::Decide(device, trust) => backend.send(Command::SetDeviceTrust {
+                account: self.account.clone(),
+                jid: self.peer.clone(),
+                device,
+                trust,
+            }),
             Message::ToggleEncryption => {
-                if let Some(e) = self.encryption {
+                if let Some(e) = &self.encryption {
                     backend.send(Command::SetChatEncryption {
                         account: self.account.clone(),
                         peer: self.peer.clone(),
@@ -564,10 +588,11 @@ impl Chat {
     /// Our trust in one of the contact's devices changed: the details
     /// read the keys again.
     pub fn trust_changed(&self, backend: &Backend) -> Task<Message> {
-        match self.details {
+        let details = match self.details {
             Some(_) => Details::load(&self.account, &self.peer, backend).map(Message::Details),
             None => Task::none(),
-        }
+        };
+        Task::batch([details, self.read_encryption(backend)])
     }
 
     pub fn push_rejected(&mut self, reason: String) {
@@ -623,11 +648,12 @@ impl Chat {
             on_scroll: Message::Scrolled,
             on_retry: Message::Retry,
             on_newest: Message::JumpToBottom,
-            encrypted_chat: self.encryption.is_some_and(Encryption::encrypted),
+            encrypted_chat: self.encryption.as_ref().is_some_and(Encryption::encrypted),
         };
         let main = column![
             self.header(ctx, &name),
             timeline.view(),
+            self.new_device(&name),
             status::view(
                 ctx,
                 &self.account,
@@ -685,9 +711,42 @@ impl Chat {
 }
 
 impl Chat {
+    /// A new device of a contact who has a verified one: nothing is
+    /// encrypted to it until the person decides, so the chat asks.
+    fn new_device(&self, name: &str) -> Option<Element<'_, Message>> {
+        let (device, fingerprint) = self.encryption.as_ref()?.undecided.first()?;
+        let ask =
+            column![
+            text(format!(
+                "{name} has a new device ({}), or a device with a new key. Nothing is encrypted \
+                 to it until you decide: compare its fingerprint with what their device shows.",
+                device.get()
+            ))
+            .size(13),
+            text(fingerprint.clone()).size(13).font(iced::Font::MONOSPACE),
+            row![
+                button(text("Mark verified").size(13))
+                    .style(button::success)
+                    .on_press(Message::Decide(*device, OmemoTrust::Verified)),
+                button(text("Don't trust it").size(13))
+                    .style(button::secondary)
+                    .on_press(Message::Decide(*device, OmemoTrust::Untrusted)),
+            ]
+            .spacing(8),
+        ]
+            .spacing(6);
+        Some(
+            iced::widget::container(ask)
+                .padding(10)
+                .width(Length::Fill)
+                .style(iced::widget::container::rounded_box)
+                .into(),
+        )
+    }
+
     /// The chat's encryption, as a button that turns it off or on.
     fn lock(&self) -> Element<'_, Message> {
-        let Some(e) = self.encryption else {
+        let Some(e) = &self.encryption else {
             return iced::widget::Space::new().into();
         };
         let (label, tip, style): (_, _, fn(&iced::Theme, button::Status) -> button::Style) =

@@ -332,3 +332,59 @@ fn the_details_show_the_contacts_fingerprints_to_verify() {
         w.shows("Verified") && w.shows("Untrust") && !w.shows("Mark verified")
     });
 }
+
+#[test]
+fn a_new_device_of_a_verified_contact_waits_for_the_persons_decision() {
+    let mut s = Scene::new();
+    s.bot_says("from my first device");
+    s.open_bot_chat();
+    s.window
+        .until("the message", |w| w.shows("from my first device"));
+    s.window.click("Details");
+    s.window
+        .until("the bot's key", |w| w.shows("Mark verified"));
+    s.window.click("Mark verified");
+    s.window.until("verified", |w| w.shows("Untrust"));
+
+    // The bot signs in on a second device, unknown to the window.
+    let (account, password) = s.bot_login.clone();
+    let mut second = {
+        let _inside = super::rt().enter();
+        super::client::TestClient::start(account, &password, sotto::xmpp::RetryPolicy::Never)
+    };
+    s.window
+        .alongside("the second device online", second.online());
+    let (store, bot) = (second.store.clone(), second.jid.to_string());
+    s.window.until("the second device made", |_| {
+        store.omemo_own_device(&bot).is_ok_and(|d| d.is_some())
+    });
+    let new = second.omemo_device().get().to_string();
+    // The window meets it when it writes (its list comes by PEP).
+    let mut asked = false;
+    for i in 0..30 {
+        s.window
+            .enter_in(COMPOSER.into(), &format!("are you there? {i}"));
+        for _ in 0..10 {
+            s.window.step(std::time::Duration::from_millis(100));
+            asked = s.window.shows_part("has a new device") && s.window.shows_part(&new);
+            if asked {
+                break;
+            }
+        }
+        if asked {
+            break;
+        }
+    }
+    assert!(asked, "the chat never asked: {:?}", s.window.texts());
+
+    s.window.click("Don't trust it");
+    s.window
+        .until("the question gone", |w| !w.shows_part("has a new device"));
+    assert!(
+        s.window.shows("Untrusted: not encrypted to"),
+        "{:?}",
+        s.window.texts()
+    );
+    s.window
+        .alongside("the second device closed", second.close());
+}

@@ -98,6 +98,8 @@ pub struct Scene {
     pub window: Window,
     pub me: BareJid,
     pub bot: TestClient,
+    /// The bot's account and password, for a second device of it.
+    pub bot_login: (AccountConfig, String),
     _home: Home,
 }
 
@@ -105,11 +107,11 @@ impl Scene {
     pub fn new() -> Self {
         let server = harness::shared();
         let (me, me_pw) = harness::new_user(server, "gui");
-        let (bot, bot_pw) = harness::new_user(server, "bot");
+        let (bot_user, bot_pw) = harness::new_user(server, "bot");
         let mine = server.account(&me);
         let bot = rt().block_on(async {
             let mut window_side = TestClient::start(mine.clone(), &me_pw, RetryPolicy::Never);
-            let mut bot = TestClient::start(server.account(&bot), &bot_pw, RetryPolicy::Never);
+            let mut bot = TestClient::start(server.account(&bot_user), &bot_pw, RetryPolicy::Never);
             window_side.online().await;
             bot.online().await;
             client::befriend(&mut window_side, &mut bot).await;
@@ -159,6 +161,7 @@ impl Scene {
             window,
             me: mine.jid,
             bot,
+            bot_login: (server.account(&bot_user), bot_pw),
             _home: home,
         }
     }
