@@ -21,6 +21,11 @@ use crate::store::{ChatEncryption, OwnDevice, now_ms};
 use crate::xmpp::omemo::{Device, DeviceList};
 use crate::xmpp::{OmemoEvent, SealedMessage, SessionCommand};
 
+/// A contact's device list read empty is read again after this long when
+/// we write to them: they may have installed an OMEMO client meanwhile, and
+/// without a presence subscription no notification tells us.
+const EMPTY_LIST_AGE: Duration = Duration::from_secs(30);
+
 /// A device whose messages fail to decrypt gets a new session at most
 /// this often.
 const REPAIR_INTERVAL: Duration = Duration::from_secs(10 * 60);
@@ -88,6 +93,8 @@ pub struct Omemo {
     removal_errors: HashMap<DeviceId, String>,
     /// Device lists known on this stream (fetched, or notified).
     lists: HashSet<(String, Profile)>,
+    /// Those of them that were empty, and when.
+    empty_lists: HashMap<(String, Profile), Instant>,
     lists_pending: HashSet<(String, Profile)>,
     bundles_pending: HashSet<DeviceKey>,
     /// Bundles that could not be had on this stream.
@@ -135,6 +142,7 @@ impl Omemo {
             removals_out: HashMap::new(),
             removal_errors: HashMap::new(),
             lists: HashSet::new(),
+            empty_lists: HashMap::new(),
             lists_pending: HashSet::new(),
             bundles_pending: HashSet::new(),
             bundles_failed: HashSet::new(),
@@ -160,6 +168,7 @@ impl Omemo {
         self.list_after_bundle.clear();
         self.removals_out.clear();
         self.lists.clear();
+        self.empty_lists.clear();
         self.lists_pending.clear();
         self.bundles_pending.clear();
         self.bundles_failed.clear();
@@ -302,6 +311,14 @@ impl Omemo {
         let mut asked = false;
         for p in crypto::PROFILES {
             let k = (peer.clone(), p);
+            if self
+                .empty_lists
+                .get(&k)
+                .is_some_and(|at| at.elapsed() > EMPTY_LIST_AGE)
+            {
+                self.empty_lists.remove(&k);
+                self.lists.remove(&k);
+            }
             if !self.lists.contains(&k) {
                 if self.lists_pending.insert(k) {
                     commands.push(SessionCommand::OmemoFetchDeviceList(head.peer().clone(), p));
@@ -422,6 +439,12 @@ impl Omemo {
                     }
                 };
                 self.lists.insert((who.clone(), profile));
+                if list.devices.is_empty() {
+                    self.empty_lists
+                        .insert((who.clone(), profile), Instant::now());
+                } else {
+                    self.empty_lists.remove(&(who.clone(), profile));
+                }
                 let devices: Vec<(DeviceId, Option<String>)> = list
                     .devices
                     .iter()
