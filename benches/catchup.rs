@@ -7,9 +7,11 @@
 //!   engine stored all of them. On Prosody also without stream management
 //!   (no acks: until written, and until Bob has them).
 //! - catch-up: N messages archived while Bob was away, fetched (XEP-0313,
-//!   RSM pages as large as the server allows) into Bob's encrypted store;
-//!   then `benches/peers/mam_catchup.py`, a minimal slixmpp client, pages
-//!   the same archive and writes it to SQLite.
+//!   RSM pages as large as the server allows) into Bob's encrypted store,
+//!   once sent in clear and once OMEMO-encrypted (each decrypted before it
+//!   is stored); after the clear run `benches/peers/mam_catchup.py`, a
+//!   minimal slixmpp client, pages the same archive and writes it to
+//!   SQLite.
 //!
 //! `cargo bench --bench catchup`; `SOTTO_BENCH_MESSAGES` (10,000),
 //! `SOTTO_BENCH_SERVERS` (`prosody,ejabberd`), `SOTTO_BENCH_PAGE` (the most
@@ -32,7 +34,7 @@ use harness::XmppServer;
 use secrecy::SecretString;
 use sotto::engine::{AccountLogin, Command, Engine, Event};
 use sotto::model::{Availability, ConnectionState, OutgoingMessage, OutgoingState};
-use sotto::store::{Store, StoreKey};
+use sotto::store::{ChatEncryption, Store, StoreKey};
 use sotto::xmpp::RetryPolicy;
 use tokio::sync::mpsc;
 
@@ -137,6 +139,16 @@ impl Client {
             .expect("engine");
     }
 
+    /// Our own device is on our published list (we heard it back).
+    fn lists_own_device(&self) -> bool {
+        let Ok(Some(own)) = self.store.omemo_own_device(&self.jid) else {
+            return false;
+        };
+        self.store
+            .omemo_devices(&self.jid, &self.jid)
+            .is_ok_and(|ds| ds.iter().any(|d| d.active && d.device_id == own.device_id))
+    }
+
     fn stored_from(&self, peer: &str) -> usize {
         self.store
             .messages_before(&self.jid, peer, None, usize::MAX >> 1)
@@ -209,9 +221,26 @@ async fn send_rate(server: &dyn XmppServer, count: usize, label: &str) {
     bob.stop().await;
 }
 
-/// Bob away while Alice sends `count`; then Bob's engine catches up, and
+/// Waits until the chat's encryption is set.
+async fn set_encryption(client: &mut Client, peer: &str, setting: ChatEncryption) {
+    client
+        .engine
+        .send(Command::SetChatEncryption {
+            account: client.jid.parse().expect("jid"),
+            peer: peer.parse().expect("jid"),
+            setting,
+        })
+        .expect("engine");
+    wait(&mut client.events, "the chat's encryption", |e| {
+        matches!(e, Event::ChatEncryption { .. }).then_some(())
+    })
+    .await;
+}
+
+/// Bob away while Alice sends `count`, OMEMO-encrypted or in clear; then
+/// Bob's engine catches up (decrypting each), and, after the clear run,
 /// the slixmpp baseline pages the same archive.
-async fn catch_up(server: &dyn XmppServer, count: usize, label: &str) {
+async fn catch_up(server: &dyn XmppServer, count: usize, label: &str, encrypted: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, a_pw) = harness::new_user(server, "mama");
     let (b, b_pw) = harness::new_user(server, "mamb");
@@ -220,11 +249,42 @@ async fn catch_up(server: &dyn XmppServer, count: usize, label: &str) {
     // Bob once online, so his catch-up starts from a resume point.
     let mut bob = Client::new(server, dir.path(), &b, &b_pw);
     bob.online(server, true).await;
-    alice.send(&bob.jid, "before".into());
-    wait(&mut bob.events, "the live message", |e| {
-        matches!(e, Event::Message { .. }).then_some(())
-    })
-    .await;
+    let bobs = bob.jid.clone();
+    if encrypted {
+        // Bob's device on the server first: Alice reads his list once when
+        // she writes, and the automatic setting sends in clear to a
+        // contact who lists none.
+        let mut waited = 0;
+        while !bob.lists_own_device() {
+            waited += 1;
+            assert!(waited < 200, "Bob's device never reached his list");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut tries = 0;
+        loop {
+            alice.send(&bobs, "before".into());
+            let m = wait(&mut bob.events, "the live message", |e| match e {
+                Event::Message { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .await;
+            if m.encrypted {
+                break;
+            }
+            tries += 1;
+            assert!(tries < 40, "Alice never encrypted to Bob");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        set_encryption(&mut alice, &bobs, ChatEncryption::On).await;
+    } else {
+        set_encryption(&mut alice, &bobs, ChatEncryption::Off).await;
+        alice.send(&bobs, "before".into());
+        wait(&mut bob.events, "the live message", |e| {
+            matches!(e, Event::Message { .. }).then_some(())
+        })
+        .await;
+    }
+    let before = bob.stored_from(&alice.jid);
     bob.stop().await;
 
     for i in 0..count {
@@ -284,17 +344,33 @@ async fn catch_up(server: &dyn XmppServer, count: usize, label: &str) {
         (fetched, events)
     };
     let took = start.elapsed();
+    let stored = bob
+        .store
+        .messages_before(&bob.jid, &alice.jid, None, usize::MAX >> 1)
+        .expect("history");
+    assert_eq!(stored.len(), count + before, "everything stored once");
+    let clear = stored
+        .iter()
+        .rev()
+        .take(count)
+        .filter(|m| !m.encrypted)
+        .count();
     assert_eq!(
-        bob.stored_from(&alice.jid),
-        count + 1,
-        "everything stored once"
+        clear,
+        if encrypted { 0 } else { count },
+        "each archived message {}",
+        if encrypted { "decrypted" } else { "in clear" }
     );
+    let how = if encrypted { "OMEMO" } else { "in clear" };
     println!(
-        "{label:<30} catch-up of {fetched} by Sotto:   {} ({events} events to the front ends)",
+        "{label:<30} catch-up of {fetched} by Sotto ({how}): {} ({events} events to the front ends)",
         rate(fetched, took)
     );
     bob.stop().await;
     alice.stop().await;
+    if encrypted {
+        return;
+    }
 
     let db = dir.path().join("slixmpp.db");
     let out = Process::new(harness_python())
@@ -344,7 +420,8 @@ async fn main() {
                 });
                 let label = format!("Prosody 0.12 (pages of {page})");
                 send_rate(&server, count, &label).await;
-                catch_up(&server, count, &label).await;
+                catch_up(&server, count, &label, false).await;
+                catch_up(&server, count, &label, true).await;
                 let plain = harness::Prosody::start(harness::ProsodyOptions {
                     stream_management: false,
                     ..harness::ProsodyOptions::default()
@@ -354,7 +431,8 @@ async fn main() {
             "ejabberd" => {
                 let server = ejabberd::Ejabberd::start();
                 send_rate(&server, count, "ejabberd 23.01").await;
-                catch_up(&server, count, "ejabberd 23.01").await;
+                catch_up(&server, count, "ejabberd 23.01", false).await;
+                catch_up(&server, count, "ejabberd 23.01", true).await;
             }
             other => panic!("unknown server {other}: prosody or ejabberd"),
         }
