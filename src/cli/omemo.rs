@@ -75,15 +75,6 @@ fn trust_name(trust: OmemoTrust) -> &'static str {
     }
 }
 
-fn trust_key(trust: OmemoTrust) -> &'static str {
-    match trust {
-        OmemoTrust::Blind => "blind",
-        OmemoTrust::Verified => "verified",
-        OmemoTrust::Untrusted => "untrusted",
-        OmemoTrust::Undecided => "undecided",
-    }
-}
-
 /// A fingerprint as typed: hex digits only, lowercase.
 fn normalized(fingerprint: &str) -> String {
     fingerprint
@@ -146,7 +137,7 @@ fn device_json(d: &StoredDevice) -> serde_json::Value {
         "active": d.active,
         "first_seen": d.first_seen,
         "fingerprint": d.identity.as_ref().map(|(k, _)| k.fingerprint()),
-        "trust": d.identity.as_ref().map(|(_, t)| trust_key(*t)),
+        "trust": d.identity.as_ref().map(|(_, t)| t.as_str()),
     })
 }
 

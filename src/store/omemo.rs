@@ -62,7 +62,8 @@ pub enum OmemoTrust {
 }
 
 impl OmemoTrust {
-    fn as_str(self) -> &'static str {
+    /// The word the store (and the CLI's JSON) uses.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Blind => "blind",
             Self::Verified => "verified",
