@@ -1,15 +1,21 @@
 //! Settings: accounts (on or off, remove, pinned certificate, where the
-//! password is), notifications, theme, and what protects Sotto's files.
+//! password is, this device's OMEMO fingerprints and the account's other
+//! devices, stale ones removable), notifications, theme, and what protects
+//! Sotto's files.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use iced::widget::{Column, button, column, container, pick_list, row, scrollable, text, toggler};
-use iced::{Alignment, Element, Length};
+use iced::{Alignment, Element, Length, Task};
 use sotto::config::{AccountConfig, PasswordStore};
 use sotto::fingerprint::Fingerprint;
 use sotto::model::{BareJid, ConnectionState};
+use sotto::omemo::{DeviceId, Profile};
 use sotto::paths::Paths;
 use sotto::sandbox::SandboxStatus;
-use sotto::store::KeyOrigin;
+use sotto::store::{KeyOrigin, OmemoTrust, OwnIdentity, StoredDevice};
 
+use crate::gui::backend::Backend;
 use crate::gui::context::Context;
 use crate::gui::prefs::{Prefs, ThemeChoice};
 use crate::gui::widget::style;
@@ -22,6 +28,21 @@ pub const PREVIEWS: &str = "previews";
 pub struct Settings {
     /// The account whose removal waits for a second click.
     confirm_remove: Option<BareJid>,
+    /// Each account's OMEMO keys, once read.
+    keys: BTreeMap<BareJid, Result<OwnKeys, String>>,
+    /// The own device whose removal waits for a second click.
+    confirm_device: Option<(BareJid, DeviceId)>,
+    /// Removals sent to the engine, not answered yet.
+    removing: BTreeSet<(BareJid, DeviceId)>,
+    /// Why the last removal for an account failed.
+    device_error: BTreeMap<BareJid, String>,
+}
+
+/// This device's identity and the account's other devices.
+#[derive(Debug, Clone)]
+pub struct OwnKeys {
+    own: Option<OwnIdentity>,
+    others: Vec<StoredDevice>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +59,11 @@ pub enum Message {
     Trust(BareJid, Fingerprint),
     AddAccount,
     Back,
+    Keys(BareJid, Result<OwnKeys, String>),
+    RemoveDevice(BareJid, DeviceId),
+    ConfirmRemoveDevice(BareJid, DeviceId),
+    CancelRemoveDevice,
+    DeviceTrust(BareJid, DeviceId, OmemoTrust),
 }
 
 pub enum Event {
@@ -48,6 +74,9 @@ pub enum Event {
     Trust(BareJid, Fingerprint),
     AddAccount,
     Back,
+    /// Take one of the account's other devices off its published lists.
+    RemoveDevice(BareJid, DeviceId),
+    DeviceTrust(BareJid, DeviceId, OmemoTrust),
 }
 
 /// What the About section tells.
@@ -58,6 +87,41 @@ pub struct About<'a> {
 }
 
 impl Settings {
+    /// Reads every account's keys (again: on opening, and after a change).
+    pub fn load(accounts: impl IntoIterator<Item = BareJid>, backend: &Backend) -> Task<Message> {
+        Task::batch(accounts.into_iter().map(|jid| {
+            let acc = jid.to_string();
+            Task::perform(
+                backend.read(move |r| {
+                    let own = r.omemo_own_identity(&acc)?;
+                    let others = r
+                        .omemo_devices(&acc, &acc)?
+                        .into_iter()
+                        .filter(|d| {
+                            d.active && own.as_ref().is_none_or(|o| o.device_id != d.device_id)
+                        })
+                        .collect();
+                    Ok(OwnKeys { own, others })
+                }),
+                move |keys| Message::Keys(jid.clone(), keys),
+            )
+        }))
+    }
+
+    /// The engine answered a removal.
+    pub fn device_removed(&mut self, account: &BareJid, device: u32, error: Option<String>) {
+        self.removing
+            .retain(|(jid, d)| !(jid == account && d.get() == device));
+        match error {
+            Some(e) => {
+                self.device_error.insert(account.clone(), e);
+            }
+            None => {
+                self.device_error.remove(account);
+            }
+        }
+    }
+
     pub fn update(&mut self, message: Message, prefs: &Prefs) -> Option<Event> {
         let mut prefs = prefs.clone();
         match message {
@@ -78,6 +142,27 @@ impl Settings {
             Message::Trust(jid, fp) => return Some(Event::Trust(jid, fp)),
             Message::AddAccount => return Some(Event::AddAccount),
             Message::Back => return Some(Event::Back),
+            Message::Keys(jid, keys) => {
+                self.keys.insert(jid, keys);
+                return None;
+            }
+            Message::RemoveDevice(jid, device) => {
+                self.confirm_device = Some((jid, device));
+                return None;
+            }
+            Message::CancelRemoveDevice => {
+                self.confirm_device = None;
+                return None;
+            }
+            Message::ConfirmRemoveDevice(jid, device) => {
+                self.confirm_device = None;
+                self.device_error.remove(&jid);
+                self.removing.insert((jid.clone(), device));
+                return Some(Event::RemoveDevice(jid, device));
+            }
+            Message::DeviceTrust(jid, device, trust) => {
+                return Some(Event::DeviceTrust(jid, device, trust));
+            }
         }
         Some(Event::Prefs(prefs))
     }
@@ -228,11 +313,198 @@ impl Settings {
                     .on_press(Message::Remove(jid.clone())),
             );
         }
-        container(card.push(actions))
+        container(card.push(actions).push(self.encryption(account)))
             .padding(12)
             .style(container::rounded_box)
             .width(Length::Fill)
             .into()
+    }
+}
+
+impl Settings {
+    /// This device's fingerprints, to compare with what contacts see, and
+    /// the account's other devices: a lost or reinstalled one can be taken
+    /// off the published lists so nobody keeps encrypting to it.
+    fn encryption<'a>(&'a self, account: &'a AccountConfig) -> Column<'a, Message> {
+        let jid = &account.jid;
+        let mut col = Column::new()
+            .spacing(4)
+            .padding([8, 0])
+            .push(text("End-to-end encryption (OMEMO)").size(14));
+        let keys = match self.keys.get(jid) {
+            None => return col,
+            Some(Err(e)) => {
+                return col.push(
+                    text(format!("Could not read the keys: {e}"))
+                        .size(12)
+                        .style(style::danger),
+                );
+            }
+            Some(Ok(keys)) => keys,
+        };
+        let Some(own) = &keys.own else {
+            return col.push(
+                text("This device's keys are made the first time the account connects.")
+                    .size(13)
+                    .style(style::muted),
+            );
+        };
+        col = col.push(
+            text(format!(
+                "This device: {} · contacts compare these fingerprints with what they see",
+                own.device_id.get()
+            ))
+            .size(12)
+            .style(style::muted),
+        );
+        for key in &own.keys {
+            col = col
+                .push(text(generation(key.profile())).size(11).style(style::muted))
+                .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE));
+        }
+        // One entry per device, whatever namespaces it publishes in.
+        let mut others: BTreeMap<DeviceId, Vec<&StoredDevice>> = BTreeMap::new();
+        for d in &keys.others {
+            others.entry(d.device_id).or_default().push(d);
+        }
+        col = col.push(
+            text(if others.is_empty() {
+                "No other device of this account publishes OMEMO keys."
+            } else {
+                "Your other devices (messages are encrypted to them too):"
+            })
+            .size(12)
+            .style(style::muted),
+        );
+        for (device, entries) in others {
+            col = col.push(self.other_device(jid, device, &entries));
+        }
+        if let Some(e) = self.device_error.get(jid) {
+            col = col.push(
+                text(format!("Could not remove the device: {e}"))
+                    .size(12)
+                    .style(style::danger),
+            );
+        }
+        col
+    }
+
+    fn other_device<'a>(
+        &'a self,
+        jid: &'a BareJid,
+        device: DeviceId,
+        entries: &[&'a StoredDevice],
+    ) -> Element<'a, Message> {
+        let label = entries
+            .iter()
+            .find_map(|d| d.label.as_deref())
+            .map(|l| format!(" · {l}"))
+            .unwrap_or_default();
+        let kinds: Vec<&str> = entries
+            .iter()
+            .map(|d| match d.profile {
+                Profile::Legacy => "legacy",
+                Profile::Omemo2 => "OMEMO 2",
+            })
+            .collect();
+        let mut card = Column::new().spacing(3).push(
+            text(format!(
+                "Device {}{label} ({})",
+                device.get(),
+                kinds.join(" and ")
+            ))
+            .size(13),
+        );
+        let mut trust = None;
+        for d in entries {
+            if let Some((key, t)) = &d.identity {
+                card = card.push(text(key.fingerprint()).size(12).font(iced::Font::MONOSPACE));
+                // Its namespaces can disagree: show the more cautious.
+                trust = Some(trust.map_or(*t, |old| cautious(old, *t)));
+            }
+        }
+        let (word, action) = match trust {
+            Some(OmemoTrust::Verified) => ("Verified", Some(("Untrust", OmemoTrust::Untrusted))),
+            Some(OmemoTrust::Blind) => (
+                "Trusted, not verified",
+                Some(("Mark verified", OmemoTrust::Verified)),
+            ),
+            Some(OmemoTrust::Untrusted) => (
+                "Untrusted: not encrypted to",
+                Some(("Mark verified", OmemoTrust::Verified)),
+            ),
+            Some(OmemoTrust::Undecided) => (
+                "New: not encrypted to until you decide",
+                Some(("Mark verified", OmemoTrust::Verified)),
+            ),
+            None => ("Its keys are read when you next write", None),
+        };
+        let mut actions = row![text(word).size(12).width(Length::Fill)]
+            .spacing(8)
+            .align_y(Alignment::Center);
+        if let Some((name, to)) = action {
+            actions = actions.push(
+                button(text(name).size(12))
+                    .padding([2, 8])
+                    .style(button::secondary)
+                    .on_press(Message::DeviceTrust(jid.clone(), device, to)),
+            );
+        }
+        let key = (jid.clone(), device);
+        if self.removing.contains(&key) {
+            actions = actions.push(text("Removing…").size(12).style(style::muted));
+        } else if self.confirm_device.as_ref() == Some(&key) {
+            card = card.push(
+                text(
+                    "Take this device off your published lists? Your contacts stop \
+                     encrypting to it. If it is still in use, it will list itself again \
+                     the next time it connects.",
+                )
+                .size(12),
+            );
+            actions = actions
+                .push(
+                    button(text("Cancel").size(12))
+                        .padding([2, 8])
+                        .style(button::secondary)
+                        .on_press(Message::CancelRemoveDevice),
+                )
+                .push(
+                    button(text("Remove device").size(12))
+                        .padding([2, 8])
+                        .style(button::danger)
+                        .on_press(Message::ConfirmRemoveDevice(jid.clone(), device)),
+                );
+        } else {
+            actions = actions.push(
+                button(text("Remove device…").size(12))
+                    .padding([2, 8])
+                    .style(button::secondary)
+                    .on_press(Message::RemoveDevice(jid.clone(), device)),
+            );
+        }
+        container(card.push(actions))
+            .padding(8)
+            .style(style::card)
+            .width(Length::Fill)
+            .into()
+    }
+}
+
+fn cautious(a: OmemoTrust, b: OmemoTrust) -> OmemoTrust {
+    let rank = |t| match t {
+        OmemoTrust::Untrusted => 0,
+        OmemoTrust::Undecided => 1,
+        OmemoTrust::Blind => 2,
+        OmemoTrust::Verified => 3,
+    };
+    if rank(b) < rank(a) { b } else { a }
+}
+
+fn generation(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Legacy => "Legacy (Conversations, Dino, Gajim, Monal)",
+        Profile::Omemo2 => "OMEMO 2 (Kaidan, Converse.js)",
     }
 }
 

@@ -386,3 +386,70 @@ fn a_new_device_of_a_verified_contact_waits_for_the_persons_decision() {
     s.window
         .alongside("the second device closed", second.close());
 }
+
+#[test]
+fn settings_show_this_devices_fingerprints_and_remove_a_stale_own_device() {
+    let mut s = Scene::new();
+    let me = s.me.to_string();
+    let (bot_store, bot) = (s.bot.store.clone(), s.bot.jid.to_string());
+    // The set-up client of the scene was the account's first device, and
+    // is gone now: a stale device, as a reinstalled phone leaves behind.
+    let listed = |store: &sotto::store::Store| {
+        store
+            .omemo_devices(&bot, &me)
+            .map(|d| {
+                d.iter()
+                    .filter(|d| d.active && d.profile == sotto::omemo::Profile::Omemo2)
+                    .map(|d| d.device_id.get())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    s.window.click("⚙");
+    let own = {
+        let w = &mut s.window;
+        w.until("this device's keys", |w| w.shows_part("This device: "));
+        let own: u32 = w
+            .texts()
+            .iter()
+            .find_map(|t| t.strip_prefix("This device: "))
+            .and_then(|t| t.split(' ').next())
+            .and_then(|id| id.parse().ok())
+            .expect("this device's id");
+        own
+    };
+    let stale = listed(&bot_store)
+        .into_iter()
+        .find(|d| *d != own)
+        .expect("the bot sees the stale device");
+    let line = format!("Device {stale} · Sotto (legacy and OMEMO 2)");
+    s.window
+        .until("the stale device listed", |w| w.shows(&line));
+    assert!(
+        !s.window.shows_part(&format!("Device {own} ")),
+        "this device is not offered for removal: {:?}",
+        s.window.texts()
+    );
+
+    s.window.click("Remove device…");
+    s.window.until("asked to confirm", |w| {
+        w.shows_part("Take this device off your published lists?")
+    });
+    s.window.click("Cancel");
+    assert!(s.window.shows(&line) && !s.window.shows_part("Take this device off"));
+    s.window.click("Remove device…");
+    s.window.click("Remove device");
+    s.window.until("the device gone from Settings", |w| {
+        !w.shows(&line) && !w.shows("Removing…")
+    });
+    assert!(
+        s.window
+            .shows("No other device of this account publishes OMEMO keys."),
+        "{:?}",
+        s.window.texts()
+    );
+    // Contacts follow the lists by PEP: the bot stops encrypting to it.
+    s.window.until("the bot sees the list without it", |_| {
+        listed(&bot_store) == [own]
+    });
+}

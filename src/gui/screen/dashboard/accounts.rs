@@ -119,7 +119,38 @@ impl Dashboard {
                 self.page = Page::Chats;
                 Task::none()
             }
+            // Answered by OwnDeviceRemoved.
+            settings::Event::RemoveDevice(account, device) => {
+                self.backend
+                    .send(Command::RemoveOwnDevice { account, device });
+                Task::none()
+            }
+            // Answered by DeviceTrust, which reads the keys again.
+            settings::Event::DeviceTrust(account, device, trust) => {
+                self.backend.send(Command::SetDeviceTrust {
+                    jid: account.clone(),
+                    account,
+                    device,
+                    trust,
+                });
+                Task::none()
+            }
         }
+    }
+
+    /// Reads the accounts' OMEMO keys for Settings, when it is shown.
+    pub(super) fn settings_keys(&self, accounts: Option<&BareJid>) -> Task<Message> {
+        if self.page != Page::Settings {
+            return Task::none();
+        }
+        let jids: Vec<BareJid> = self
+            .config
+            .accounts
+            .iter()
+            .map(|a| a.jid.clone())
+            .filter(|j| accounts.is_none_or(|a| a == j))
+            .collect();
+        settings::Settings::load(jids, &self.backend).map(Message::Settings)
     }
 
     fn connect(&self, jid: &BareJid) {

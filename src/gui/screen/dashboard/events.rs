@@ -34,6 +34,18 @@ impl Dashboard {
                             "{account} is offline: {reason}. See Settings to fix it."
                         ));
                     }
+                    // A first connection makes the device's keys.
+                    if let ConnectionState::Online { .. } = &state {
+                        tasks.push(self.settings_keys(Some(&account)));
+                    }
+                }
+                Event::OwnDeviceRemoved {
+                    account,
+                    device,
+                    error,
+                } => {
+                    self.settings.device_removed(&account, device, error);
+                    tasks.push(self.settings_keys(Some(&account)));
                 }
                 Event::Message { account, message } => tasks.push(self.arrived(account, message)),
                 Event::Archived { account, messages } => {
@@ -126,6 +138,9 @@ impl Dashboard {
                 } => {
                     if let Some(e) = error {
                         self.banner = Some(e);
+                    }
+                    if jid == account {
+                        tasks.push(self.settings_keys(Some(&account)));
                     }
                     if let Some(chat) = self.chat.as_ref().filter(|c| c.is(&account, jid.as_str()))
                     {

@@ -255,7 +255,7 @@ impl Dashboard {
             Some(sidebar::Event::Show(page)) => {
                 self.page = page;
                 self.overlay = None;
-                Task::none()
+                self.settings_keys(None)
             }
             None => Task::none(),
         }
