@@ -147,6 +147,7 @@ impl Peer {
                     id: id.clone(),
                     to: to.clone(),
                     body,
+                    plain: false,
                 },
             })
             .expect("engine");

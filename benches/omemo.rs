@@ -57,8 +57,17 @@ fn run(profiles: &[Profile], label: &str, runs: usize) {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        let sealed =
-            seal(&store, ME, own.device_id, PEER, &targets, Some(body), 2).expect("sealed");
+        let sealed = seal(
+            &store,
+            ME,
+            own.device_id,
+            PEER,
+            &targets,
+            Some(body),
+            None,
+            2,
+        )
+        .expect("sealed");
         times.push(start.elapsed());
         assert!(!sealed.is_empty());
     }

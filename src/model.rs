@@ -220,6 +220,9 @@ pub struct OutgoingMessage {
     pub id: String,
     pub to: BareJid,
     pub body: String,
+    /// Sent in clear even where the chat would encrypt it (`sotto send
+    /// --plain`); refused in a chat that is always encrypted.
+    pub plain: bool,
 }
 
 /// How a message's body reached us.

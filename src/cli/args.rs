@@ -42,6 +42,10 @@ pub enum Command {
         to: BareJid,
         /// The message; `-` reads it from stdin.
         text: String,
+        /// Send in clear even where the chat would encrypt (refused in a
+        /// chat that is always encrypted).
+        #[arg(long)]
+        plain: bool,
     },
     /// Print incoming messages and presence as they come.
     Listen {
@@ -64,6 +68,10 @@ pub enum Command {
         /// Incoming messages as JSON, one object per line.
         #[arg(long)]
         json: bool,
+        /// Send every line in clear even where the chat would encrypt
+        /// (refused in a chat that is always encrypted).
+        #[arg(long)]
+        plain: bool,
     },
     /// List the account's contacts.
     Contacts {
@@ -196,6 +204,16 @@ pub enum PushInfoCommand {
     Publish {
         #[arg(long, short)]
         account: Option<BareJid>,
+        #[command(flatten)]
+        info: PushInfoArgs,
+    },
+    /// Send your push info to one contact only, end-to-end encrypted
+    /// (OMEMO 2; refused for contacts whose devices speak only legacy
+    /// OMEMO: publish it for them instead).
+    Send {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        contact: BareJid,
         #[command(flatten)]
         info: PushInfoArgs,
     },

@@ -7,18 +7,45 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::json;
 use sotto::engine::{Command, Engine, Event};
 use sotto::model::{BareJid, ConnectionState, OutgoingMessage, OutgoingState};
-use sotto::store::{Direction, StoredMessage};
+use sotto::store::{ChatEncryption, Direction, StoredMessage};
 
 use super::connect::{self, Login};
 use super::{Context, human, runtime};
+
+/// `--plain` is for a chat that would encrypt by itself; one the user (or
+/// an earlier encrypted message) made always-encrypted refuses it, before
+/// anything is queued.
+fn refuse_plain_where_always_encrypted(
+    ctx: &mut Context,
+    account: &BareJid,
+    to: &BareJid,
+    plain: bool,
+) -> Result<()> {
+    if !plain {
+        return Ok(());
+    }
+    let setting = ctx
+        .reader()?
+        .chat_encryption(account.as_str(), to.as_str())
+        .context("could not read the chat's settings")?;
+    if setting == ChatEncryption::On {
+        bail!(
+            "the chat with {to} is always encrypted, so --plain is refused; to send in clear, \
+             turn its encryption off first: sotto omemo encryption {to} off"
+        );
+    }
+    Ok(())
+}
 
 pub fn send(
     ctx: &mut Context,
     account: Option<&BareJid>,
     to: BareJid,
     text: String,
+    plain: bool,
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
+    refuse_plain_where_always_encrypted(ctx, &account.jid, &to, plain)?;
     let database = ctx.database()?;
     let body = if text == "-" {
         let mut body = String::new();
@@ -42,6 +69,7 @@ pub fn send(
                 id: id.clone(),
                 to: to.clone(),
                 body,
+                plain,
             },
         })?;
         // With stream management the server's ack proves it has the
@@ -201,8 +229,10 @@ pub fn chat(
     account: Option<&BareJid>,
     with: BareJid,
     json: bool,
+    plain: bool,
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
+    refuse_plain_where_always_encrypted(ctx, &account.jid, &with, plain)?;
     let database = ctx.database()?;
     let jid = account.jid.to_string();
     // Lines are read on a thread of their own: stdin blocks.
@@ -237,6 +267,7 @@ pub fn chat(
                                     id: Engine::new_message_id(),
                                     to: with.clone(),
                                     body: line,
+                                    plain,
                                 },
                             })?;
                         }

@@ -380,6 +380,7 @@ impl Peer {
                 id: Engine::new_message_id(),
                 to: to.clone(),
                 body: body.to_owned(),
+                plain: false,
             },
         })?;
         Ok(())

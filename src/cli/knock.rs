@@ -78,6 +78,18 @@ pub fn push_info(ctx: &mut Context, command: PushInfoCommand) -> Result<ExitCode
             println!("Published: contacts who see your presence can knock your phone.");
             Ok(ExitCode::SUCCESS)
         }
+        PushInfoCommand::Send {
+            account,
+            contact,
+            info,
+        } => {
+            let info = parse_info(info)?;
+            send_directly(ctx, account.as_ref(), &contact, info.to_json())?;
+            println!(
+                "Sent to {contact} only, end-to-end encrypted: their devices can knock your phone."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         PushInfoCommand::Unpublish { account } => {
             publish(ctx, account.as_ref(), None)?;
             println!("Your push info is no longer published.");
@@ -316,6 +328,39 @@ fn publish(ctx: &mut Context, account: Option<&BareJid>, json: Option<String>) -
                 Event::PushInfoPublished { error: Some(e), .. } => {
                     Some(Err(anyhow!("{}", human(e))))
                 }
+                _ => None,
+            })
+            .await;
+        online.close().await;
+        outcome
+    })
+}
+
+/// Sends our push info to one contact, inside OMEMO 2 encryption.
+fn send_directly(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    contact: &BareJid,
+    json: String,
+) -> Result<()> {
+    let account = ctx.account(account)?;
+    let database = ctx.database()?;
+    runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        online.engine.send(EngineCommand::SendPushInfo {
+            account: online.account.jid.clone(),
+            contact: contact.clone(),
+            json,
+        })?;
+        let outcome = online
+            .wait_for(|event| match event {
+                Event::PushInfoSent {
+                    contact: to, error, ..
+                } if to == contact => Some(match error {
+                    None => Ok(()),
+                    Some(e) => Err(anyhow!("{}", human(e))),
+                }),
                 _ => None,
             })
             .await;

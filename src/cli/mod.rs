@@ -129,7 +129,12 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
     let mut ctx = Context::open(home)?;
     match command {
         Command::Account(command) => account::run(&mut ctx, command),
-        Command::Send { account, to, text } => chat::send(&mut ctx, account.as_ref(), to, text),
+        Command::Send {
+            account,
+            to,
+            text,
+            plain,
+        } => chat::send(&mut ctx, account.as_ref(), to, text, plain),
         Command::Listen {
             account,
             count,
@@ -139,7 +144,8 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             account,
             with,
             json,
-        } => chat::chat(&mut ctx, account.as_ref(), with, json),
+            plain,
+        } => chat::chat(&mut ctx, account.as_ref(), with, json, plain),
         Command::Contacts { account, json } => chat::contacts(&mut ctx, account.as_ref(), json),
         Command::Knock {
             account,

@@ -21,6 +21,7 @@ use crate::model::{
     Subscription, SyncedMessage,
 };
 use crate::secrets::Secrets;
+use crate::store::ChatEncryption;
 use crate::xmpp::{CatchUpFrom, Delivery, Route, SessionCommand, SessionEvent, SessionParams};
 
 async fn next_event(events: &mut Option<mpsc::Receiver<SessionEvent>>) -> Option<SessionEvent> {
@@ -346,6 +347,23 @@ impl AccountTask {
             Command::BlockContact { jid, blocked, .. } => {
                 self.to_session(SessionCommand::Block(jid, blocked)).await;
             }
+            Command::SendPushInfo { contact, json, .. } => {
+                if !self.ready {
+                    self.emit(Event::PushInfoSent {
+                        account,
+                        contact,
+                        error: Some("this account is not connected".into()),
+                    })
+                    .await;
+                    return;
+                }
+                self.omemo.enqueue(Outgoing::PushInfo {
+                    to: contact,
+                    id: crate::xmpp::new_id(),
+                    json,
+                });
+                self.pump().await;
+            }
             Command::RemoveOwnDevice { device, .. } => {
                 if self.session.is_none() {
                     self.emit(Event::OwnDeviceRemoved {
@@ -572,6 +590,20 @@ impl AccountTask {
                 if json.is_some() && !self.roster.contains_key(&contact) {
                     tracing::debug!(%account, "push info from someone not in the roster ignored");
                     return;
+                }
+                // In an encrypted chat push info travels inside the OMEMO 2
+                // envelope (read in open_encrypted); one in clear beside
+                // it could have been put there by any server on the way.
+                if source == crate::model::PushSource::Message {
+                    let (acc, who) = (account.to_string(), contact.to_string());
+                    let setting = self
+                        .pipeline
+                        .blocking(move |s| s.chat_encryption(&acc, &who))
+                        .await;
+                    if setting.is_ok_and(|s| s == ChatEncryption::On) {
+                        tracing::info!(%account, %contact, "push info in clear in an encrypted chat ignored");
+                        return;
+                    }
                 }
                 self.pipeline
                     .push_info(account, contact, json, source)

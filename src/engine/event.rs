@@ -81,6 +81,13 @@ pub enum Command {
         account: AccountId,
         json: String,
     },
+    /// Send our push info (its JSON) to one contact only, inside OMEMO 2
+    /// encryption; answered by [`Event::PushInfoSent`].
+    SendPushInfo {
+        account: AccountId,
+        contact: BareJid,
+        json: String,
+    },
     /// Take our published push info down.
     RetractPushInfo {
         account: AccountId,
@@ -381,6 +388,13 @@ pub enum Event {
         jid: BareJid,
         device: u32,
         trust: OmemoTrust,
+        error: Option<String>,
+    },
+    /// [`Command::SendPushInfo`] went out encrypted, or (`error`) did not
+    /// go at all.
+    PushInfoSent {
+        account: AccountId,
+        contact: BareJid,
         error: Option<String>,
     },
     /// One of our own devices is off our published device lists, or

@@ -347,6 +347,7 @@ fn command_account(command: &Command) -> Option<&AccountId> {
         | Command::AddContact { account, .. }
         | Command::AnswerSubscription { account, .. }
         | Command::PublishPushInfo { account, .. }
+        | Command::SendPushInfo { account, .. }
         | Command::RetractPushInfo { account }
         | Command::FetchPushInfo { account, .. }
         | Command::SetChatState { account, .. }

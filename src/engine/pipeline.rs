@@ -14,7 +14,7 @@ use crate::model::{
 use crate::omemo::{DeviceId, Profile};
 use crate::store::{
     Advance, ChatEncryption, CorrectionOutcome, MessageState, NewCorrection, NewIncoming,
-    NewOutgoing, OmemoTrust, Placement, Store, StoreError, StoredMessage, now_ms,
+    NewOutgoing, OmemoTrust, Placement, Queued, Store, StoreError, StoredMessage, now_ms,
 };
 use crate::xmpp::CatchUpFrom;
 
@@ -143,6 +143,7 @@ impl Pipeline {
                     peer: msg.to.as_str(),
                     body: &msg.body,
                     origin_id: &msg.id,
+                    plain: msg.plain,
                 })
             })
             .await;
@@ -263,11 +264,12 @@ impl Pipeline {
         match self.blocking(move |s| s.outbox(&acc)).await {
             Ok(messages) => messages
                 .into_iter()
-                .filter_map(|m| {
+                .filter_map(|Queued { message: m, plain }| {
                     Some(OutgoingMessage {
                         id: m.origin_id?,
                         to: m.peer.parse().ok()?,
                         body: m.body,
+                        plain,
                     })
                 })
                 .collect(),

@@ -186,6 +186,16 @@ pub struct NewOutgoing<'a> {
     pub peer: &'a str,
     pub body: &'a str,
     pub origin_id: &'a str,
+    /// In clear whatever the chat's encryption (see [`Queued::plain`]).
+    pub plain: bool,
+}
+
+/// A message in the outbox, still to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub message: StoredMessage,
+    /// The user asked for this one in clear (`sotto send --plain`).
+    pub plain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -490,8 +500,8 @@ impl Store {
         )?;
         let id = tx.last_insert_rowid();
         tx.execute(
-            "INSERT INTO outbox (message_id, account_id) VALUES (?1, ?2)",
-            params![id, account_id],
+            "INSERT INTO outbox (message_id, account_id, plain) VALUES (?1, ?2, ?3)",
+            params![id, account_id, m.plain],
         )?;
         tx.execute(
             "UPDATE conversations SET last_activity = max(last_activity, ?2) WHERE id = ?1",
@@ -568,13 +578,19 @@ impl Store {
     }
 
     /// The account's messages still to be sent, oldest first.
-    pub fn outbox(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
+    pub fn outbox(&self, account: &str) -> Result<Vec<Queued>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN} JOIN outbox o ON o.message_id = m.id
+            "SELECT {MESSAGE_COLUMNS}, o.plain FROM {MESSAGE_JOIN}
+             JOIN outbox o ON o.message_id = m.id
              WHERE a.jid = ?1 AND o.wedged = 0 ORDER BY m.id"
         ))?;
-        let rows = stmt.query_map(params![account], message_from_row)?;
+        let rows = stmt.query_map(params![account], |row| {
+            Ok(Queued {
+                message: message_from_row(row)?,
+                plain: row.get("plain")?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -933,6 +949,7 @@ mod tests {
                 peer,
                 body: "hello",
                 origin_id,
+                plain: false,
             })
             .expect("insert");
     }
@@ -1252,6 +1269,7 @@ mod tests {
                 peer: "bob@x",
                 body: "typo hre",
                 origin_id: "m1",
+                plain: false,
             })
             .expect("insert");
         let CorrectionOutcome::Applied(fixed) = store

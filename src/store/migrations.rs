@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_omemo.sql"),
     include_str!("migrations/006_omemo_messages.sql"),
     include_str!("migrations/007_omemo_undecided.sql"),
+    include_str!("migrations/008_outbox_plain.sql"),
 ];
 
 pub fn latest() -> i64 {

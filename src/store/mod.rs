@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 pub use key::{KeyOrigin, StoreKey, database_file, unlock};
 pub use messages::{
     Advance, ConversationSummary, CorrectionOutcome, Cursor, Direction, MessageState,
-    NewCorrection, NewIncoming, NewOutgoing, Placement, SearchHit, StoredMessage,
+    NewCorrection, NewIncoming, NewOutgoing, Placement, Queued, SearchHit, StoredMessage,
 };
 pub use omemo::{ChatEncryption, DeviceListChange, OmemoTrust, OwnDevice, StoredDevice};
 pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};

@@ -90,7 +90,7 @@ impl Reader {
     }
 
     /// The account's messages still to be sent, oldest first.
-    pub fn outbox(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
+    pub fn outbox(&self, account: &str) -> Result<Vec<super::Queued>, StoreError> {
         self.0.outbox(account)
     }
 

@@ -500,7 +500,7 @@ pub fn encrypted_stanza(
     id: &str,
     replaces: Option<&str>,
     encrypted: &[crate::xmpp::omemo::Encrypted],
-    empty: bool,
+    kind: crate::xmpp::SealedKind,
 ) -> Stanza {
     let mut stanza = Message::chat(Some(Jid::from(to.clone())));
     stanza.id = Some(MessageId(id.to_owned()));
@@ -508,7 +508,14 @@ pub fn encrypted_stanza(
         stanza.payloads.push(e.to_element());
     }
     let profiles: Vec<_> = encrypted.iter().map(|e| e.profile()).collect();
-    if empty {
+    if kind == crate::xmpp::SealedKind::Silent {
+        stanza
+            .payloads
+            .extend(crate::xmpp::omemo::hint_payloads(&profiles));
+        stanza.payloads.push(OriginId { id: id.to_owned() }.into());
+        return stanza.into();
+    }
+    if kind == crate::xmpp::SealedKind::Empty {
         stanza.payloads.push(
             tokio_xmpp::parsers::eme::ExplicitMessageEncryption {
                 namespace: profiles
@@ -914,6 +921,7 @@ mod tests {
             id: "abc".into(),
             to: "bob@example.org".parse().expect("jid"),
             body: "hello".into(),
+            plain: false,
         });
         let el: Element = stanza.into();
         assert_eq!(el.attr("id"), Some("abc"));

@@ -23,7 +23,7 @@ pub use connect::{ConnectError, Route, server_end_point};
 pub use register::RegisterError;
 pub use sasl::{MAX_ITERATIONS, SaslError};
 pub use session::{
-    CatchUpFrom, Delivery, OmemoEvent, RetryPolicy, SealedMessage, SessionEvent, new_id,
+    CatchUpFrom, Delivery, OmemoEvent, RetryPolicy, SealedKind, SealedMessage, SessionEvent, new_id,
 };
 pub(crate) use session::{SessionCommand, SessionParams, run_session};
 pub use srv::{Candidate, SrvRecord, order_srv};

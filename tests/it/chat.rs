@@ -88,6 +88,7 @@ on_both_servers! {
             id: id.clone(),
             to: bob.jid.clone(),
             body: "Hello Bob, this is Alice ✓".into(),
+            plain: false,
         },
     });
     let acked_id = id.clone();
@@ -141,6 +142,7 @@ on_both_servers! {
             id: Engine::new_message_id(),
             to: alice.jid.clone(),
             body: "Hi Alice".into(),
+            plain: false,
         },
     });
     let reply = alice.incoming("Bob's reply").await;
@@ -167,6 +169,7 @@ on_both_servers! {
             id: id.clone(),
             to: "nobody@elsewhere.invalid".parse().expect("jid"),
             body: "anyone?".into(),
+            plain: false,
         },
     });
     let reason = carol.message_error("bounce", &id).await;
@@ -225,6 +228,7 @@ async fn one_engine_runs_several_accounts_at_once() {
                                 id: Engine::new_message_id(),
                                 to: second.clone(),
                                 body: "between my own accounts".into(),
+                                plain: false,
                             },
                         })
                         .expect("engine");

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::harness::{files_below, new_user, run_with_stdin, shared, sotto};
+use crate::harness::{files_below, new_user, on_disk, run_with_stdin, shared, sotto};
 
 fn add_account(home: &std::path::Path, jid: &str, password: &str, extra: &[&str]) {
     let mut cmd = sotto(home);
@@ -408,5 +408,87 @@ fn cli_compares_fingerprints_marks_trust_and_removes_a_stale_device() {
     assert!(
         !listed(&phone),
         "the removed device is still listed: {alices}"
+    );
+}
+
+#[test]
+fn cli_sends_in_clear_only_when_asked_and_never_in_an_always_encrypted_chat() {
+    let server = shared();
+    let (a, a_pw) = new_user(server, "omplaina");
+    let (b, b_pw) = new_user(server, "omplainb");
+    let (alice, bob) = (format!("{a}@localhost"), format!("{b}@localhost"));
+    let homes: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let (alices, bobs) = (homes[0].path(), homes[1].path());
+    let fp = server.fingerprint.to_string();
+    let address = server.starttls_address();
+    let extra = ["--server", &address, "--trust-fingerprint", &fp];
+    add_account(alices, &alice, &a_pw, &extra);
+    add_account(bobs, &bob, &b_pw, &extra);
+    // Bob's device is made, and listed, on his first connection.
+    ok(bobs, &["send", &alice, "hello from bob"]);
+
+    ok(alices, &["send", &bob, "secret by default 7f3a"]);
+    // That encrypted message made the chat always-encrypted: --plain is
+    // refused before anything is queued or sent.
+    for args in [
+        &["send", "--plain", &bob, "never in clear 7f3a"][..],
+        &["chat", "--plain", &bob][..],
+    ] {
+        let err = refused(alices, args);
+        assert!(
+            err.contains("always encrypted") && err.contains("sotto omemo encryption"),
+            "{err}"
+        );
+    }
+    let history = ok(alices, &["history", &bob, "--json"]);
+    assert!(!history.contains("never in clear"), "{history}");
+
+    // Back to following the contact: --plain now goes in clear, and the
+    // next message is encrypted again.
+    ok(alices, &["omemo", "encryption", &bob, "auto"]);
+    ok(
+        alices,
+        &["send", "--plain", &bob, "in clear on purpose 7f3a"],
+    );
+    ok(alices, &["send", &bob, "secret again 7f3a"]);
+    let data = server.dir().join("data");
+    assert!(on_disk(&data, "in clear on purpose 7f3a"));
+    for secret in [
+        "secret by default 7f3a",
+        "secret again 7f3a",
+        "never in clear 7f3a",
+    ] {
+        assert!(
+            !on_disk(&data, secret),
+            "{secret} reached the server in clear"
+        );
+    }
+    assert!(
+        ok(alices, &["omemo", "encryption", &bob]).contains("nothing goes out in clear"),
+        "the encrypted message made the chat always-encrypted again"
+    );
+
+    // Bob's side: each stored as it travelled.
+    ok(bobs, &["listen", "-n", "3"]);
+    let seen: Vec<(String, bool)> = ok(bobs, &["history", &alice, "--json"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter(|m| m["direction"] == "in")
+        .map(|m| {
+            (
+                m["body"].as_str().expect("body").to_owned(),
+                m["encrypted"].as_bool().expect("encrypted"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("secret by default 7f3a".to_owned(), true),
+            ("in clear on purpose 7f3a".to_owned(), false),
+            ("secret again 7f3a".to_owned(), true),
+        ]
     );
 }

@@ -80,6 +80,7 @@ fn killing_sotto_mid_burst_loses_and_doubles_nothing() {
                     id: Engine::new_message_id(),
                     to: bob_jid.parse().expect("jid"),
                     body: body.clone(),
+                    plain: false,
                 },
             });
             sent_by_alice.push(body);

@@ -21,6 +21,7 @@ fn say(from: &TestClient, to: &str, body: &str) -> String {
             id: id.clone(),
             to: to.parse().expect("jid"),
             body: body.into(),
+            plain: false,
         },
     });
     id

@@ -41,6 +41,7 @@ fn say(from: &TestClient, to: &BareJid, body: &str) -> String {
             id: id.clone(),
             to: to.clone(),
             body: body.into(),
+            plain: false,
         },
     });
     id

@@ -75,6 +75,10 @@ pub struct ProsodyOptions {
     pub allow_registration: bool,
     /// XEP-0198 (`smacks`); servers without it exist.
     pub stream_management: bool,
+    /// Everything in SQLite (`storage = "sql"`, needs lua-dbi-sqlite3)
+    /// instead of Prosody's default flat files, whose archive store reads a
+    /// user's whole archive for every query: how a busy server is set up.
+    pub sql_storage: bool,
 }
 
 impl Default for ProsodyOptions {
@@ -85,6 +89,7 @@ impl Default for ProsodyOptions {
             archive_page: 50,
             allow_registration: true,
             stream_management: true,
+            sql_storage: false,
         }
     }
 }
@@ -151,6 +156,11 @@ impl Prosody {
         } else {
             ""
         };
+        let storage = if options.sql_storage {
+            "storage = \"sql\"\nsql = { driver = \"SQLite3\", database = \"prosody.sqlite\" }"
+        } else {
+            ""
+        };
         let config = format!(
             r#"run_as_root = true
 prosody_user = "root"
@@ -177,6 +187,7 @@ archive_expires_after = "never"
 -- Client state indication holds traffic as soon as a flush is done, not
 -- 5 s later, so tests wait on what happens instead of on a clock.
 csi_resume_inactive_delay = 0
+{storage}
 storage_archive_item_limit = {archive_limit}
 max_archive_query_results = {archive_page}
 certificates = "{dp}/certs"
@@ -418,6 +429,14 @@ pub fn run_with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
 }
 
 /// Every file below `dir`, recursively.
+/// Whether any file under `dir` holds `needle`.
+pub fn on_disk(dir: &Path, needle: &str) -> bool {
+    files_below(dir).iter().any(|f| {
+        std::fs::read(f)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    })
+}
+
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];

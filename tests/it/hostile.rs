@@ -324,6 +324,7 @@ async fn strangers_get_no_receipts_and_cannot_plant_push_info() {
             id: sotto::Engine::new_message_id(),
             to: mallory_jid.parse().expect("jid"),
             body: "who are you?".into(),
+            plain: false,
         },
     });
     mallory.message_from(&victim_jid);
@@ -368,6 +369,7 @@ async fn receipts_and_bounces_count_only_from_whom_the_message_went_to() {
             id: id.clone(),
             to: bob_jid.parse().expect("jid"),
             body: "for Bob only".into(),
+            plain: false,
         },
     });
     bob.message_from(&alice_jid);

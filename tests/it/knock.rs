@@ -612,6 +612,7 @@ async fn auto_knock_wakes_an_offline_contact_once_and_the_message_arrives_once()
                 id: Engine::new_message_id(),
                 to: bob_jid.clone(),
                 body: body.into(),
+                plain: false,
             },
         });
     };

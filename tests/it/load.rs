@@ -37,6 +37,7 @@ fn queue(engine: &Engine, from: &BareJid, to: &BareJid, label: &str) {
                     id: Engine::new_message_id(),
                     to: to.clone(),
                     body: format!("{label} {i:05}"),
+                    plain: false,
                 },
             })
             .expect("engine");

@@ -14,7 +14,7 @@ use sotto::store::{Direction, StoredMessage};
 use sotto::xmpp::RetryPolicy;
 
 use crate::client::{PATIENCE, TestClient, befriend};
-use crate::harness::{XmppServer, files_below, new_user};
+use crate::harness::{XmppServer, new_user, on_disk};
 use crate::peers::Peer;
 
 fn say(from: &TestClient, to: &TestClient, body: &str) -> String {
@@ -25,6 +25,7 @@ fn say(from: &TestClient, to: &TestClient, body: &str) -> String {
             id: id.clone(),
             to: to.jid.clone(),
             body: body.into(),
+            plain: false,
         },
     });
     id
@@ -67,14 +68,6 @@ fn login(server: &dyn XmppServer, user: &str, password: &str) -> AccountLogin {
         presence: Some((Availability::Available, None)),
         retry: RetryPolicy::Forever,
     }
-}
-
-/// Whether any file under `dir` holds `needle`.
-fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
-    files_below(dir).iter().any(|f| {
-        std::fs::read(f)
-            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-    })
 }
 
 /// Makes `user`'s OMEMO 2 bundles node the way another client might have:
@@ -253,5 +246,106 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
 
     alice.close().await;
     bob.close().await;
+}
+}
+
+/// A fresh relay token, unique on the server's disk.
+fn token() -> String {
+    (0..40)
+        .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)]))
+        .collect()
+}
+
+fn push_json(token: &str) -> String {
+    format!("{{\"endpoint\": \"https://push.example.net/api/v1/\", \"tokens\": [\"{token}\"]}}")
+}
+
+on_both_servers! {
+async fn push_info_reaches_one_contact_inside_omemo_2_and_never_in_clear(server) {
+    let (a, a_pw) = new_user(server, "pushea");
+    let (b, b_pw) = new_user(server, "pusheb");
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
+    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
+    alice.online().await;
+    bob.online().await;
+    alice.settled().await;
+    bob.settled().await;
+    befriend(&mut alice, &mut bob).await;
+    let bob_device = bob.omemo_device();
+    bob.knows_device(&bob.jid, bob_device).await;
+
+    let secret = token();
+    alice.send(Command::SendPushInfo {
+        account: alice.jid.clone(),
+        contact: bob.jid.clone(),
+        json: push_json(&secret),
+    });
+    alice
+        .wait_for("the push info sent", |e| match e {
+            Event::PushInfoSent { error: None, .. } => Some(()),
+            Event::PushInfoSent { error: Some(e), .. } => panic!("not sent: {e}"),
+            _ => None,
+        })
+        .await;
+    let (tokens, source) = bob
+        .wait_for("bob learns alice's push info", |e| match e {
+            Event::PushInfoLearned { contact, tokens, source, .. } if *contact == alice.jid => {
+                Some((*tokens, *source))
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!((tokens, source), (1, sotto::model::PushSource::Message));
+    let stored = bob
+        .store
+        .push_info(bob.jid.as_str(), alice.jid.as_str())
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        stored.info.tokens.iter().map(|t| t.expose()).collect::<Vec<_>>(),
+        [secret.as_str()]
+    );
+    // Nothing shown: it was not a message.
+    assert!(
+        bob.store
+            .all_messages(bob.jid.as_str())
+            .expect("messages")
+            .is_empty()
+    );
+    assert!(!on_disk(server.dir(), &secret), "the token on the server's disk");
+
+    // Bob's chat with alice is encrypted: push info in clear beside it
+    // (any server on the way could have written it) is not believed.
+    bob.send(Command::SetChatEncryption {
+        account: bob.jid.clone(),
+        peer: alice.jid.clone(),
+        setting: sotto::store::ChatEncryption::On,
+    });
+    bob.wait_for("the chat encrypted", |e| {
+        matches!(e, Event::ChatEncryption { .. }).then_some(())
+    })
+    .await;
+    let planted = token();
+    let mut other = Peer::start(server, &a, &a_pw);
+    other.raw(&format!(
+        "<message to='{}' type='chat' id='clear-push'>\
+         <push-info xmlns='urn:sotto:knock:0'>{}</push-info></message>",
+        bob.jid,
+        push_json(&planted)
+    ));
+    other.send(bob.jid.as_str(), "barrier after the clear push info", "barrier", false);
+    other.sync();
+    bob.wait_for("the barrier", |e| match e {
+        Event::Message { message, .. } if message.body.starts_with("barrier") => Some(()),
+        Event::PushInfoLearned { .. } => panic!("push info in clear was believed"),
+        _ => None,
+    })
+    .await;
+    let stored = bob
+        .store
+        .push_info(bob.jid.as_str(), alice.jid.as_str())
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.info.tokens.len(), 1, "only the encrypted token is kept");
 }
 }

@@ -67,6 +67,7 @@ async fn comes_back(server: &mut impl Restartable) {
             id,
             to: bob.jid.clone(),
             body: "still here".into(),
+            plain: false,
         },
     });
     let message = bob.incoming("message after reconnecting").await;

@@ -22,6 +22,7 @@ fn send_to(client: &TestClient, to: &BareJid, body: &str) -> String {
             id: id.clone(),
             to: to.clone(),
             body: body.into(),
+            plain: false,
         },
     });
     id

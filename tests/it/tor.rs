@@ -385,6 +385,7 @@ async fn end_to_end_through_a_private_tor_network() {
                 id: Engine::new_message_id(),
                 to: to_jid.clone(),
                 body,
+                plain: false,
             },
         });
         std::time::Instant::now()

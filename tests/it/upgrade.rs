@@ -304,7 +304,7 @@ fn check_every_row(version: usize, path: &Path, store: &Store) {
     let found: i64 = keyed(path)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(found, 7, "schema {version} is brought to today's schema");
+    assert_eq!(found, 8, "schema {version} is brought to today's schema");
 
     // Accounts, and where their catch-up resumes.
     assert_eq!(
@@ -410,13 +410,13 @@ fn check_every_row(version: usize, path: &Path, store: &Store) {
     );
 
     // The outbox: what is waiting is still sent; what was wedged stays out.
-    let waiting: Vec<i64> = store
+    let waiting: Vec<(i64, bool)> = store
         .outbox(ALICE)
         .expect("outbox")
         .iter()
-        .map(|m| m.id)
+        .map(|q| (q.message.id, q.plain))
         .collect();
-    assert_eq!(waiting, vec![5]);
+    assert_eq!(waiting, vec![(5, false)]);
     assert!(store.outbox(WORK).expect("outbox").is_empty());
 
     // Passwords kept in the database when no keychain was reachable.

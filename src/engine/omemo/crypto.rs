@@ -235,9 +235,12 @@ pub fn plan(store: &Store, account: &str, own: DeviceId, peer: &str) -> Result<P
     })
 }
 
-/// Encrypts `body` (or, with `None`, an empty OMEMO message) for every
-/// target that has a session: one `<encrypted/>` per namespace. Sessions
-/// are saved before this returns.
+/// Encrypts `body` and `push_info` (or, with neither, an empty OMEMO
+/// message) for every target that has a session: one `<encrypted/>` per
+/// namespace. Push info travels only in OMEMO 2's envelope (legacy OMEMO
+/// encrypts a body and nothing else). Sessions are saved before this
+/// returns.
+#[allow(clippy::too_many_arguments)]
 pub fn seal(
     store: &Store,
     account: &str,
@@ -245,6 +248,7 @@ pub fn seal(
     peer: &str,
     targets: &[Target],
     body: Option<&str>,
+    push_info: Option<&str>,
     now_ms: i64,
 ) -> Result<Vec<Encrypted>, OmemoError> {
     let mut rng = rand::rng();
@@ -260,14 +264,16 @@ pub fn seal(
         if mine.is_empty() {
             continue;
         }
-        let (key_material, ciphertext, iv) = match body {
-            Some(body) => {
-                let plaintext = match profile {
-                    Profile::Legacy => body.as_bytes().to_vec(),
-                    Profile::Omemo2 => {
-                        wire::seal_envelope(&mut rng, Some(body), None, own_jid.clone(), &peer_jid)?
-                    }
-                };
+        let plaintext =
+            match profile {
+                Profile::Legacy => body.map(|b| b.as_bytes().to_vec()),
+                Profile::Omemo2 if body.is_some() || push_info.is_some() => Some(
+                    wire::seal_envelope(&mut rng, body, push_info, own_jid.clone(), &peer_jid)?,
+                ),
+                Profile::Omemo2 => None,
+            };
+        let (key_material, ciphertext, iv) = match plaintext {
+            Some(plaintext) => {
                 let p = omemo::encrypt_payload(&mut rng, profile, &plaintext)?;
                 (p.key_material, Some(p.ciphertext), p.iv)
             }

@@ -19,7 +19,7 @@ use crate::model::{AccountId, BareJid, OutgoingMessage, Protection, SyncedMessag
 use crate::omemo::{DeviceId, Profile};
 use crate::store::{ChatEncryption, OwnDevice, now_ms};
 use crate::xmpp::omemo::{Device, DeviceList};
-use crate::xmpp::{OmemoEvent, SealedMessage, SessionCommand};
+use crate::xmpp::{OmemoEvent, SealedKind, SealedMessage, SessionCommand};
 
 /// A contact's device list read empty is read again after this long when
 /// we write to them: they may have installed an OMEMO client meanwhile, and
@@ -40,21 +40,33 @@ pub enum Outgoing {
         replaces: String,
         body: String,
     },
+    /// Our push info for one contact: inside OMEMO 2's envelope only,
+    /// never in clear (knock-protocol.md, "sent directly").
+    PushInfo {
+        to: BareJid,
+        id: String,
+        json: String,
+    },
 }
 
 impl Outgoing {
     fn peer(&self) -> &BareJid {
         match self {
             Self::Message(m) => &m.to,
-            Self::Correction { to, .. } => to,
+            Self::Correction { to, .. } | Self::PushInfo { to, .. } => to,
         }
     }
 
     fn id(&self) -> &str {
         match self {
             Self::Message(m) => &m.id,
-            Self::Correction { id, .. } => id,
+            Self::Correction { id, .. } | Self::PushInfo { id, .. } => id,
         }
+    }
+
+    /// The user asked for it in clear.
+    fn plain(&self) -> bool {
+        matches!(self, Self::Message(m) if m.plain)
     }
 }
 
@@ -188,8 +200,7 @@ impl Omemo {
     /// The link went down: what waits is still in the outbox, and goes
     /// through here again when a stream is usable.
     pub fn link_down(&mut self) {
-        self.waiting
-            .retain(|w| matches!(w, Outgoing::Correction { .. }));
+        self.waiting.retain(|w| !matches!(w, Outgoing::Message(_)));
         self.lists_pending.clear();
         self.bundles_pending.clear();
     }
@@ -202,8 +213,7 @@ impl Omemo {
 
     /// Replaces the queue with the outbox, in order.
     pub fn enqueue_outbox(&mut self, outbox: Vec<OutgoingMessage>) {
-        self.waiting
-            .retain(|w| matches!(w, Outgoing::Correction { .. }));
+        self.waiting.retain(|w| !matches!(w, Outgoing::Message(_)));
         for m in outbox {
             self.enqueue(Outgoing::Message(m));
         }
@@ -213,7 +223,16 @@ impl Omemo {
     pub async fn pump(&mut self, pipeline: &Pipeline) -> Vec<SessionCommand> {
         let mut commands = Vec::new();
         while let Some(head) = self.waiting.front().cloned() {
-            match self.step(pipeline, &head, &mut commands).await {
+            let step = match self.step(pipeline, &head, &mut commands).await {
+                Step::Plain if matches!(head, Outgoing::PushInfo { .. }) => Step::Failed(format!(
+                    "push info is sent only inside OMEMO 2 encryption, which the chat with {} \
+                     cannot use now; publish it instead (`sotto push-info publish`): contacts \
+                     read it from your PEP node",
+                    head.peer()
+                )),
+                step => step,
+            };
+            match step {
                 Step::Wait => break,
                 Step::Plain => {
                     self.waiting.pop_front();
@@ -230,11 +249,22 @@ impl Omemo {
                             replaces,
                             body,
                         },
+                        // Turned into a failure above.
+                        Outgoing::PushInfo { .. } => continue,
                     });
                 }
                 Step::Sealed(sealed) => {
                     self.waiting.pop_front();
                     commands.push(SessionCommand::SendSealed(vec![sealed]));
+                    if let Outgoing::PushInfo { to, .. } = head {
+                        pipeline
+                            .emit(Event::PushInfoSent {
+                                account: self.account.clone(),
+                                contact: to,
+                                error: None,
+                            })
+                            .await;
+                    }
                 }
                 Step::Failed(reason) => {
                     self.waiting.pop_front();
@@ -246,6 +276,17 @@ impl Omemo {
     }
 
     async fn fail(&self, pipeline: &Pipeline, head: &Outgoing, reason: String) {
+        if let Outgoing::PushInfo { to, .. } = head {
+            tracing::info!(account = %self.account, contact = %to, "push info could not be encrypted and was not sent");
+            pipeline
+                .emit(Event::PushInfoSent {
+                    account: self.account.clone(),
+                    contact: to.clone(),
+                    error: Some(reason),
+                })
+                .await;
+            return;
+        }
         tracing::warn!(account = %self.account, "a message could not be encrypted and was not sent");
         if let Outgoing::Message(m) = head {
             pipeline
@@ -292,6 +333,17 @@ impl Omemo {
                 return Step::Failed(format!("Sotto could not read the chat's settings: {e}"));
             }
         };
+        if head.plain() {
+            // The front end refuses this first; the check here covers a
+            // chat that became always-encrypted while it was queued.
+            return match setting {
+                ChatEncryption::On => Step::Failed(format!(
+                    "the chat with {peer} is always encrypted, so it was not sent in clear; \
+                     turn its encryption off first if you mean to"
+                )),
+                _ => Step::Plain,
+            };
+        }
         if setting == ChatEncryption::Off {
             return Step::Plain;
         }
@@ -333,10 +385,21 @@ impl Omemo {
             let (acc, p) = (account.clone(), peer.clone());
             run(pipeline, move |s| crypto::plan(s, &acc, own, &p)).await
         };
-        let plan = match plan {
+        let mut plan = match plan {
             Ok(p) => p,
             Err(e) => return Step::Failed(format!("Sotto could not prepare encryption: {e}")),
         };
+        if matches!(head, Outgoing::PushInfo { .. }) {
+            // Legacy OMEMO encrypts a body and nothing else.
+            plan.targets.retain(|(t, _)| t.profile == Profile::Omemo2);
+            if plan.contact_has_devices && !plan.targets.iter().any(|(t, _)| t.jid == peer) {
+                return Step::Failed(format!(
+                    "none of {peer}'s trusted devices speaks OMEMO 2, and legacy OMEMO can \
+                     carry only a message's text; publish your push info instead (`sotto \
+                     push-info publish`): their devices read it from your PEP node"
+                ));
+            }
+        }
         if !plan.contact_has_devices {
             return match plan.setting {
                 ChatEncryption::On => Step::Failed(format!(
@@ -366,16 +429,35 @@ impl Omemo {
             .filter(|(t, _)| !self.bundles_failed.contains(&key(t)))
             .map(|(t, _)| t.clone())
             .collect();
-        let (body, replaces) = match head {
-            Outgoing::Message(m) => (m.body.clone(), None),
-            Outgoing::Correction { body, replaces, .. } => (body.clone(), Some(replaces.clone())),
+        let (body, push_info, replaces) = match head {
+            Outgoing::Message(m) => (Some(m.body.clone()), None, None),
+            Outgoing::Correction { body, replaces, .. } => {
+                (Some(body.clone()), None, Some(replaces.clone()))
+            }
+            Outgoing::PushInfo { json, .. } => (None, Some(json.clone()), None),
+        };
+        let kind = if body.is_some() {
+            SealedKind::Message
+        } else {
+            SealedKind::Silent
         };
         let id = head.id().to_owned();
         let sealed = {
             let (acc, p, id) = (account.clone(), peer.clone(), id.clone());
             run(pipeline, move |s| {
-                let sealed = crypto::seal(s, &acc, own, &p, &targets, Some(&body), now_ms())?;
-                s.mark_sent_encrypted(&acc, &p, &id)?;
+                let sealed = crypto::seal(
+                    s,
+                    &acc,
+                    own,
+                    &p,
+                    &targets,
+                    body.as_deref(),
+                    push_info.as_deref(),
+                    now_ms(),
+                )?;
+                if kind == SealedKind::Message {
+                    s.mark_sent_encrypted(&acc, &p, &id)?;
+                }
                 Ok(sealed)
             })
             .await
@@ -395,8 +477,9 @@ impl Omemo {
                 to: head.peer().clone(),
                 replaces,
                 encrypted,
-                empty: false,
-                tracked: true,
+                kind,
+                // Push info has no row in the store to move forward.
+                tracked: kind == SealedKind::Message,
             }),
             Err(e) => Step::Failed(format!(
                 "none of {peer}'s devices could be encrypted to ({e}), so nothing was sent in \
@@ -755,6 +838,7 @@ impl Omemo {
                 &peer,
                 std::slice::from_ref(&t),
                 None,
+                None,
                 now_ms(),
             )
         })
@@ -765,7 +849,7 @@ impl Omemo {
                 to,
                 replaces: None,
                 encrypted,
-                empty: true,
+                kind: SealedKind::Empty,
                 tracked: false,
             }])],
             Err(e) => {

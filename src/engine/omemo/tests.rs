@@ -285,3 +285,69 @@ async fn a_stale_device_of_ours_is_taken_off_our_lists_and_this_one_never() {
         }
     }
 }
+
+/// Our device set up on a stream, both own lists read.
+async fn set_up(f: &mut Fixture) {
+    f.omemo.new_stream();
+    f.omemo
+        .on_event(&f.pipeline, own_list(Profile::Legacy, &[]))
+        .await;
+    f.omemo
+        .on_event(&f.pipeline, own_list(Profile::Omemo2, &[]))
+        .await;
+    assert!(f.omemo.own_device().is_some());
+}
+
+fn push_sent(events: &mut mpsc::Receiver<Event>) -> Option<String> {
+    while let Ok(e) = events.try_recv() {
+        if let Event::PushInfoSent { error, .. } = e {
+            return error;
+        }
+    }
+    panic!("no PushInfoSent")
+}
+
+#[tokio::test]
+async fn push_info_goes_only_inside_omemo_2_never_in_clear_or_legacy() {
+    let mut f = fixture();
+    set_up(&mut f).await;
+    let (legacy_only, nothing): (BareJid, BareJid) = (
+        "old@example.org".parse().expect("jid"),
+        "plain@example.org".parse().expect("jid"),
+    );
+    for (peer, legacy) in [(&legacy_only, vec![device(9)]), (&nothing, vec![])] {
+        for (profile, devices) in [(Profile::Legacy, legacy.clone()), (Profile::Omemo2, vec![])] {
+            f.omemo
+                .on_event(
+                    &f.pipeline,
+                    OmemoEvent::DeviceList {
+                        jid: peer.clone(),
+                        profile,
+                        list: Ok(DeviceList { profile, devices }),
+                    },
+                )
+                .await;
+        }
+    }
+    for (peer, expected) in [
+        (
+            &legacy_only,
+            "speaks OMEMO 2, and legacy OMEMO can carry only",
+        ),
+        (&nothing, "sent only inside OMEMO 2 encryption"),
+    ] {
+        f.omemo.enqueue(Outgoing::PushInfo {
+            to: peer.clone(),
+            id: crate::xmpp::new_id(),
+            json: "{}".into(),
+        });
+        let c = f.omemo.pump(&f.pipeline).await;
+        assert!(
+            !c.iter()
+                .any(|c| matches!(c, SessionCommand::Send(_) | SessionCommand::SendSealed(_))),
+            "{peer}: {c:?}"
+        );
+        let error = push_sent(&mut f.events).unwrap_or_else(|| panic!("{peer}: sent"));
+        assert!(error.contains(expected), "{peer}: {error}");
+    }
+}

@@ -187,6 +187,7 @@ impl Composer {
                     id: Engine::new_message_id(),
                     to: to.peer.clone(),
                     body,
+                    plain: false,
                 },
             }),
         }

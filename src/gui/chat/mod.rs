@@ -617,6 +617,7 @@ impl Chat {
                     id: Engine::new_message_id(),
                     to: self.peer.clone(),
                     body: m.body.clone(),
+                    plain: false,
                 },
             });
         }

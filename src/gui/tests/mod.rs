@@ -175,6 +175,7 @@ impl Scene {
                 id: id.clone(),
                 to: self.me.clone(),
                 body: body.to_owned(),
+                plain: false,
             },
         });
         id

@@ -134,6 +134,7 @@ mod tests {
                     id: "o1".into(),
                     to: "b@x".parse().expect("jid"),
                     body: "hi".into(),
+                    plain: false,
                 };
                 let el: Element = convert::outgoing_stanza(&out).into();
                 assert!(el.get_child("origin-id", ns::SID).is_some());

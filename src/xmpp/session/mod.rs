@@ -32,7 +32,7 @@ use tokio_xmpp::stanzastream::{Event as StreamItem, StanzaStream, StanzaToken, S
 use tokio_xmpp::xmlstream::Timeouts;
 
 pub use mam::CatchUpFrom;
-pub use omemo::{OmemoEvent, SealedMessage};
+pub use omemo::{OmemoEvent, SealedKind, SealedMessage};
 pub use output::{Delivery, SessionEvent};
 
 use self::delivery::InFlight;

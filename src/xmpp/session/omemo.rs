@@ -31,6 +31,19 @@ fn precondition_not_met(error: &StanzaError) -> bool {
 /// tried again.
 const PUBLISH_RETRIES: u8 = 2;
 
+/// What a sealed message is, which decides what travels beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedKind {
+    /// Something the person wrote: the fixed fallback body, hints,
+    /// receipt request and markers.
+    Message,
+    /// No payload: a session set-up or repair, kept out of archives.
+    Empty,
+    /// A payload with nothing to show (push info): no body, but archived,
+    /// so it reaches a contact who is offline now.
+    Silent,
+}
+
 /// An encrypted message the engine sealed, ready for the wire.
 #[derive(Debug, Clone)]
 pub struct SealedMessage {
@@ -42,8 +55,7 @@ pub struct SealedMessage {
     pub replaces: Option<String>,
     /// One element per namespace.
     pub encrypted: Vec<Encrypted>,
-    /// An empty OMEMO message (no payload): session set-up or repair.
-    pub empty: bool,
+    pub kind: SealedKind,
     /// Follow its delivery (an outbox message or a correction).
     pub tracked: bool,
 }
@@ -255,7 +267,7 @@ impl Session {
                 &m.id,
                 m.replaces.as_deref(),
                 &m.encrypted,
-                m.empty,
+                m.kind,
             );
             let token = self.send(stanza).await;
             if m.tracked {
