@@ -40,6 +40,7 @@ mod keychain;
 mod knock;
 mod load;
 mod omemo;
+mod omemo_bots;
 mod omemo_chat;
 mod peers;
 mod proxy;

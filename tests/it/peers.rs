@@ -43,6 +43,27 @@ impl Peer {
     }
 
     pub fn start_script(server: &dyn XmppServer, name: &str, user: &str, password: &str) -> Self {
+        Self::start_with(server, name, user, password, &[])
+    }
+
+    /// `tests/peers/omemo_bot.py`: slixmpp-omemo speaking one OMEMO
+    /// version (`legacy` or `omemo2`), published and ready.
+    pub fn start_omemo_bot(
+        server: &dyn XmppServer,
+        user: &str,
+        password: &str,
+        profile: &str,
+    ) -> Self {
+        Self::start_with(server, "omemo_bot.py", user, password, &[profile])
+    }
+
+    fn start_with(
+        server: &dyn XmppServer,
+        name: &str,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Self {
         let jid = format!("{user}@{DOMAIN}");
         let mut child = Command::new(python())
             .arg(script(name))
@@ -51,6 +72,7 @@ impl Peer {
             .arg("127.0.0.1")
             .arg(server.c2s_port().to_string())
             .arg(server.ca_file())
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             // Beside the server's own logs, for when a test fails.
@@ -87,7 +109,7 @@ impl Peer {
         peer
     }
 
-    fn command(&mut self, command: Value) {
+    pub fn command(&mut self, command: Value) {
         writeln!(self.stdin, "{command}").expect("peer stdin");
         self.stdin.flush().expect("peer stdin");
     }

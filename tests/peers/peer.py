@@ -56,7 +56,9 @@ class Peer(slixmpp.ClientXMPP):
         self.send_presence()
         await self.get_roster()
         emit({"ready": str(self.boundjid)})
-        asyncio.ensure_future(self.commands())
+        # asyncio keeps only a weak reference to a task: held here, or an
+        # idle command loop can be collected and stdin silently ignored.
+        self.command_loop = asyncio.ensure_future(self.commands())
 
     def on_message(self, msg):
         if msg["type"] == "error":
