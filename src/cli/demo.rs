@@ -106,6 +106,11 @@ pub fn demo(keep_open: Option<Duration>) -> Result<ExitCode> {
         befriend(&mut alice_side, &mut bob_side).await?;
         bob_side.knows_device_of(&alice_side).await;
         alice_side.close().await;
+        // A phone alice used once and then reinstalled: a stale device on
+        // her lists, which Settings shows and offers to remove.
+        let old_phone = Peer::start_bot(dir.path(), account(&alice), &alice_pw).await?;
+        bob_side.knows_device_of(&old_phone).await;
+        old_phone.close().await;
         for text in [
             "Hi! I'm Bob, a little bot on this demo server.",
             "Write to me and I'll answer. Ctrl+K switches chats, Ctrl+F searches.",

@@ -418,7 +418,20 @@ impl Settings {
         let mut trust = None;
         for d in entries {
             if let Some((key, t)) = &d.identity {
-                card = card.push(text(key.fingerprint()).size(12).font(iced::Font::MONOSPACE));
+                card = card.push(
+                    row![
+                        text(match d.profile {
+                            Profile::Legacy => "Legacy",
+                            Profile::Omemo2 => "OMEMO 2",
+                        })
+                        .size(11)
+                        .width(56)
+                        .style(style::muted),
+                        text(key.fingerprint()).size(12).font(iced::Font::MONOSPACE),
+                    ]
+                    .spacing(6)
+                    .align_y(Alignment::Center),
+                );
                 // Its namespaces can disagree: show the more cautious.
                 trust = Some(trust.map_or(*t, |old| cautious(old, *t)));
             }
@@ -485,7 +498,7 @@ impl Settings {
         }
         container(card.push(actions))
             .padding(8)
-            .style(style::card)
+            .style(container::bordered_box)
             .width(Length::Fill)
             .into()
     }
