@@ -16,6 +16,9 @@ use tokio_xmpp::parsers::roster::Roster;
 use tokio_xmpp::xmlstream::{FallibleStreamElement, XmppStreamElement};
 
 use crate::knock::PushInfo;
+use crate::omemo::Profile;
+use crate::omemo::wire;
+use crate::xmpp::omemo::{DeviceList, Encrypted, bundle_element, open_envelope, parse_bundle};
 use crate::xmpp::{convert, iq, pep};
 
 /// The account the fuzzed stanzas arrive on, and the catch-up query id in
@@ -89,6 +92,55 @@ pub fn push_info_json(data: &[u8]) {
     };
     if let Ok(info) = PushInfo::from_json(json) {
         check_push_info(&info);
+    }
+}
+
+/// What a contact's OMEMO client hands us; the first byte says which:
+/// 0 an `<encrypted/>` element, 1 a device list, 2 a bundle (XML, from
+/// stanzas and PEP), 3 a decrypted OMEMO 2 envelope, 4 the protobuf
+/// message inside a key, of either version. What parses must survive its
+/// own serialisation unchanged (that is what Sotto sends and stores).
+pub fn omemo(data: &[u8]) {
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
+    let element = || {
+        std::str::from_utf8(rest)
+            .ok()?
+            .parse::<tokio_xmpp::minidom::Element>()
+            .ok()
+    };
+    match kind {
+        0 => {
+            if let Some(Ok(e)) = element().map(Encrypted::from_element) {
+                let again =
+                    Encrypted::from_element(e.to_element()).expect("our own element parses");
+                assert_eq!(again, e, "an <encrypted/> survives its XML form");
+            }
+        }
+        1 => {
+            if let Some(Ok(list)) = element().map(DeviceList::from_element) {
+                let again =
+                    DeviceList::from_element(list.to_element()).expect("our own list parses");
+                assert_eq!(again, list, "a device list survives its XML form");
+            }
+        }
+        2 => {
+            if let Some(Ok(bundle)) = element().map(parse_bundle) {
+                let again = parse_bundle(bundle_element(&bundle)).expect("our own bundle parses");
+                assert_eq!(again, bundle, "a bundle survives its XML form");
+            }
+        }
+        3 => {
+            let sender: BareJid = "bob@example.org".parse().expect("a valid constant");
+            let _ = open_envelope(rest, &sender);
+        }
+        _ => {
+            for profile in [Profile::Legacy, Profile::Omemo2] {
+                let _ = wire::parse_message(profile, rest);
+                let _ = wire::parse_key_exchange(profile, rest);
+            }
+        }
     }
 }
 
@@ -208,6 +260,7 @@ mod tests {
         replay("push_info", super::push_info_json);
         replay("xmpp_uri", super::xmpp_uri);
         replay("address", super::address);
+        replay("omemo", super::omemo);
     }
 
     #[test]

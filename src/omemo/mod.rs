@@ -47,7 +47,8 @@ mod ratchet;
 mod session;
 mod state;
 mod symmetric;
-mod wire;
+// The fuzz targets reach its parsers (crate::fuzzing).
+pub(crate) mod wire;
 mod x3dh;
 
 #[cfg(test)]

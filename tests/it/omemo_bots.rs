@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use sotto::engine::{Command, Engine, Event};
-use sotto::model::{BareJid, OutgoingMessage, OutgoingState, Subscription, SubscriptionChange};
+use sotto::model::{BareJid, Subscription, SubscriptionChange};
 use sotto::store::ChatEncryption;
 use sotto::xmpp::RetryPolicy;
 
@@ -51,33 +51,10 @@ async fn befriend_bot(alice: &mut TestClient, bot: &BareJid) {
     }
 }
 
-/// Alice's message to the bot, in a chat that never goes in clear.
+/// Alice's message to the bot (a chat that never goes in clear), sent.
 async fn alice_says(alice: &mut TestClient, bot: &BareJid, body: &str) {
-    let id = Engine::new_message_id();
-    alice.send(Command::SendMessage {
-        account: alice.jid.clone(),
-        message: OutgoingMessage {
-            id: id.clone(),
-            to: bot.clone(),
-            body: body.to_owned(),
-            plain: false,
-        },
-    });
-    alice
-        .wait_for("alice's message sent", |e| match e {
-            Event::MessageState { id: got, state, .. } if *got == id => match state {
-                OutgoingState::Failed { reason } => panic!("not sent: {reason}"),
-                OutgoingState::Queued => None,
-                _ => Some(()),
-            },
-            Event::MessageError {
-                id: Some(got),
-                reason,
-                ..
-            } if *got == id => panic!("not sent: {reason}"),
-            _ => None,
-        })
-        .await;
+    let id = crate::omemo_chat::say_to(alice, bot, body);
+    crate::omemo_chat::sent(alice, &id).await;
 }
 
 /// The bot's next decrypted message from alice.

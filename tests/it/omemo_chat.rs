@@ -18,12 +18,17 @@ use crate::harness::{XmppServer, new_user, on_disk};
 use crate::peers::Peer;
 
 fn say(from: &TestClient, to: &TestClient, body: &str) -> String {
+    say_to(from, &to.jid, body)
+}
+
+/// Queues `body` to `to`; returns the message's id.
+pub(crate) fn say_to(from: &TestClient, to: &sotto::model::BareJid, body: &str) -> String {
     let id = Engine::new_message_id();
     from.send(Command::SendMessage {
         account: from.jid.clone(),
         message: OutgoingMessage {
             id: id.clone(),
-            to: to.jid.clone(),
+            to: to.clone(),
             body: body.into(),
             plain: false,
         },
@@ -33,7 +38,7 @@ fn say(from: &TestClient, to: &TestClient, body: &str) -> String {
 
 /// Waits until our message `id` was handed to the server; panics if it
 /// failed (an encrypted chat fails rather than send in clear).
-async fn sent(client: &mut TestClient, id: &str) {
+pub(crate) async fn sent(client: &mut TestClient, id: &str) {
     client
         .wait_for("the message sent", |e| match e {
             Event::MessageState { id: got, state, .. } if got == id => match state {
@@ -59,6 +64,28 @@ async fn encrypted_in(client: &mut TestClient, what: &str) -> StoredMessage {
     assert!(!m.omemo_notice, "{what}: a notice instead: {}", m.body);
     assert!(m.encrypted, "{what}: stored as not encrypted: {m:?}");
     m
+}
+
+/// Two accounts online, contacts of each other, bob's device on the
+/// server. In the default setting a first message goes in clear to a
+/// contact who publishes no device yet; these tests are about encrypted
+/// chat, so this waits until bob's OMEMO 2 device list with his device is
+/// on the server (PEP echoes it to him), however long his publication took.
+async fn contacts_with_devices(
+    server: &dyn XmppServer,
+    (a, a_pw): (&str, &str),
+    (b, b_pw): (&str, &str),
+) -> (TestClient, TestClient) {
+    let mut alice = TestClient::start(server.account(a), a_pw, RetryPolicy::Forever);
+    let mut bob = TestClient::start(server.account(b), b_pw, RetryPolicy::Forever);
+    alice.online().await;
+    bob.online().await;
+    alice.settled().await;
+    bob.settled().await;
+    befriend(&mut alice, &mut bob).await;
+    let bob_device = bob.omemo_device();
+    bob.knows_device(&bob.jid, bob_device).await;
+    (alice, bob)
 }
 
 fn login(server: &dyn XmppServer, user: &str, password: &str) -> AccountLogin {
@@ -95,19 +122,8 @@ async fn two_sotto_accounts_chat_encrypted_across_a_restart_and_heal_a_broken_se
     let (a, a_pw) = new_user(server, "omea");
     let (b, b_pw) = new_user(server, "omeb");
     another_clients_bundles_node(server, &b, &b_pw);
-    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
-    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
-    alice.online().await;
-    bob.online().await;
-    alice.settled().await;
-    bob.settled().await;
-    befriend(&mut alice, &mut bob).await;
-    // In the default setting a first message goes in clear to a contact
-    // who publishes no device yet; this test is about encrypted chat, so
-    // it waits until bob's OMEMO 2 device list with his device is on the
-    // server (PEP echoes it to him), however long his publication took.
+    let (mut alice, mut bob) = contacts_with_devices(server, (&a, &a_pw), (&b, &b_pw)).await;
     let bob_device = bob.omemo_device();
-    bob.knows_device(&bob.jid, bob_device).await;
 
     let secret = format!("omemo-secret-{}", Engine::new_message_id());
     let id = say(&alice, &bob, &format!("{secret} one"));
@@ -264,15 +280,7 @@ on_both_servers! {
 async fn push_info_reaches_one_contact_inside_omemo_2_and_never_in_clear(server) {
     let (a, a_pw) = new_user(server, "pushea");
     let (b, b_pw) = new_user(server, "pusheb");
-    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
-    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
-    alice.online().await;
-    bob.online().await;
-    alice.settled().await;
-    bob.settled().await;
-    befriend(&mut alice, &mut bob).await;
-    let bob_device = bob.omemo_device();
-    bob.knows_device(&bob.jid, bob_device).await;
+    let (mut alice, mut bob) = contacts_with_devices(server, (&a, &a_pw), (&b, &b_pw)).await;
 
     let secret = token();
     alice.send(Command::SendPushInfo {

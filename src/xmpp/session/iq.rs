@@ -14,6 +14,20 @@ use tokio_xmpp::parsers::stanza_error::StanzaError;
 /// How long an answer may take before the request is given up.
 pub const IQ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A contact's device list or bundle, which an outgoing encrypted message
+/// waits for: given up sooner, so a device whose server does not answer
+/// delays the message by seconds, not a minute (it goes to the others).
+pub const OMEMO_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Purpose {
+    fn timeout(&self) -> Duration {
+        match self {
+            Self::OmemoDeviceList { .. } | Self::OmemoBundle { .. } => OMEMO_FETCH_TIMEOUT,
+            _ => IQ_TIMEOUT,
+        }
+    }
+}
+
 /// What an answer means depends on what we asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
@@ -137,12 +151,13 @@ impl IqTracker {
         self.pending.remove(id).map(|p| p.purpose)
     }
 
-    /// Gives up requests older than [`IQ_TIMEOUT`]; returns their purposes.
+    /// Gives up requests older than their timeout ([`IQ_TIMEOUT`], or
+    /// [`OMEMO_FETCH_TIMEOUT`]); returns their purposes.
     pub fn expire(&mut self, now: Instant) -> Vec<Purpose> {
         let old: Vec<String> = self
             .pending
             .iter()
-            .filter(|(_, p)| now.duration_since(p.sent) > IQ_TIMEOUT)
+            .filter(|(_, p)| now.duration_since(p.sent) > p.purpose.timeout())
             .map(|(id, _)| id.clone())
             .collect();
         old.into_iter()
@@ -242,5 +257,20 @@ mod tests {
         t.track(&Iq::from_get("b", Ping), Purpose::Blocklist);
         assert_eq!(t.clear(), [Purpose::Blocklist]);
         assert!(!t.is_waiting_for(&Purpose::Blocklist));
+    }
+
+    #[test]
+    fn an_omemo_fetch_a_message_waits_for_is_given_up_sooner() {
+        let mut t = IqTracker::default();
+        let bundle = Purpose::OmemoBundle {
+            jid: "bob@example.org".parse().expect("jid"),
+            profile: crate::omemo::Profile::Omemo2,
+            device: crate::omemo::DeviceId::new(7).expect("id"),
+        };
+        t.track(&Iq::from_get("a", Ping), Purpose::Roster);
+        t.track(&Iq::from_get("b", Ping), bundle.clone());
+        let later = Instant::now() + OMEMO_FETCH_TIMEOUT + Duration::from_secs(1);
+        assert_eq!(t.expire(later), [bundle]);
+        assert!(t.is_waiting_for(&Purpose::Roster));
     }
 }

@@ -193,8 +193,13 @@ pub(crate) async fn run_session(
         acks: false,
     };
 
+    // Requests nobody answers are given up on this clock too, not only
+    // when the next request goes out: a message may wait on one.
+    let mut expiry = tokio::time::interval(Duration::from_secs(5));
+    expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
+            _ = expiry.tick() => session.expire_requests().await,
             command = commands.recv() => match command {
                 None | Some(SessionCommand::Close) => {
                     // Flush what is queued and say goodbye; do not wait
@@ -298,12 +303,16 @@ impl Session {
         self.stream.send(Box::new(stanza.into())).await
     }
 
-    /// Sends a request and remembers what its answer will mean.
-    async fn request(&mut self, iq: Iq, purpose: Purpose) {
+    async fn expire_requests(&mut self) {
         for expired in self.iqs.expire(Instant::now()) {
             self.request_failed(expired, "no answer came in time".into())
                 .await;
         }
+    }
+
+    /// Sends a request and remembers what its answer will mean.
+    async fn request(&mut self, iq: Iq, purpose: Purpose) {
+        self.expire_requests().await;
         self.iqs.track(&iq, purpose);
         self.send(iq).await;
     }
