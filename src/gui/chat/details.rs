@@ -12,7 +12,7 @@ use sotto::store::{OmemoTrust, OwnIdentity, StoredDevice};
 
 use crate::gui::backend::Backend;
 use crate::gui::context::Context;
-use crate::gui::widget::{capitalized, style, time};
+use crate::gui::widget::{capitalized, omemo, style, time};
 
 pub const PUSH_LINK: &str = "push-link";
 
@@ -115,13 +115,7 @@ impl Details {
         let mut col = Column::new().spacing(6).push(text("Encryption").size(16));
         let keys = match &self.keys {
             None => return col,
-            Some(Err(e)) => {
-                return col.push(
-                    text(format!("Could not read the keys: {e}"))
-                        .size(12)
-                        .style(style::danger),
-                );
-            }
+            Some(Err(e)) => return col.push(omemo::unreadable(e)),
             Some(Ok(keys)) => keys,
         };
         let shown: Vec<&StoredDevice> = keys
@@ -142,21 +136,7 @@ impl Details {
             let Some((key, trust)) = &d.identity else {
                 continue;
             };
-            let (word, action) = match trust {
-                OmemoTrust::Verified => ("Verified", ("Untrust", OmemoTrust::Untrusted)),
-                OmemoTrust::Blind => (
-                    "Trusted, not verified",
-                    ("Mark verified", OmemoTrust::Verified),
-                ),
-                OmemoTrust::Untrusted => (
-                    "Untrusted: not encrypted to",
-                    ("Mark verified", OmemoTrust::Verified),
-                ),
-                OmemoTrust::Undecided => (
-                    "New: not encrypted to until you decide",
-                    ("Mark verified", OmemoTrust::Verified),
-                ),
-            };
+            let (word, action) = omemo::trust_words(*trust);
             let label = d
                 .label
                 .as_deref()
@@ -191,12 +171,12 @@ impl Details {
                     .style(style::muted),
             );
             for key in &own.keys {
-                let generation = match key.profile() {
-                    Profile::Legacy => "Legacy (Conversations, Dino, Gajim, Monal)",
-                    Profile::Omemo2 => "OMEMO 2 (Kaidan, Converse.js)",
-                };
                 col = col
-                    .push(text(generation).size(11).style(style::muted))
+                    .push(
+                        text(omemo::generation(key.profile()))
+                            .size(11)
+                            .style(style::muted),
+                    )
                     .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE));
             }
         }

@@ -18,7 +18,7 @@ use sotto::store::{KeyOrigin, OmemoTrust, OwnIdentity, StoredDevice};
 use crate::gui::backend::Backend;
 use crate::gui::context::Context;
 use crate::gui::prefs::{Prefs, ThemeChoice};
-use crate::gui::widget::style;
+use crate::gui::widget::{omemo, style};
 
 pub const NOTIFICATIONS: &str = "notifications";
 pub const HIDE_CONTENT: &str = "hide-content";
@@ -333,13 +333,7 @@ impl Settings {
             .push(text("End-to-end encryption (OMEMO)").size(14));
         let keys = match self.keys.get(jid) {
             None => return col,
-            Some(Err(e)) => {
-                return col.push(
-                    text(format!("Could not read the keys: {e}"))
-                        .size(12)
-                        .style(style::danger),
-                );
-            }
+            Some(Err(e)) => return col.push(omemo::unreadable(e)),
             Some(Ok(keys)) => keys,
         };
         let Some(own) = &keys.own else {
@@ -359,7 +353,11 @@ impl Settings {
         );
         for key in &own.keys {
             col = col
-                .push(text(generation(key.profile())).size(11).style(style::muted))
+                .push(
+                    text(omemo::generation(key.profile()))
+                        .size(11)
+                        .style(style::muted),
+                )
                 .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE));
         }
         // One entry per device, whatever namespaces it publishes in.
@@ -437,19 +435,10 @@ impl Settings {
             }
         }
         let (word, action) = match trust {
-            Some(OmemoTrust::Verified) => ("Verified", Some(("Untrust", OmemoTrust::Untrusted))),
-            Some(OmemoTrust::Blind) => (
-                "Trusted, not verified",
-                Some(("Mark verified", OmemoTrust::Verified)),
-            ),
-            Some(OmemoTrust::Untrusted) => (
-                "Untrusted: not encrypted to",
-                Some(("Mark verified", OmemoTrust::Verified)),
-            ),
-            Some(OmemoTrust::Undecided) => (
-                "New: not encrypted to until you decide",
-                Some(("Mark verified", OmemoTrust::Verified)),
-            ),
+            Some(t) => {
+                let (word, action) = omemo::trust_words(t);
+                (word, Some(action))
+            }
             None => ("Its keys are read when you next write", None),
         };
         let mut actions = row![text(word).size(12).width(Length::Fill)]
@@ -512,13 +501,6 @@ fn cautious(a: OmemoTrust, b: OmemoTrust) -> OmemoTrust {
         OmemoTrust::Verified => 3,
     };
     if rank(b) < rank(a) { b } else { a }
-}
-
-fn generation(profile: Profile) -> &'static str {
-    match profile {
-        Profile::Legacy => "Legacy (Conversations, Dino, Gajim, Monal)",
-        Profile::Omemo2 => "OMEMO 2 (Kaidan, Converse.js)",
-    }
 }
 
 /// A refused certificate: a warning when one trusted by the system was

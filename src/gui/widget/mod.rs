@@ -1,6 +1,7 @@
 //! Small widgets and the look shared by every screen.
 
 mod ellipsized;
+pub mod omemo;
 pub mod style;
 pub mod time;
 
