@@ -170,15 +170,7 @@ impl Details {
                     .size(12)
                     .style(style::muted),
             );
-            for key in &own.keys {
-                col = col
-                    .push(
-                        text(omemo::generation(key.profile()))
-                            .size(11)
-                            .style(style::muted),
-                    )
-                    .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE));
-            }
+            col = col.push(omemo::own_fingerprints(own));
         }
         col
     }

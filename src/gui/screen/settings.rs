@@ -351,15 +351,7 @@ impl Settings {
             .size(12)
             .style(style::muted),
         );
-        for key in &own.keys {
-            col = col
-                .push(
-                    text(omemo::generation(key.profile()))
-                        .size(11)
-                        .style(style::muted),
-                )
-                .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE));
-        }
+        col = col.push(omemo::own_fingerprints(own));
         // One entry per device, whatever namespaces it publishes in.
         let mut others: BTreeMap<DeviceId, Vec<&StoredDevice>> = BTreeMap::new();
         for d in &keys.others {

@@ -1,9 +1,9 @@
 //! The words the contact's details and Settings both use for OMEMO keys,
 //! so a device reads the same wherever it is shown.
 
-use iced::widget::{Text, text};
+use iced::widget::{Column, Text, text};
 use sotto::omemo::Profile;
-use sotto::store::OmemoTrust;
+use sotto::store::{OmemoTrust, OwnIdentity};
 
 use super::style;
 
@@ -31,4 +31,12 @@ pub fn unreadable<'a>(error: &str) -> Text<'a> {
     text(format!("Could not read the keys: {error}"))
         .size(12)
         .style(style::danger)
+}
+
+/// Our device's fingerprints, each under the clients that compare it.
+pub fn own_fingerprints<'a, M: 'a>(own: &OwnIdentity) -> Column<'a, M> {
+    own.keys.iter().fold(Column::new().spacing(4), |col, key| {
+        col.push(text(generation(key.profile())).size(11).style(style::muted))
+            .push(text(key.fingerprint()).size(13).font(iced::Font::MONOSPACE))
+    })
 }
