@@ -397,6 +397,10 @@ pub enum Event {
         contact: BareJid,
         error: Option<String>,
     },
+    /// One of our account's device lists was read or changed (and stored).
+    OwnDeviceList {
+        account: AccountId,
+    },
     /// One of our own devices is off our published device lists, or
     /// (`error`) is not.
     OwnDeviceRemoved {

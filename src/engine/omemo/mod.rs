@@ -543,6 +543,12 @@ impl Omemo {
                     tracing::error!(account = %self.account, error = %e, "could not store a device list");
                 }
                 if jid == self.account {
+                    // Settings shows the account's devices from the store.
+                    pipeline
+                        .emit(Event::OwnDeviceList {
+                            account: self.account.clone(),
+                        })
+                        .await;
                     self.own_lists.insert(profile, list.clone());
                     match &self.own {
                         // Another client's publication dropped us: add

@@ -422,9 +422,11 @@ fn settings_show_this_devices_fingerprints_and_remove_a_stale_own_device() {
         .into_iter()
         .find(|d| *d != own)
         .expect("the bot sees the stale device");
-    let line = format!("Device {stale} · Sotto (legacy and OMEMO 2)");
+    // Listed in one namespace or both, as far as its publications got
+    // before the set-up client stopped.
+    let line = format!("Device {stale} · Sotto (");
     s.window
-        .until("the stale device listed", |w| w.shows(&line));
+        .until("the stale device listed", |w| w.shows_part(&line));
     assert!(
         !s.window.shows_part(&format!("Device {own} ")),
         "this device is not offered for removal: {:?}",
@@ -436,11 +438,11 @@ fn settings_show_this_devices_fingerprints_and_remove_a_stale_own_device() {
         w.shows_part("Take this device off your published lists?")
     });
     s.window.click("Cancel");
-    assert!(s.window.shows(&line) && !s.window.shows_part("Take this device off"));
+    assert!(s.window.shows_part(&line) && !s.window.shows_part("Take this device off"));
     s.window.click("Remove device…");
     s.window.click("Remove device");
     s.window.until("the device gone from Settings", |w| {
-        !w.shows(&line) && !w.shows("Removing…")
+        !w.shows_part(&line) && !w.shows("Removing…")
     });
     assert!(
         s.window

@@ -39,6 +39,9 @@ impl Dashboard {
                         tasks.push(self.settings_keys(Some(&account)));
                     }
                 }
+                Event::OwnDeviceList { account } => {
+                    tasks.push(self.settings_keys(Some(&account)));
+                }
                 Event::OwnDeviceRemoved {
                     account,
                     device,
