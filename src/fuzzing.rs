@@ -144,11 +144,17 @@ pub fn omemo(data: &[u8]) {
     }
 }
 
-/// An `xmpp:` knock link, as shared by a contact.
+/// An `xmpp:` link, as another program hands it over, and a knock link,
+/// as shared by a contact.
 pub fn xmpp_uri(data: &[u8]) {
     let Ok(uri) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(link) = crate::uri::XmppUri::parse(uri) {
+        let text = link.to_string();
+        let again = crate::uri::XmppUri::parse(&text).expect("our own link parses");
+        assert_eq!(again, link, "a link survives being written: {text}");
+    }
     if let Ok((contact, info)) = PushInfo::from_xmpp_uri(uri) {
         assert!(contact.contains('@'), "a link names a contact");
         check_push_info(&info);

@@ -16,6 +16,7 @@ pub mod fingerprint;
 #[cfg(any(fuzzing, test))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod handover;
 pub mod instance;
 pub mod keychain;
 pub mod knock;
@@ -27,6 +28,7 @@ pub mod sandbox;
 pub mod secrets;
 pub mod store;
 pub mod tor;
+pub mod uri;
 pub mod xmpp;
 
 pub use engine::{Command, Engine, Event};

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     sotto::logging::init(args.verbose);
     let result = match args.command {
         Some(command) => cli::run(args.home.as_deref(), command),
-        None => start_gui(args.home.as_deref()),
+        None => start_gui(args.home.as_deref(), args.link),
     };
     match result {
         Ok(code) => code,
@@ -25,12 +25,12 @@ fn main() -> ExitCode {
 }
 
 #[cfg(feature = "gui")]
-fn start_gui(home: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    gui::run(home)?;
+fn start_gui(home: Option<&std::path::Path>, link: Option<String>) -> anyhow::Result<ExitCode> {
+    gui::run(home, link)?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "gui"))]
-fn start_gui(_home: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn start_gui(_home: Option<&std::path::Path>, _link: Option<String>) -> anyhow::Result<ExitCode> {
     anyhow::bail!("this build of Sotto has no GUI; run `sotto --help` for the commands")
 }

@@ -28,6 +28,9 @@ pub struct Paths {
     pub config_dir: PathBuf,
     pub data_dir: PathBuf,
     pub cache_dir: PathBuf,
+    /// Where the running GUI's door (its socket) is: the session's
+    /// runtime folder on Linux, the cache on macOS, which has none.
+    pub runtime_dir: PathBuf,
 }
 
 impl Paths {
@@ -37,6 +40,7 @@ impl Paths {
             config_dir: home.join("config"),
             data_dir: home.join("data"),
             cache_dir: home.join("cache"),
+            runtime_dir: home.join("run"),
         }
     }
 
@@ -47,6 +51,7 @@ impl Paths {
             config_dir: dirs.config_dir().to_owned(),
             data_dir: dirs.data_dir().to_owned(),
             cache_dir: dirs.cache_dir().to_owned(),
+            runtime_dir: dirs.runtime_dir().unwrap_or(dirs.cache_dir()).to_owned(),
         })
     }
 
@@ -60,7 +65,12 @@ impl Paths {
 
     /// Creates the folders, readable only by the user on Unix.
     pub fn create(&self) -> Result<(), PathsError> {
-        for dir in [&self.config_dir, &self.data_dir, &self.cache_dir] {
+        for dir in [
+            &self.config_dir,
+            &self.data_dir,
+            &self.cache_dir,
+            &self.runtime_dir,
+        ] {
             create_private_dir(dir).map_err(|source| PathsError::Create {
                 path: dir.clone(),
                 source,

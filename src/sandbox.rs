@@ -92,7 +92,12 @@ mod imp {
 
     pub fn confine(paths: &Paths) -> SandboxStatus {
         let abi = ABI::V5;
-        let own = [&paths.config_dir, &paths.data_dir, &paths.cache_dir];
+        let own = [
+            &paths.config_dir,
+            &paths.data_dir,
+            &paths.cache_dir,
+            &paths.runtime_dir,
+        ];
         let result = Ruleset::default()
             .handle_access(AccessFs::from_all(abi))
             .and_then(|r| r.create())

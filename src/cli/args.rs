@@ -12,8 +12,10 @@ use sotto::model::BareJid;
     version,
     about = "Sotto, a secure desktop XMPP messenger",
     long_about = "Sotto, a secure desktop XMPP messenger.\n\n\
-        With no command, Sotto opens its window. The commands below use the same \
-        core, for testers and scripts."
+        With no command, Sotto opens its window, or raises the one that is open; \
+        with an xmpp: link (RFC 5122), the window opens what the link names. The \
+        commands below use the same core, for testers and scripts.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Args {
     /// Keep all of Sotto's data and settings in this folder.
@@ -24,8 +26,21 @@ pub struct Args {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// An xmpp: link to open in the window, like
+    /// 'xmpp:bob@example.org?message;body=Hi' (a running Sotto is handed it).
+    #[arg(value_name = "XMPP_LINK", value_parser = xmpp_link)]
+    pub link: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Refuses a link that cannot be opened before any window starts; the
+/// window reads it again, as it reads every link handed to it.
+fn xmpp_link(s: &str) -> Result<String, String> {
+    sotto::uri::XmppUri::parse(s)
+        .map(|_| s.trim().to_owned())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]

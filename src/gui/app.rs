@@ -4,8 +4,10 @@
 use iced::keyboard::{self, Key, key::Named};
 use iced::{Element, Task, window};
 use sotto::config::Config;
+use sotto::handover::{Door, Request};
 use sotto::paths::Paths;
 use sotto::sandbox::SandboxStatus;
+use sotto::uri::XmppUri;
 
 use super::backend::Backend;
 use super::platform::Platform;
@@ -23,6 +25,16 @@ pub struct App {
     config: Option<Config>,
     sandbox: Option<SandboxStatus>,
     screen: Screen,
+    /// A link to open once the dashboard exists.
+    link: Option<Result<XmppUri, String>>,
+}
+
+/// What reaches the window from outside it: the link it was started
+/// with, and the door where later `sotto`s hand theirs.
+#[derive(Default)]
+pub struct Inbox {
+    pub link: Option<String>,
+    pub door: Option<Door>,
 }
 
 enum Screen {
@@ -36,12 +48,19 @@ pub enum Message {
     SystemDark(bool),
     Unlock(unlock::Message),
     Dashboard(dashboard::Message),
+    /// A later `sotto` handed over (a link, or only "show yourself").
+    HandedOver(Request),
 }
 
 impl App {
     /// The app as it starts, and its first task (asking the system's
     /// theme).
-    pub fn boot(paths: Paths, config: Config, platform: Platform) -> (Self, Task<Message>) {
+    pub fn boot(
+        paths: Paths,
+        config: Config,
+        platform: Platform,
+        inbox: Inbox,
+    ) -> (Self, Task<Message>) {
         let app = Self {
             prefs: Prefs::load(&prefs::file(&paths)),
             paths,
@@ -50,10 +69,15 @@ impl App {
             config: Some(config),
             sandbox: None,
             screen: Screen::Unlock(Unlock::new()),
+            link: inbox.link.as_deref().map(read_link),
         };
         let theme =
             iced::system::theme().map(|mode| Message::SystemDark(mode == iced::theme::Mode::Dark));
-        (app, theme)
+        let door = match inbox.door {
+            Some(door) => Task::run(door.requests(), Message::HandedOver),
+            None => Task::none(),
+        };
+        (app, Task::batch([theme, door]))
     }
 
     pub fn title(&self) -> String {
@@ -111,6 +135,25 @@ impl App {
                 }
             }
             (Message::Dashboard(m), Screen::Dashboard(d)) => d.update(m).map(Message::Dashboard),
+            (Message::HandedOver(request), screen) => {
+                tracing::info!(link = request.link.is_some(), "a later Sotto handed over");
+                let raise = window::latest().and_then(|id| {
+                    Task::batch([window::minimize(id, false), window::gain_focus(id)])
+                });
+                let Some(link) = request.link.as_deref().map(read_link) else {
+                    return raise;
+                };
+                match screen {
+                    Screen::Dashboard(d) => {
+                        Task::batch([raise, d.open_link(link).map(Message::Dashboard)])
+                    }
+                    // Opened once unlocked; a newer link replaces it.
+                    Screen::Unlock(_) => {
+                        self.link = Some(link);
+                        raise
+                    }
+                }
+            }
             _ => Task::none(),
         }
     }
@@ -130,7 +173,7 @@ impl App {
                 return Task::none();
             }
         };
-        let (dashboard, task) = Dashboard::start(Start {
+        let (mut dashboard, task) = Dashboard::start(Start {
             paths: self.paths.clone(),
             platform: self.platform.clone(),
             backend,
@@ -139,8 +182,12 @@ impl App {
             config: self.config.take().unwrap_or_default(),
             prefs: self.prefs.clone(),
         });
+        let link = match self.link.take() {
+            Some(link) => dashboard.open_link(link),
+            None => Task::none(),
+        };
         self.screen = Screen::Dashboard(Box::new(dashboard));
-        task.map(Message::Dashboard)
+        Task::batch([task, link]).map(Message::Dashboard)
     }
 
     pub fn view(&self) -> Element<'_, Message> {
@@ -157,6 +204,12 @@ impl App {
             Screen::Unlock(_) => None,
         }
     }
+}
+
+/// A link is read where it is used, whoever checked it before: the
+/// socket is open to any program of the user's.
+fn read_link(link: &str) -> Result<XmppUri, String> {
+    XmppUri::parse(link).map_err(|e| e.to_string())
 }
 
 /// Global shortcuts (Ctrl/Cmd+K, +N, +F, and Esc, whatever has focus) and

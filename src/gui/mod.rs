@@ -25,11 +25,13 @@ mod widget;
 
 use std::path::Path;
 
+use anyhow::Context as _;
 use iced::{Subscription, window};
 use sotto::config::Config;
+use sotto::handover::{self, Claim, HandoverError, Request};
 use sotto::paths::Paths;
 
-use app::{App, Message};
+use app::{App, Inbox, Message};
 use platform::Platform;
 
 /// When the GUI started, for the start-up timings it logs.
@@ -39,13 +41,40 @@ pub fn since_start_ms() -> u128 {
     STARTED.get().map_or(0, |t| t.elapsed().as_millis())
 }
 
-pub fn run(home: Option<&Path>) -> anyhow::Result<()> {
+pub fn run(home: Option<&Path>, link: Option<String>) -> anyhow::Result<()> {
     STARTED.get_or_init(std::time::Instant::now);
     let paths = Paths::resolve(home)?;
     paths.create()?;
+    let door = match handover::claim(&paths) {
+        Ok(Claim::First(door)) => Some(door),
+        Ok(Claim::Running(running)) => {
+            running
+                .hand_over(&Request { link })
+                .context("Sotto is already running, but could not be handed over to")?;
+            tracing::info!("handed over to the Sotto that runs");
+            return Ok(());
+        }
+        Err(e @ HandoverError::NoAnswer) => {
+            return Err(anyhow::Error::new(e).context("Sotto is already running"));
+        }
+        // Links from other programs will not reach this window; the rest
+        // of Sotto is unchanged.
+        Err(e) => {
+            tracing::warn!(error = %e, "no hand-over from later Sottos");
+            None
+        }
+    };
+    let inbox = std::sync::Mutex::new(Some(Inbox { link, door }));
     let config = Config::load(&paths.config_file())?;
     iced::application(
-        move || App::boot(paths.clone(), config.clone(), Platform::desktop()),
+        move || {
+            let inbox = inbox
+                .lock()
+                .ok()
+                .and_then(|mut i| i.take())
+                .unwrap_or_default();
+            App::boot(paths.clone(), config.clone(), Platform::desktop(), inbox)
+        },
         App::update,
         App::view,
     )

@@ -9,6 +9,8 @@ use reqwest::Url;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::uri::{Action, XmppUri};
+
 /// Larger push info is refused unread.
 pub const MAX_JSON_BYTES: usize = 8 * 1024;
 /// More tokens than a phone would ever hand out.
@@ -34,7 +36,7 @@ pub enum PushInfoError {
     TooManyTokens(usize),
     #[error("a token in the push info is empty, too long or has characters a relay does not use")]
     BadToken,
-    #[error("the link is not a knock link: {0}")]
+    #[error("the knock link cannot be used: {0}")]
     BadUri(String),
 }
 
@@ -185,38 +187,26 @@ impl PushInfo {
         if uri.len() > MAX_JSON_BYTES {
             return Err(PushInfoError::TooLarge(uri.len()));
         }
-        let rest = uri
-            .trim()
-            .strip_prefix("xmpp:")
-            .ok_or_else(|| bad("it does not start with xmpp:"))?;
-        let (jid, query) = rest
-            .split_once('?')
-            .ok_or_else(|| bad("it has no ?knock part"))?;
-        let mut parts = query.split(';');
-        if parts.next() != Some("knock") {
-            return Err(bad("its action is not knock"));
+        let uri = XmppUri::parse(uri).map_err(|e| PushInfoError::BadUri(e.to_string()))?;
+        if uri.action != Action::Knock {
+            return Err(bad("it is not a knock link (it has no ?knock;… part)"));
         }
-        let decode = |v: &str| percent_decode(v).ok_or_else(|| bad("it has a broken %-escape"));
-        let mut endpoint = None;
-        let mut tokens = Vec::new();
-        for part in parts {
-            match part.split_once('=') {
-                Some(("endpoint", v)) => endpoint = Some(decode(v)?),
-                Some(("token", v)) => {
-                    if tokens.len() >= MAX_TOKENS {
-                        return Err(PushInfoError::TooManyTokens(tokens.len() + 1));
-                    }
-                    tokens.push(Token::parse(&decode(v)?)?);
-                }
-                _ => {}
-            }
-        }
-        let jid = decode(jid)?;
-        if jid.is_empty() || !jid.contains('@') {
+        let contact = uri.bare();
+        if contact.node().is_none() {
             return Err(bad("it names no contact"));
         }
-        let endpoint = endpoint.ok_or_else(|| bad("it has no endpoint"))?;
-        Ok((jid, Self::new(&endpoint, tokens)?))
+        let endpoint = uri
+            .values("endpoint")
+            .next()
+            .ok_or_else(|| bad("it has no endpoint"))?;
+        let mut tokens = Vec::new();
+        for token in uri.values("token") {
+            if tokens.len() >= MAX_TOKENS {
+                return Err(PushInfoError::TooManyTokens(tokens.len() + 1));
+            }
+            tokens.push(Token::parse(token)?);
+        }
+        Ok((contact.to_string(), Self::new(endpoint, tokens)?))
     }
 
     /// The JSON form, for publishing our own.
@@ -227,24 +217,6 @@ impl PushInfo {
         })
         .to_string()
     }
-}
-
-/// RFC 3986 percent-decoding into UTF-8; `None` for a broken escape.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod demo;
 mod ejabberd;
 mod extras;
 mod fake_server;
+mod handover;
 mod harness;
 mod hostile;
 mod keychain;

@@ -122,6 +122,19 @@ impl Composer {
         (Task::none(), None)
     }
 
+    /// Text from a link (`?message;body=…`), for the user to read and
+    /// send: after what they had typed, never instead of it. A correction
+    /// in progress stays one.
+    pub fn prefill(&mut self, body: &str) {
+        let text = match self.content.text() {
+            typed if typed.trim().is_empty() => body.to_owned(),
+            typed => format!("{}\n{body}", typed.trim_end()),
+        };
+        self.content = text_editor::Content::with_text(&text);
+        self.content
+            .perform(text_editor::Action::Move(text_editor::Motion::DocumentEnd));
+    }
+
     /// Esc while correcting: back to an empty box. False if there was
     /// nothing to cancel.
     pub fn cancel_edit(&mut self) -> bool {

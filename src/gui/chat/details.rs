@@ -44,6 +44,12 @@ pub enum Message {
 }
 
 impl Details {
+    /// A link to add, typed for the user.
+    pub fn offer(&mut self, link: String) {
+        self.link = link;
+        self.error = None;
+    }
+
     /// The engine refused push info for this contact.
     pub fn rejected(&mut self, reason: String) {
         self.error = Some(reason);

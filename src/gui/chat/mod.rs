@@ -149,6 +149,28 @@ impl Chat {
         )
     }
 
+    /// A link's text in the composer, which gets the keyboard.
+    pub fn compose(&mut self, body: &str) -> Task<Message> {
+        self.composer.prefill(body);
+        operation::focus(composer::COMPOSER)
+    }
+
+    /// A knock link handed to the window: shown in the details' push info
+    /// field for the user to add (or not).
+    pub fn offer_push_link(&mut self, link: String, backend: &Backend) -> Task<Message> {
+        let load = match self.details {
+            Some(_) => Task::none(),
+            None => {
+                self.details = Some(Details::default());
+                Details::load(&self.account, &self.peer, backend).map(Message::Details)
+            }
+        };
+        if let Some(details) = &mut self.details {
+            details.offer(link);
+        }
+        Task::batch([load, operation::focus(details::PUSH_LINK)])
+    }
+
     pub fn is(&self, account: &BareJid, peer: &str) -> bool {
         &self.account == account && self.peer.as_str() == peer
     }

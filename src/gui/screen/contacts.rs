@@ -42,7 +42,19 @@ pub enum Event {
     Back,
 }
 
+/// The address field of "Add a contact".
+pub const ADD_JID: &str = "add-contact";
+
 impl Contacts {
+    /// An address from a link (`?roster`), typed in "Add a contact" for
+    /// the user to add.
+    pub fn offer(&mut self, jid: &BareJid, name: Option<String>) -> Task<Message> {
+        self.jid = jid.to_string();
+        self.name = name.unwrap_or_default();
+        self.error = None;
+        iced::widget::operation::focus(ADD_JID)
+    }
+
     pub fn update(
         &mut self,
         message: Message,
@@ -135,6 +147,7 @@ impl Contacts {
             text("Add a contact").size(17),
             row![
                 text_input("Address, like bob@example.org", &self.jid)
+                    .id(ADD_JID)
                     .on_input(Message::NewJid)
                     .on_submit(Message::Add)
                     .padding(8),

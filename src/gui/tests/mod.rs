@@ -14,6 +14,7 @@ mod accounts;
 mod chat;
 mod history;
 mod knock;
+mod links;
 mod overlays;
 mod relay;
 mod window;
@@ -100,7 +101,7 @@ pub struct Scene {
     pub bot: TestClient,
     /// The bot's account and password, for a second device of it.
     pub bot_login: (AccountConfig, String),
-    _home: Home,
+    pub home: Home,
 }
 
 impl Scene {
@@ -162,7 +163,7 @@ impl Scene {
             me: mine.jid,
             bot,
             bot_login: (server.account(&bot_user), bot_pw),
-            _home: home,
+            home,
         }
     }
 

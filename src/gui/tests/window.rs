@@ -22,7 +22,7 @@ use sotto::paths::Paths;
 use sotto::sandbox::SandboxStatus;
 
 use super::rt;
-use crate::gui::app::{App, Message};
+use crate::gui::app::{App, Inbox, Message};
 use crate::gui::notify::{self, Desktop, Shown};
 use crate::gui::platform::Platform;
 use crate::gui::screen::dashboard::Dashboard;
@@ -98,7 +98,16 @@ impl Window {
     /// Boots the app on `paths` as production does, and opens its window.
     pub fn start(paths: Paths, config: Config) -> Self {
         let desk = Record::default();
-        let (app, boot) = App::boot(paths, config, platform(desk.clone()));
+        // The door later `sotto`s knock at, as production opens it.
+        let door = match sotto::handover::claim(&paths).expect("the door") {
+            sotto::handover::Claim::First(door) => door,
+            sotto::handover::Claim::Running(_) => panic!("another window owns this home"),
+        };
+        let inbox = Inbox {
+            link: None,
+            door: Some(door),
+        };
+        let (app, boot) = App::boot(paths, config, platform(desk.clone()), inbox);
         let mut window = Self {
             app,
             tasks: SelectAll::new(),

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod events;
+mod links;
 mod view;
 
 use iced::{Task, window};
