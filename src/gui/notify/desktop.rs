@@ -1,7 +1,8 @@
-//! The system's notifications through notify-rust: the freedesktop
-//! notification server over D-Bus on Linux and the BSDs (asynchronously,
-//! clicks included), the notification center elsewhere. A missing server
-//! is one log line, never a crash or a hang of the window.
+//! The system's notifications: the freedesktop notification server over
+//! D-Bus on Linux and the BSDs (spoken directly with zbus: Open, Mark as
+//! read, and Reply where the server takes inline replies), notify-rust's
+//! notification center elsewhere. A missing server is one log line, never
+//! a crash or a hang of the window.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -9,7 +10,7 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use super::{Desktop, Key, Shown};
+use super::{Desktop, Key, Response, Shown};
 
 /// The bundle id; notify-rust shows the app under it on macOS.
 pub const APP_ID: &str = "im.sotto.Sotto";
@@ -17,7 +18,7 @@ pub const APP_ID: &str = "im.sotto.Sotto";
 /// Said once per run: a missing daemon would otherwise log every message.
 static WARNED: AtomicBool = AtomicBool::new(false);
 
-fn unavailable(e: &notify_rust::error::Error) {
+fn unavailable(e: &dyn std::fmt::Display) {
     if !WARNED.swap(true, Ordering::Relaxed) {
         tracing::warn!(error = %e, "desktop notifications are unavailable");
     }
@@ -30,16 +31,34 @@ pub struct System {
     xdg: xdg::Conversations,
 }
 
+#[cfg(all(test, unix, not(target_os = "macos")))]
+pub use xdg::Bus;
+
+#[cfg(all(unix, not(target_os = "macos")))]
+impl System {
+    /// On another bus than the session's (a test's).
+    #[cfg(test)]
+    pub fn on(bus: Bus) -> Self {
+        Self {
+            xdg: xdg::Conversations::on(bus),
+        }
+    }
+}
+
 impl Desktop for System {
-    fn show(&mut self, shown: Shown, clicked: mpsc::UnboundedSender<Key>) -> BoxFuture<'_, ()> {
+    fn show(
+        &mut self,
+        shown: Shown,
+        responses: mpsc::UnboundedSender<Response>,
+    ) -> BoxFuture<'_, ()> {
         #[cfg(all(unix, not(target_os = "macos")))]
         {
-            self.xdg.show(shown, clicked).boxed()
+            self.xdg.show(shown, responses).boxed()
         }
         #[cfg(not(all(unix, not(target_os = "macos"))))]
         {
             // Clicks reach only a main run loop, which iced owns here.
-            let _ = clicked;
+            let _ = responses;
             other::show(shown).boxed()
         }
     }
@@ -60,89 +79,235 @@ impl Desktop for System {
 #[cfg(all(unix, not(target_os = "macos")))]
 mod xdg {
     use std::collections::HashMap;
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
-    use notify_rust::{Hint, Notification, NotificationHandle, NotificationResponse};
+    use futures::StreamExt as _;
     use tokio::sync::mpsc;
-    use tokio::task::AbortHandle;
+    use zbus::zvariant::Value;
 
     use super::super::text::escape_markup;
-    use super::super::{Key, Shown};
+    use super::super::{Key, Response, Shown};
     use super::{APP_ID, unavailable};
 
-    /// Each conversation's notification on screen, and the task that
-    /// waits for its click.
+    /// The Desktop Notifications Specification 1.2's interface.
+    #[zbus::proxy(
+        interface = "org.freedesktop.Notifications",
+        default_service = "org.freedesktop.Notifications",
+        default_path = "/org/freedesktop/Notifications"
+    )]
+    trait Notifications {
+        #[allow(clippy::too_many_arguments)]
+        fn notify(
+            &self,
+            app_name: &str,
+            replaces_id: u32,
+            app_icon: &str,
+            summary: &str,
+            body: &str,
+            actions: &[&str],
+            hints: HashMap<&str, Value<'_>>,
+            expire_timeout: i32,
+        ) -> zbus::Result<u32>;
+
+        fn close_notification(&self, id: u32) -> zbus::Result<()>;
+
+        fn get_capabilities(&self) -> zbus::Result<Vec<String>>;
+
+        #[zbus(signal)]
+        fn action_invoked(&self, id: u32, action_key: String) -> zbus::Result<()>;
+
+        #[zbus(signal)]
+        fn notification_replied(&self, id: u32, text: String) -> zbus::Result<()>;
+    }
+
+    /// Which bus the notification server is on.
+    #[derive(Debug, Clone, Default)]
+    pub enum Bus {
+        #[default]
+        Session,
+        #[cfg_attr(not(test), allow(dead_code))]
+        Address(String),
+    }
+
+    /// The actions offered; `default` is a click on the notification.
+    const OPEN: &str = "default";
+    const MARK_READ: &str = "mark-read";
+    /// The spec's name for an inline reply (KDE Plasma, and servers that
+    /// announce the `inline-reply` capability).
+    const REPLY: &str = "inline-reply";
+
+    /// Our notifications on screen: which conversation each id shows, for
+    /// the signals, which name only the id.
+    type Ids = Arc<Mutex<HashMap<u32, Key>>>;
+
+    struct Connected {
+        proxy: NotificationsProxy<'static>,
+        markup: bool,
+        reply: bool,
+        ids: Ids,
+        responses: mpsc::UnboundedSender<Response>,
+    }
+
     #[derive(Default)]
     pub struct Conversations {
-        /// Whether the server reads markup in bodies; asked once.
-        markup: Option<bool>,
-        open: HashMap<Key, (Arc<NotificationHandle>, AbortHandle)>,
+        bus: Bus,
+        connected: Option<Connected>,
+        /// Each conversation's notification, by the id the server gave.
+        open: HashMap<Key, u32>,
     }
 
     impl Conversations {
-        pub async fn show(&mut self, shown: Shown, clicked: mpsc::UnboundedSender<Key>) {
-            let markup = match self.markup {
-                Some(m) => m,
-                None => {
-                    let m = tokio::task::spawn_blocking(notify_rust::get_capabilities)
-                        .await
-                        .ok()
-                        .and_then(Result::ok)
-                        .is_some_and(|caps| caps.iter().any(|c| c == "body-markup"));
-                    self.markup = Some(m);
-                    m
-                }
-            };
-            let body = if markup {
-                escape_markup(&shown.body)
-            } else {
-                shown.body.clone()
-            };
-            let mut n = Notification::new();
-            n.appname("Sotto")
-                .summary(&shown.summary)
-                .body(&body)
-                .action("default", "Open")
-                .hint(Hint::Category("im.received".into()))
-                .hint(Hint::DesktopEntry(APP_ID.into()));
-            if let Some((earlier, _)) = self.open.get(&shown.key) {
-                // The same notification, updated in place.
-                n.id(earlier.id());
+        #[cfg(test)]
+        pub fn on(bus: Bus) -> Self {
+            Self {
+                bus,
+                ..Self::default()
             }
-            let handle = match n.show_async().await {
-                Ok(handle) => Arc::new(handle),
+        }
+
+        async fn connect(
+            &mut self,
+            responses: &mpsc::UnboundedSender<Response>,
+        ) -> zbus::Result<&Connected> {
+            let stale = self
+                .connected
+                .as_ref()
+                .is_none_or(|c| !c.responses.same_channel(responses));
+            if stale {
+                let connection = match &self.bus {
+                    Bus::Session => zbus::Connection::session().await?,
+                    Bus::Address(a) => {
+                        zbus::connection::Builder::address(a.as_str())?
+                            .build()
+                            .await?
+                    }
+                };
+                let proxy = NotificationsProxy::new(&connection).await?;
+                // Listening before the first Notify, so no answer is missed.
+                let actions = proxy.receive_action_invoked().await?;
+                let replies = proxy.receive_notification_replied().await?;
+                let caps = proxy.get_capabilities().await?;
+                let has = |c: &str| caps.iter().any(|x| x == c);
+                let ids = Ids::default();
+                tokio::spawn(listen(actions, replies, ids.clone(), responses.clone()));
+                self.connected = Some(Connected {
+                    proxy,
+                    markup: has("body-markup"),
+                    reply: has("inline-reply"),
+                    ids,
+                    responses: responses.clone(),
+                });
+            }
+            self.connected
+                .as_ref()
+                .ok_or_else(|| zbus::Error::Failure("not connected".into()))
+        }
+
+        pub async fn show(&mut self, shown: Shown, responses: mpsc::UnboundedSender<Response>) {
+            let replaces = self.open.get(&shown.key).copied().unwrap_or(0);
+            let c = match self.connect(&responses).await {
+                Ok(c) => c,
                 Err(e) => {
                     unavailable(&e);
                     return;
                 }
             };
-            let key = shown.key;
-            let waiting = handle.clone();
-            let for_click = key.clone();
-            let waiter = tokio::spawn(async move {
-                let mut opened = false;
-                waiting
-                    .wait_for_action_async(|response| {
-                        opened = match response {
-                            NotificationResponse::Default => true,
-                            NotificationResponse::Action(a) => a == "default",
-                            _ => false,
-                        };
-                    })
-                    .await;
-                if opened {
-                    let _ = clicked.send(for_click);
-                }
-            });
-            if let Some((_, earlier)) = self.open.insert(key, (handle, waiter.abort_handle())) {
-                earlier.abort();
+            let body = if c.markup {
+                escape_markup(&shown.body)
+            } else {
+                shown.body.clone()
+            };
+            let mut actions = vec![OPEN, "Open", MARK_READ, "Mark as read"];
+            if c.reply {
+                actions.extend([REPLY, "Reply"]);
             }
+            let hints = HashMap::from([
+                ("category", Value::from("im.received")),
+                ("desktop-entry", Value::from(APP_ID)),
+                // KDE's placeholder in the reply field.
+                ("x-kde-reply-placeholder-text", Value::from("Reply…")),
+            ]);
+            let id = match c
+                .proxy
+                .notify(
+                    "Sotto",
+                    replaces,
+                    APP_ID,
+                    &shown.summary,
+                    &body,
+                    &actions,
+                    hints,
+                    -1,
+                )
+                .await
+            {
+                Ok(id) => id,
+                Err(e) => {
+                    unavailable(&e);
+                    return;
+                }
+            };
+            if let Ok(mut ids) = c.ids.lock() {
+                if replaces != id {
+                    ids.remove(&replaces);
+                }
+                ids.insert(id, shown.key.clone());
+            }
+            self.open.insert(shown.key, id);
         }
 
         pub async fn withdraw(&mut self, key: Key) {
-            if let Some((handle, waiter)) = self.open.remove(&key) {
-                waiter.abort();
-                handle.close_async().await;
+            let Some(id) = self.open.remove(&key) else {
+                return;
+            };
+            if let Some(c) = &self.connected {
+                if let Ok(mut ids) = c.ids.lock() {
+                    ids.remove(&id);
+                }
+                if let Err(e) = c.proxy.close_notification(id).await {
+                    tracing::debug!(error = %e, "a notification was not withdrawn");
+                }
+            }
+        }
+    }
+
+    /// Turns the server's signals about our notifications into responses.
+    /// Other programs' notifications share the signals: their ids are not
+    /// ours and are ignored. NotificationClosed is not read: it follows
+    /// each action at once, on a stream of its own, so it could be read
+    /// first and hide the action; a closed id stays known until its
+    /// conversation is read or notified again.
+    async fn listen(
+        actions: ActionInvokedStream,
+        replies: NotificationRepliedStream,
+        ids: Ids,
+        responses: mpsc::UnboundedSender<Response>,
+    ) {
+        enum Signal {
+            Action(u32, String),
+            Reply(u32, String),
+        }
+        let actions = actions.filter_map(|s| async move {
+            s.args().ok().map(|a| Signal::Action(a.id, a.action_key))
+        });
+        let replies = replies
+            .filter_map(|s| async move { s.args().ok().map(|a| Signal::Reply(a.id, a.text)) });
+        let mut signals = std::pin::pin!(futures::stream::select(actions, replies));
+        while let Some(signal) = signals.next().await {
+            let key = |id: &u32| ids.lock().ok().and_then(|ids| ids.get(id).cloned());
+            let response = match signal {
+                Signal::Action(id, action) => match (key(&id), action.as_str()) {
+                    (Some(k), OPEN) => Response::Open(k),
+                    (Some(k), MARK_READ) => Response::MarkRead(k),
+                    _ => continue,
+                },
+                Signal::Reply(id, text) => match key(&id) {
+                    Some(k) if !text.trim().is_empty() => Response::Reply(k, text),
+                    _ => continue,
+                },
+            };
+            if responses.send(response).is_err() {
+                return;
             }
         }
     }
@@ -192,7 +357,7 @@ mod tests {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    use super::super::{Desktop, Key, Shown};
+    use super::super::{Desktop, Key, Response, Shown};
     use super::System;
 
     const CHILD: &str = "SOTTO_NOTIFY_TEST_CHILD";
@@ -320,7 +485,10 @@ exec "$@""#;
         assert!(clicked_at.success());
         let got = rt
             .block_on(async { tokio::time::timeout(Duration::from_secs(15), clicks.recv()).await });
-        assert_eq!(got.expect("a click within 15 s"), Some(bob.clone()));
+        assert_eq!(
+            got.expect("a click within 15 s"),
+            Some(Response::Open(bob.clone()))
+        );
         until("closed by the click", || {
             dunstctl(&["count", "displayed"]) == "0"
         });

@@ -16,6 +16,8 @@ use futures::future::BoxFuture;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
+#[cfg(all(test, unix, not(target_os = "macos")))]
+pub use desktop::Bus;
 pub use desktop::{APP_ID, System};
 
 /// A conversation: account and contact.
@@ -45,12 +47,42 @@ pub struct Shown {
     pub count: u32,
 }
 
+/// What the user did with a conversation's notification.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Response {
+    /// Clicked it (or chose Open): the chat, in front.
+    Open(Key),
+    /// Chose Mark as read.
+    MarkRead(Key),
+    /// Typed an answer into it (where the server offers inline replies).
+    Reply(Key, String),
+}
+
+/// A reply is a message body: never in a log.
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Open(key) => f.debug_tuple("Open").field(key).finish(),
+            Self::MarkRead(key) => f.debug_tuple("MarkRead").field(key).finish(),
+            Self::Reply(key, text) => f
+                .debug_tuple("Reply")
+                .field(key)
+                .field(&format_args!("<{} chars>", text.chars().count()))
+                .finish(),
+        }
+    }
+}
+
 /// Where notifications appear: the desktop's notification server, or a
 /// test's record.
 pub trait Desktop: Send + 'static {
     /// Shows `shown`, replacing the conversation's earlier notification;
-    /// a click on it is sent to `clicked`.
-    fn show(&mut self, shown: Shown, clicked: mpsc::UnboundedSender<Key>) -> BoxFuture<'_, ()>;
+    /// what the user does with it is sent to `responses`.
+    fn show(
+        &mut self,
+        shown: Shown,
+        responses: mpsc::UnboundedSender<Response>,
+    ) -> BoxFuture<'_, ()>;
     /// Takes the conversation's notification away.
     fn withdraw(&mut self, key: Key) -> BoxFuture<'_, ()>;
 }
@@ -80,17 +112,17 @@ struct Shared {
 /// The window's handle on the notification task. Calls never block.
 pub struct Notifier {
     shared: Arc<Shared>,
-    clicks: Mutex<Option<mpsc::UnboundedReceiver<Key>>>,
+    responses: Mutex<Option<mpsc::UnboundedReceiver<Response>>>,
 }
 
 impl Notifier {
     pub fn start(runtime: &tokio::runtime::Handle, desktop: Box<dyn Desktop>) -> Self {
         let shared = Arc::new(Shared::default());
-        let (clicked, clicks) = mpsc::unbounded_channel();
-        runtime.spawn(run(shared.clone(), desktop, clicked));
+        let (respond, responses) = mpsc::unbounded_channel();
+        runtime.spawn(run(shared.clone(), desktop, respond));
         Self {
             shared,
-            clicks: Mutex::new(Some(clicks)),
+            responses: Mutex::new(Some(responses)),
         }
     }
 
@@ -126,9 +158,10 @@ impl Notifier {
         }
     }
 
-    /// Clicked notifications, once (the dashboard listens).
-    pub fn clicks(&self) -> Option<mpsc::UnboundedReceiver<Key>> {
-        self.clicks.lock().ok()?.take()
+    /// What the user does with notifications, once (the dashboard
+    /// listens).
+    pub fn responses(&self) -> Option<mpsc::UnboundedReceiver<Response>> {
+        self.responses.lock().ok()?.take()
     }
 }
 
@@ -182,7 +215,7 @@ fn take_due(state: &mut State, now: Instant) -> Due {
 async fn run(
     shared: Arc<Shared>,
     mut desktop: Box<dyn Desktop>,
-    clicked: mpsc::UnboundedSender<Key>,
+    respond: mpsc::UnboundedSender<Response>,
 ) {
     loop {
         let due = match shared.state.lock() {
@@ -196,7 +229,7 @@ async fn run(
             desktop.withdraw(key).await;
         }
         for shown in due.show {
-            desktop.show(shown, clicked.clone()).await;
+            desktop.show(shown, respond.clone()).await;
         }
         // A wake-up between the check above and here is kept by Notify.
         match due.next {

@@ -15,6 +15,7 @@ mod chat;
 mod history;
 mod knock;
 mod links;
+mod notifications;
 mod overlays;
 mod relay;
 mod window;
@@ -89,7 +90,12 @@ impl Home {
 
     /// The window on this home, unlocked.
     pub fn open(&self) -> Window {
-        Window::unlocked(self.paths.clone(), self.config.clone(), PASSPHRASE)
+        self.open_on(None)
+    }
+
+    /// With its notifications on the server on `bus`.
+    pub fn open_on(&self, bus: Option<crate::gui::notify::Bus>) -> Window {
+        Window::unlocked_on(self.paths.clone(), self.config.clone(), PASSPHRASE, bus)
     }
 }
 
@@ -106,6 +112,11 @@ pub struct Scene {
 
 impl Scene {
     pub fn new() -> Self {
+        Self::on(None)
+    }
+
+    /// A scene whose window notifies through the server on `bus`.
+    pub fn on(bus: Option<crate::gui::notify::Bus>) -> Self {
         let server = harness::shared();
         let (me, me_pw) = harness::new_user(server, "gui");
         let (bot_user, bot_pw) = harness::new_user(server, "bot");
@@ -135,7 +146,7 @@ impl Scene {
             bot
         });
         let home = Home::new(&[(mine.clone(), me_pw.as_str())]);
-        let mut window = home.open();
+        let mut window = home.open_on(bus);
         let online = format!("{} · online", mine.jid);
         window.until("the account online", |w| w.shows(&online));
         window.until("the contacts from the server", |w| {

@@ -48,10 +48,14 @@ pub struct Window {
 /// The platform of a test: no sandbox (it would confine the whole test
 /// process), notifications recorded, knocks allowed to a relay double on
 /// loopback over plain http.
-fn platform(desk: Record) -> Platform {
+fn platform(desk: Record, bus: Option<notify::Bus>) -> Platform {
     Platform {
         confine: |_| SandboxStatus::Unavailable("not applied in tests".into()),
-        notifications: Arc::new(move || Box::new(desk.clone())),
+        notifications: match bus {
+            None => Arc::new(move || Box::new(desk.clone())),
+            // The real client, on a test's own notification server.
+            Some(bus) => Arc::new(move || Box::new(notify::System::on(bus.clone()))),
+        },
         engine: EngineOptions {
             knock: KnockPolicy {
                 allow_insecure: true,
@@ -68,14 +72,14 @@ fn platform(desk: Record) -> Platform {
 struct Record {
     shown: Arc<Mutex<Vec<Shown>>>,
     withdrawn: Arc<Mutex<Vec<notify::Key>>>,
-    clicks: Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<notify::Key>>>>,
+    clicks: Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<notify::Response>>>>,
 }
 
 impl Desktop for Record {
     fn show(
         &mut self,
         shown: Shown,
-        clicked: tokio::sync::mpsc::UnboundedSender<notify::Key>,
+        clicked: tokio::sync::mpsc::UnboundedSender<notify::Response>,
     ) -> futures::future::BoxFuture<'_, ()> {
         if let Ok(mut seen) = self.shown.lock() {
             seen.push(shown);
@@ -97,6 +101,11 @@ impl Desktop for Record {
 impl Window {
     /// Boots the app on `paths` as production does, and opens its window.
     pub fn start(paths: Paths, config: Config) -> Self {
+        Self::start_on(paths, config, None)
+    }
+
+    /// Notifications go to the notification server on `bus`, if given.
+    pub fn start_on(paths: Paths, config: Config, bus: Option<notify::Bus>) -> Self {
         let desk = Record::default();
         // The door later `sotto`s knock at, as production opens it.
         let door = match sotto::handover::claim(&paths).expect("the door") {
@@ -107,7 +116,7 @@ impl Window {
             link: None,
             door: Some(door),
         };
-        let (app, boot) = App::boot(paths, config, platform(desk.clone()), inbox);
+        let (app, boot) = App::boot(paths, config, platform(desk.clone(), bus), inbox);
         let mut window = Self {
             app,
             tasks: SelectAll::new(),
@@ -134,14 +143,19 @@ impl Window {
         clicks
             .as_ref()
             .expect("a notification was shown")
-            .send(key)
+            .send(notify::Response::Open(key))
             .expect("the app listens for clicks");
     }
 
     /// Started, then unlocked through the passphrase screen, as on a
     /// computer without a keychain.
-    pub fn unlocked(paths: Paths, config: Config, passphrase: &str) -> Self {
-        let mut w = Self::start(paths, config);
+    pub fn unlocked_on(
+        paths: Paths,
+        config: Config,
+        passphrase: &str,
+        bus: Option<notify::Bus>,
+    ) -> Self {
+        let mut w = Self::start_on(paths, config, bus);
         w.until("the unlock screen", |w| w.shows("Unlock Sotto"));
         w.type_in(PASSPHRASE.into(), passphrase);
         w.click("Unlock");

@@ -10,8 +10,8 @@ mod view;
 
 use iced::{Task, window};
 use sotto::config::Config;
-use sotto::engine::{Command, Event as EngineEvent};
-use sotto::model::{BareJid, Contact, now_ms};
+use sotto::engine::{Command, Engine, Event as EngineEvent};
+use sotto::model::{BareJid, Contact, OutgoingMessage, now_ms};
 use sotto::paths::Paths;
 use sotto::sandbox::SandboxStatus;
 use sotto::store::{ConversationSummary, KeyOrigin, StoredMessage};
@@ -23,7 +23,7 @@ use crate::gui::backend::{Backend, sleep};
 use crate::gui::chat::{self, Chat};
 use crate::gui::context::Context;
 use crate::gui::conversations::Conversations;
-use crate::gui::notify::Notifier;
+use crate::gui::notify::{Notifier, Response};
 use crate::gui::overlay::{self, Kind, Overlay};
 use crate::gui::people::{Key, People, PushSummary};
 use crate::gui::platform::Platform;
@@ -87,8 +87,8 @@ pub enum Message {
     Settings(settings::Message),
     Shortcut(Shortcut),
     Focus(bool),
-    /// A notification of this conversation was clicked.
-    NotificationClicked(Key),
+    /// The user acted on a conversation's notification.
+    Notification(Response),
     MarkRead,
     /// A new account's settings were written (or not).
     AccountSaved(Box<Config>, Result<(), String>),
@@ -142,11 +142,11 @@ impl Dashboard {
         if let Some(events) = dashboard.backend.event_stream() {
             tasks.push(Task::run(events, Message::Engine));
         }
-        if let Some(clicks) = dashboard.notifier.clicks() {
-            let clicks = futures::stream::unfold(clicks, |mut rx| async move {
-                rx.recv().await.map(|key| (key, rx))
+        if let Some(responses) = dashboard.notifier.responses() {
+            let responses = futures::stream::unfold(responses, |mut rx| async move {
+                rx.recv().await.map(|response| (response, rx))
             });
-            tasks.push(Task::run(clicks, Message::NotificationClicked));
+            tasks.push(Task::run(responses, Message::Notification));
         }
         for account in &dashboard.config.accounts {
             dashboard
@@ -230,9 +230,27 @@ impl Dashboard {
                     return self.seen();
                 }
             }
-            Message::NotificationClicked((account, peer)) => {
+            Message::Notification(Response::Open((account, peer))) => {
                 let open = self.open(account, peer, None);
                 return Task::batch([open, window::latest().and_then(window::gain_focus)]);
+            }
+            Message::Notification(Response::MarkRead((account, peer))) => {
+                self.send_read(account, peer);
+            }
+            // Answered without opening the window: the message goes as the
+            // composer's would (encrypted where the chat is), and answering
+            // is having read what it answers.
+            Message::Notification(Response::Reply((account, peer), body)) => {
+                self.backend.send(Command::SendMessage {
+                    account: account.clone(),
+                    message: OutgoingMessage {
+                        id: Engine::new_message_id(),
+                        to: peer.clone(),
+                        body: body.trim_end().to_owned(),
+                        plain: false,
+                    },
+                });
+                self.send_read(account, peer);
             }
             Message::Tick => {}
             Message::MarkRead => {
