@@ -27,7 +27,22 @@ pub struct App {
     screen: Screen,
     /// A link to open once the dashboard exists.
     link: Option<Result<XmppUri, String>>,
+    /// The tray icon, while a tray host shows it.
+    tray: Option<Tray>,
+    /// Closed to the tray.
+    hidden: bool,
+    /// The first close asks what to do (the window stays until answered).
+    asking_close: bool,
 }
+
+#[cfg(all(unix, not(target_os = "macos")))]
+struct Tray {
+    handle: super::tray::Handle,
+    /// What it shows: unread count and Do not disturb.
+    shows: Option<(i64, bool)>,
+}
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+struct Tray;
 
 /// What reaches the window from outside it: the link it was started
 /// with, and the door where later `sotto`s hand theirs.
@@ -50,6 +65,13 @@ pub enum Message {
     Dashboard(dashboard::Message),
     /// A later `sotto` handed over (a link, or only "show yourself").
     HandedOver(Request),
+    #[cfg(all(unix, not(target_os = "macos")))]
+    Tray(super::tray::Event),
+    CloseRequested,
+    /// The first close's answer: keep running in the tray.
+    KeepRunning,
+    /// The first close's other answer, Ctrl+Q, and the tray's Quit.
+    Quit,
 }
 
 impl App {
@@ -70,6 +92,9 @@ impl App {
             sandbox: None,
             screen: Screen::Unlock(Unlock::new()),
             link: inbox.link.as_deref().map(read_link),
+            tray: None,
+            hidden: false,
+            asking_close: false,
         };
         let theme =
             iced::system::theme().map(|mode| Message::SystemDark(mode == iced::theme::Mode::Dark));
@@ -77,7 +102,15 @@ impl App {
             Some(door) => Task::run(door.requests(), Message::HandedOver),
             None => Task::none(),
         };
-        (app, Task::batch([theme, door]))
+        #[cfg(all(unix, not(target_os = "macos")))]
+        let tray = if app.platform.tray {
+            Task::run(super::tray::start(app.prefs.do_not_disturb), Message::Tray)
+        } else {
+            Task::none()
+        };
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        let tray = Task::none();
+        (app, Task::batch([theme, door, tray]))
     }
 
     pub fn title(&self) -> String {
@@ -105,6 +138,50 @@ impl App {
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let task = self.route(message);
+        Task::batch([task, self.sync_tray()])
+    }
+
+    fn prefs(&self) -> &Prefs {
+        match &self.screen {
+            Screen::Dashboard(d) => d.prefs(),
+            Screen::Unlock(_) => &self.prefs,
+        }
+    }
+
+    /// Changes the preferences wherever they live now (and saves them).
+    fn change_prefs(&mut self, change: impl FnOnce(&mut Prefs)) -> Task<Message> {
+        match &mut self.screen {
+            Screen::Dashboard(d) => d.change_prefs(change).map(Message::Dashboard),
+            Screen::Unlock(_) => {
+                change(&mut self.prefs);
+                if let Err(e) = self.prefs.save(&prefs::file(&self.paths)) {
+                    tracing::warn!(error = %e, "preferences not saved");
+                }
+                Task::none()
+            }
+        }
+    }
+
+    /// The window goes; Sotto stays, in the tray.
+    fn hide(&mut self) -> Task<Message> {
+        self.hidden = true;
+        let unfocus = match &mut self.screen {
+            Screen::Dashboard(d) => d
+                .update(dashboard::Message::Focus(false))
+                .map(Message::Dashboard),
+            Screen::Unlock(_) => Task::none(),
+        };
+        let hide = window::latest().and_then(|id| window::set_mode(id, window::Mode::Hidden));
+        Task::batch([unfocus, hide])
+    }
+
+    fn show(&mut self) -> Task<Message> {
+        self.hidden = false;
+        super::raise()
+    }
+
+    fn route(&mut self, message: Message) -> Task<Message> {
         match (message, &mut self.screen) {
             (Message::WindowOpened, Screen::Unlock(unlock)) => {
                 if self.sandbox.is_some() {
@@ -135,15 +212,13 @@ impl App {
                 }
             }
             (Message::Dashboard(m), Screen::Dashboard(d)) => d.update(m).map(Message::Dashboard),
-            (Message::HandedOver(request), screen) => {
+            (Message::HandedOver(request), _) => {
                 tracing::info!(link = request.link.is_some(), "a later Sotto handed over");
-                let raise = window::latest().and_then(|id| {
-                    Task::batch([window::minimize(id, false), window::gain_focus(id)])
-                });
+                let raise = self.show();
                 let Some(link) = request.link.as_deref().map(read_link) else {
                     return raise;
                 };
-                match screen {
+                match &mut self.screen {
                     Screen::Dashboard(d) => {
                         Task::batch([raise, d.open_link(link).map(Message::Dashboard)])
                     }
@@ -154,8 +229,73 @@ impl App {
                     }
                 }
             }
+            #[cfg(all(unix, not(target_os = "macos")))]
+            (Message::Tray(event), _) => self.tray(event),
+            (Message::CloseRequested, _) => {
+                if self.tray.is_none() || !self.prefs().keep_running {
+                    return iced::exit();
+                }
+                if self.prefs().told_about_tray {
+                    return self.hide();
+                }
+                self.asking_close = true;
+                Task::none()
+            }
+            (Message::KeepRunning, _) => {
+                self.asking_close = false;
+                let told = self.change_prefs(|p| p.told_about_tray = true);
+                Task::batch([told, self.hide()])
+            }
+            (Message::Quit, _) => iced::exit(),
             _ => Task::none(),
         }
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    fn tray(&mut self, event: super::tray::Event) -> Task<Message> {
+        use super::tray::Event;
+        match event {
+            Event::Shown(handle) => {
+                self.tray = Some(Tray {
+                    handle,
+                    shows: None,
+                });
+                Task::none()
+            }
+            Event::Gone => {
+                // Closed to a tray that is no more: the window comes back.
+                self.tray = None;
+                if self.hidden {
+                    self.show()
+                } else {
+                    Task::none()
+                }
+            }
+            Event::Open => self.show(),
+            Event::DoNotDisturb(on) => self.change_prefs(|p| p.do_not_disturb = on),
+            Event::Quit => iced::exit(),
+        }
+    }
+
+    /// The tray shows the unread count and Do not disturb as they are now.
+    fn sync_tray(&mut self) -> Task<Message> {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            let now = (
+                match &self.screen {
+                    Screen::Dashboard(d) => d.unread_total(),
+                    Screen::Unlock(_) => 0,
+                },
+                self.prefs().do_not_disturb,
+            );
+            if let Some(tray) = &mut self.tray
+                && tray.shows != Some(now)
+            {
+                tray.shows = Some(now);
+                return Task::future(tray.handle.clone().set(now.0, now.1)).discard();
+            }
+        }
+        Task::none()
     }
 
     /// Store open: start the engine on it, then the dashboard.
@@ -191,10 +331,20 @@ impl App {
     }
 
     pub fn view(&self) -> Element<'_, Message> {
-        match &self.screen {
+        let screen = match &self.screen {
             Screen::Unlock(unlock) => unlock.view().map(Message::Unlock),
             Screen::Dashboard(d) => d.view().map(Message::Dashboard),
+        };
+        if self.asking_close {
+            super::widget::closing::over(screen)
+        } else {
+            screen
         }
+    }
+
+    #[cfg(test)]
+    pub fn hidden(&self) -> bool {
+        self.hidden
     }
 
     #[cfg(test)]
@@ -219,6 +369,12 @@ pub fn shortcut(
     _status: iced::event::Status,
     _window: window::Id,
 ) -> Option<Message> {
+    if let iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, .. }) = &event
+        && modifiers.command()
+        && matches!(key.as_ref(), Key::Character("q" | "Q"))
+    {
+        return Some(Message::Quit);
+    }
     let m = match event {
         iced::Event::Window(window::Event::Focused) => dashboard::Message::Focus(true),
         iced::Event::Window(window::Event::Unfocused) => dashboard::Message::Focus(false),

@@ -22,6 +22,43 @@ pub fn window_icon() -> Option<Icon> {
 }
 
 fn decode(data: &[u8]) -> Result<Icon, String> {
+    let (rgba, width, height) = rgba(data)?;
+    iced::window::icon::from_rgba(rgba, width, height).map_err(|e| e.to_string())
+}
+
+/// The icon for the tray (StatusNotifierItem's IconPixmap: ARGB32 in
+/// network byte order), with a red dot at the top right when something
+/// is unread.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub fn tray_pixmap(dot: bool) -> Option<(Vec<u8>, u32, u32)> {
+    let (mut rgba, width, height) = rgba(PNG).ok()?;
+    if dot {
+        // The icon is square.
+        let w = f64::from(width);
+        let (cx, cy, r) = (w * 0.75, w * 0.25, w * 0.22);
+        for (i, px) in rgba.chunks_exact_mut(4).enumerate() {
+            let (x, y) = (
+                (i % width as usize) as f64 + 0.5,
+                (i / width as usize) as f64 + 0.5,
+            );
+            let d = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
+            if d <= r {
+                px.copy_from_slice(&[0xe0, 0x24, 0x24, 0xff]);
+            } else if d <= r + 1.5 {
+                // A white ring keeps the dot apart from the icon.
+                px.copy_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+            }
+        }
+    }
+    let argb = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[3], p[0], p[1], p[2]])
+        .collect();
+    Some((argb, width, height))
+}
+
+/// 8-bit RGBA pixels, width and height.
+fn rgba(data: &[u8]) -> Result<(Vec<u8>, u32, u32), String> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(data));
     // Whatever the file's colour type, hand iced 8-bit RGBA.
     decoder.set_transformations(png::Transformations::ALPHA | png::Transformations::STRIP_16);
@@ -36,7 +73,7 @@ fn decode(data: &[u8]) -> Result<Icon, String> {
         ));
     }
     rgba.truncate(frame.buffer_size());
-    iced::window::icon::from_rgba(rgba, frame.width, frame.height).map_err(|e| e.to_string())
+    Ok((rgba, frame.width, frame.height))
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ mod screen;
 mod sidebar;
 #[cfg(test)]
 mod tests;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod tray;
 mod widget;
 
 use std::path::Path;
@@ -92,6 +94,8 @@ fn window_settings() -> window::Settings {
     window::Settings {
         size: iced::Size::new(1100.0, 720.0),
         min_size: Some(iced::Size::new(720.0, 480.0)),
+        // A close may only hide the window (App, Message::CloseRequested).
+        exit_on_close_request: false,
         icon: icon::window_icon(),
         #[cfg(target_os = "linux")]
         platform_specific: window::settings::PlatformSpecific {
@@ -102,10 +106,25 @@ fn window_settings() -> window::Settings {
     }
 }
 
+/// The window in front, from wherever it is: closed to the tray (hidden),
+/// minimized, or behind other windows.
+pub fn raise<T: Send + 'static>() -> iced::Task<T> {
+    window::latest().and_then(|id| {
+        window::mode(id).then(move |mode| {
+            let shown = match mode {
+                window::Mode::Hidden => window::set_mode(id, window::Mode::Windowed),
+                _ => iced::Task::none(),
+            };
+            iced::Task::batch([shown, window::minimize(id, false), window::gain_focus(id)])
+        })
+    })
+}
+
 /// Only event-driven sources: nothing here ticks while the app is idle.
 fn subscription(_app: &App) -> Subscription<Message> {
     Subscription::batch([
         window::open_events().map(|_| Message::WindowOpened),
+        window::close_requests().map(|_| Message::CloseRequested),
         iced::event::listen_with(app::shortcut),
         iced::system::theme_changes()
             .map(|mode| Message::SystemDark(mode == iced::theme::Mode::Dark)),

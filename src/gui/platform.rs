@@ -15,6 +15,8 @@ use super::notify::{Desktop, System};
 
 #[derive(Clone)]
 pub struct Platform {
+    /// Whether to show a tray icon (where the desktop has a tray host).
+    pub tray: bool,
     /// Confines the process once the window is up.
     pub confine: fn(&Paths) -> SandboxStatus,
     /// Where notifications appear (made once per dashboard).
@@ -27,6 +29,7 @@ impl Platform {
     /// The real one.
     pub fn desktop() -> Self {
         Self {
+            tray: true,
             confine: sotto::sandbox::confine,
             notifications: Arc::new(|| Box::new(System::default())),
             engine: EngineOptions {

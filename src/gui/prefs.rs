@@ -40,6 +40,14 @@ pub struct Prefs {
     /// The conversation list shows the last message under each name.
     pub previews: bool,
     pub theme: ThemeChoice,
+    /// No notifications at all, whatever the rest says (the tray's and
+    /// Settings' switch).
+    pub do_not_disturb: bool,
+    /// Closing the window keeps Sotto connected, in the tray (where there
+    /// is one).
+    pub keep_running: bool,
+    /// The first close said what happens and how to quit.
+    pub told_about_tray: bool,
 }
 
 impl Default for Prefs {
@@ -49,6 +57,9 @@ impl Default for Prefs {
             hide_content: false,
             previews: true,
             theme: ThemeChoice::System,
+            do_not_disturb: false,
+            keep_running: true,
+            told_about_tray: false,
         }
     }
 }

@@ -23,6 +23,8 @@ use crate::gui::widget::{omemo, style};
 pub const NOTIFICATIONS: &str = "notifications";
 pub const HIDE_CONTENT: &str = "hide-content";
 pub const PREVIEWS: &str = "previews";
+pub const DO_NOT_DISTURB: &str = "do-not-disturb";
+pub const KEEP_RUNNING: &str = "keep-running";
 
 #[derive(Debug, Default)]
 pub struct Settings {
@@ -49,6 +51,8 @@ pub struct OwnKeys {
 pub enum Message {
     Notifications(bool),
     HideContent(bool),
+    DoNotDisturb(bool),
+    KeepRunning(bool),
     Previews(bool),
     Theme(ThemeChoice),
     Enable(BareJid, bool),
@@ -127,6 +131,8 @@ impl Settings {
         match message {
             Message::Notifications(on) => prefs.notifications = on,
             Message::HideContent(on) => prefs.hide_content = on,
+            Message::DoNotDisturb(on) => prefs.do_not_disturb = on,
+            Message::KeepRunning(on) => prefs.keep_running = on,
             Message::Previews(on) => prefs.previews = on,
             Message::Theme(t) => prefs.theme = t,
             Message::Enable(jid, on) => return Some(Event::Enable(jid, on)),
@@ -201,6 +207,12 @@ impl Settings {
                     )
                     .id(HIDE_CONTENT),
                     container(
+                        toggler(prefs.do_not_disturb)
+                            .label("Do not disturb: no notifications until this is off again")
+                            .on_toggle(Message::DoNotDisturb)
+                    )
+                    .id(DO_NOT_DISTURB),
+                    container(
                         toggler(prefs.previews)
                             .label("Show the last message under each conversation")
                             .on_toggle(Message::Previews)
@@ -208,6 +220,18 @@ impl Settings {
                     .id(PREVIEWS),
                 ]
                 .spacing(8),
+            )
+            .push(text("In the background").size(18))
+            .push(
+                container(
+                    toggler(prefs.keep_running)
+                        .label(
+                            "Keep Sotto connected in the tray when its window is closed \
+                             (where the desktop shows a tray)",
+                        )
+                        .on_toggle(Message::KeepRunning),
+                )
+                .id(KEEP_RUNNING),
             )
             .push(text("Appearance").size(18))
             .push(

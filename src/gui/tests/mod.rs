@@ -18,6 +18,7 @@ mod links;
 mod notifications;
 mod overlays;
 mod relay;
+mod tray;
 mod window;
 
 use std::sync::OnceLock;

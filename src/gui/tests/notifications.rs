@@ -52,22 +52,22 @@ impl Drop for PrivateBus {
 }
 
 #[derive(Debug, Clone)]
-struct Notified {
-    id: u32,
-    replaces: u32,
-    summary: String,
-    body: String,
-    actions: Vec<String>,
+pub struct Notified {
+    pub id: u32,
+    pub replaces: u32,
+    pub summary: String,
+    pub body: String,
+    pub actions: Vec<String>,
 }
 
 #[derive(Default, Clone)]
-struct Log {
+pub struct Log {
     notified: Arc<Mutex<Vec<Notified>>>,
     closed: Arc<Mutex<Vec<u32>>>,
 }
 
 impl Log {
-    fn notified(&self) -> Vec<Notified> {
+    pub fn notified(&self) -> Vec<Notified> {
         self.notified.lock().expect("log").clone()
     }
 }
@@ -141,20 +141,25 @@ impl Server {
     ) -> zbus::Result<()>;
 }
 
-struct NotificationServer {
+pub struct NotificationServer {
     connection: zbus::Connection,
-    log: Log,
+    pub log: Log,
 }
 
 impl NotificationServer {
     fn start(bus: &PrivateBus) -> Self {
+        Self::on(&bus.address)
+    }
+
+    /// On the bus at `address`.
+    pub fn on(address: &str) -> Self {
         let log = Log::default();
         let server = Server {
             log: log.clone(),
             next: 0,
         };
         let connection = rt().block_on(async {
-            zbus::connection::Builder::address(bus.address.as_str())
+            zbus::connection::Builder::address(address)
                 .expect("address")
                 .name("org.freedesktop.Notifications")
                 .expect("name")

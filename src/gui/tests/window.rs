@@ -43,6 +43,8 @@ pub struct Window {
     /// update of one included.
     pub notices: Arc<Mutex<Vec<Shown>>>,
     desk: Record,
+    /// The app asked the runtime to end (Quit).
+    pub exited: bool,
 }
 
 /// The platform of a test: no sandbox (it would confine the whole test
@@ -50,6 +52,8 @@ pub struct Window {
 /// loopback over plain http.
 fn platform(desk: Record, bus: Option<notify::Bus>) -> Platform {
     Platform {
+        // On a test's bus only: the session's tray would show a test's icon.
+        tray: bus.is_some(),
         confine: |_| SandboxStatus::Unavailable("not applied in tests".into()),
         notifications: match bus {
             None => Arc::new(move || Box::new(desk.clone())),
@@ -122,6 +126,7 @@ impl Window {
             tasks: SelectAll::new(),
             notices: desk.shown.clone(),
             desk,
+            exited: false,
         };
         window.push(boot);
         window.update(Message::WindowOpened);
@@ -217,8 +222,10 @@ impl Window {
         while let Some(action) = next.take() {
             // Widget operations (focus, scrolling), window and system
             // requests have no window to act on here.
-            if let Action::Output(m) = action {
-                self.update(m);
+            match action {
+                Action::Output(m) => self.update(m),
+                Action::Exit => self.exited = true,
+                _ => {}
             }
             let tasks = &mut self.tasks;
             next = rt().block_on(async { tasks.next().now_or_never().flatten() });
@@ -240,6 +247,7 @@ impl Window {
             match outcome {
                 Ok(value) => return value,
                 Err(Some(Action::Output(m))) => self.update(m),
+                Err(Some(Action::Exit)) => self.exited = true,
                 Err(_) => {}
             }
         }

@@ -1,5 +1,6 @@
 //! Small widgets and the look shared by every screen.
 
+pub mod closing;
 mod ellipsized;
 pub mod omemo;
 pub mod style;

@@ -13,6 +13,16 @@ use crate::gui::screen::{settings, sign_in};
 use crate::gui::sidebar::Page;
 
 impl Dashboard {
+    /// Changes the preferences and writes them, off the GUI thread.
+    pub fn change_prefs(&mut self, change: impl FnOnce(&mut prefs::Prefs)) -> Task<Message> {
+        change(&mut self.prefs);
+        let (saved, path) = (self.prefs.clone(), prefs::file(&self.paths));
+        Task::perform(
+            self.backend.persist(move || saved.save(&path)),
+            Message::Saved,
+        )
+    }
+
     pub(super) fn sign_in(&mut self, m: sign_in::Message) -> Task<Message> {
         let (task, event) = self.sign_in.update(m, &self.config, &self.backend);
         if let Some(sign_in::Event::Back) = event {
@@ -76,14 +86,7 @@ impl Dashboard {
             return Task::none();
         };
         match event {
-            settings::Event::Prefs(prefs) => {
-                self.prefs = prefs;
-                let (saved, path) = (self.prefs.clone(), prefs::file(&self.paths));
-                Task::perform(
-                    self.backend.persist(move || saved.save(&path)),
-                    Message::Saved,
-                )
-            }
+            settings::Event::Prefs(prefs) => self.change_prefs(|p| *p = prefs),
             settings::Event::Enable(jid, on) => {
                 if let Ok(account) = self.config.account_mut(&jid) {
                     account.enabled = on;

@@ -187,7 +187,11 @@ impl Dashboard {
             self.read_due = self.chat.as_ref().map(Chat::key);
             tasks.push(self.seen());
         }
-        if incoming && !(open && self.focused) && self.prefs.notifications {
+        if incoming
+            && !(open && self.focused)
+            && self.prefs.notifications
+            && !self.prefs.do_not_disturb
+        {
             self.notify(account, &m);
         }
         Task::batch(tasks)

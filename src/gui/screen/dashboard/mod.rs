@@ -8,7 +8,7 @@ mod events;
 mod links;
 mod view;
 
-use iced::{Task, window};
+use iced::Task;
 use sotto::config::Config;
 use sotto::engine::{Command, Engine, Event as EngineEvent};
 use sotto::model::{BareJid, Contact, OutgoingMessage, now_ms};
@@ -173,6 +173,10 @@ impl Dashboard {
         &self.prefs
     }
 
+    pub fn unread_total(&self) -> i64 {
+        self.conversations.unread_total()
+    }
+
     pub fn title(&self) -> String {
         match (&self.chat, self.conversations.unread_total()) {
             (Some(chat), 0) => format!("{} — Sotto", self.ctx().name(&chat.account, &chat.peer)),
@@ -232,7 +236,7 @@ impl Dashboard {
             }
             Message::Notification(Response::Open((account, peer))) => {
                 let open = self.open(account, peer, None);
-                return Task::batch([open, window::latest().and_then(window::gain_focus)]);
+                return Task::batch([open, crate::gui::raise()]);
             }
             Message::Notification(Response::MarkRead((account, peer))) => {
                 self.send_read(account, peer);

@@ -1,0 +1,247 @@
+//! The tray, as a desktop's tray host sees it: on a private D-Bus session
+//! with a minimal StatusNotifierWatcher (the one name a host owns, which
+//! ksni registers the item with) and the test's notification server, the
+//! test reads the item's properties and clicks its menu (com.canonical.
+//! dbusmenu) as a panel would. The test runs itself again inside
+//! `dbus-run-session`: the session bus is found from the environment, which
+//! a running test must not change.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use zbus::zvariant::{OwnedValue, Structure, Value};
+
+use super::notifications::NotificationServer;
+use super::{Scene, rt};
+use crate::gui::app::Message;
+use crate::gui::notify::Bus;
+use crate::gui::widget::closing;
+
+const CHILD: &str = "SOTTO_TRAY_TEST_CHILD";
+const NAME: &str = "gui::tests::tray::the_tray_opens_and_quits_and_a_closed_window_stays_connected";
+
+/// StatusNotifierItem's ToolTip: icon name, pixmaps, title, description.
+type ToolTip = (String, Vec<(i32, i32, Vec<u8>)>, String, String);
+/// dbusmenu's GetLayout answer: revision, and the root (id, properties,
+/// children as variants).
+type Layout = (u32, (i32, HashMap<String, OwnedValue>, Vec<OwnedValue>));
+
+/// What a tray host needs to answer for an item to register.
+struct Watcher {
+    items: Arc<Mutex<Vec<String>>>,
+}
+
+#[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
+impl Watcher {
+    fn register_status_notifier_item(&self, service: String) {
+        self.items.lock().expect("items").push(service);
+    }
+
+    fn register_status_notifier_host(&self, _service: String) {}
+
+    #[zbus(property)]
+    fn registered_status_notifier_items(&self) -> Vec<String> {
+        self.items.lock().expect("items").clone()
+    }
+
+    #[zbus(property)]
+    fn is_status_notifier_host_registered(&self) -> bool {
+        true
+    }
+
+    #[zbus(property)]
+    fn protocol_version(&self) -> i32 {
+        0
+    }
+}
+
+/// The item as a host reads it.
+struct Host {
+    connection: zbus::Connection,
+    service: String,
+}
+
+impl Host {
+    async fn item(&self) -> zbus::Proxy<'static> {
+        zbus::proxy::Builder::new(&self.connection)
+            .destination(self.service.clone())
+            .expect("destination")
+            .path("/StatusNotifierItem")
+            .expect("path")
+            .interface("org.kde.StatusNotifierItem")
+            .expect("interface")
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await
+            .expect("the item")
+    }
+
+    fn property<T>(&self, name: &str) -> T
+    where
+        T: TryFrom<OwnedValue>,
+        T::Error: Into<zbus::Error>,
+    {
+        rt().block_on(async {
+            self.item()
+                .await
+                .get_property::<T>(name)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        })
+    }
+
+    fn tooltip(&self) -> String {
+        let (_icon, _pixmaps, _title, description): ToolTip = self.property("ToolTip");
+        description
+    }
+
+    /// Clicks the menu entry labelled `label`.
+    fn click(&self, label: &str) {
+        rt().block_on(async {
+            let menu_path: zbus::zvariant::OwnedObjectPath = self
+                .item()
+                .await
+                .get_property("Menu")
+                .await
+                .expect("the item's menu");
+            let menu = zbus::Proxy::new(
+                &self.connection,
+                self.service.clone(),
+                menu_path,
+                "com.canonical.dbusmenu",
+            )
+            .await
+            .expect("menu");
+            let (_revision, (_root, _props, children)): Layout = menu
+                .call("GetLayout", &(0i32, 1i32, Vec::<String>::new()))
+                .await
+                .expect("GetLayout");
+            let mut labels = Vec::new();
+            let id = children
+                .into_iter()
+                .find_map(|child| {
+                    let fields = Structure::try_from(Value::from(child)).ok()?.into_fields();
+                    let id = i32::try_from(fields.first()?).ok()?;
+                    let props =
+                        HashMap::<String, OwnedValue>::try_from(fields.get(1)?.try_clone().ok()?)
+                            .ok()?;
+                    let text = props
+                        .get("label")
+                        .and_then(|l| String::try_from(l.try_clone().ok()?).ok())?;
+                    labels.push(text.clone());
+                    (text == label).then_some(id)
+                })
+                .unwrap_or_else(|| panic!("no {label:?} in the menu: {labels:?}"));
+            let _: () = menu
+                .call("Event", &(id, "clicked", Value::from(""), 0u32))
+                .await
+                .expect("Event");
+        });
+    }
+}
+
+#[test]
+fn the_tray_opens_and_quits_and_a_closed_window_stays_connected() {
+    if std::env::var_os(CHILD).is_some() {
+        return in_the_session();
+    }
+    let run = Command::new("dbus-run-session")
+        .arg("--")
+        .arg(std::env::current_exe().expect("test binary"))
+        .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .expect("dbus-run-session (apt install dbus)");
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && said.contains("1 passed"),
+        "{said}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+fn in_the_session() {
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("a session bus");
+    let items = Arc::new(Mutex::new(Vec::new()));
+    let _watcher = rt().block_on(async {
+        zbus::connection::Builder::address(address.as_str())
+            .expect("address")
+            .name("org.kde.StatusNotifierWatcher")
+            .expect("name")
+            .serve_at(
+                "/StatusNotifierWatcher",
+                Watcher {
+                    items: items.clone(),
+                },
+            )
+            .expect("serve")
+            .build()
+            .await
+            .expect("the watcher")
+    });
+    let notifications = NotificationServer::on(&address);
+
+    let mut s = Scene::on(Some(Bus::Session));
+    s.window.until("the tray item registered", |_| {
+        !items.lock().expect("items").is_empty()
+    });
+    let host = Host {
+        connection: rt()
+            .block_on(zbus::Connection::session())
+            .expect("host connection"),
+        service: items.lock().expect("items")[0].clone(),
+    };
+    assert_eq!(host.property::<String>("Title"), "Sotto");
+    assert_eq!(host.property::<String>("Status"), "Active");
+    assert_eq!(host.tooltip(), "No unread messages");
+
+    // The first close asks, and says how to quit.
+    s.window.update(Message::CloseRequested);
+    s.window.until("the question", |w| w.shows(closing::KEEP));
+    assert!(s.window.shows_part("press Ctrl+Q"));
+    s.window.click(closing::KEEP);
+    assert!(s.window.app().hidden(), "closed to the tray");
+
+    // Closed, still connected: a message arrives, is notified and counted.
+    s.bot_says("still there?");
+    s.window.until("the notification", |_| {
+        notifications
+            .log
+            .notified()
+            .iter()
+            .any(|n| n.body == "still there?")
+    });
+    s.window
+        .until("the tray's count", |_| host.tooltip() == "1 unread message");
+    assert_eq!(host.property::<String>("Status"), "NeedsAttention");
+
+    // Open from the tray's menu.
+    host.click("Open Sotto");
+    s.window.until("the window back", |w| !w.app().hidden());
+
+    // A later close does not ask again.
+    s.window.update(Message::CloseRequested);
+    assert!(s.window.app().hidden());
+    assert!(!s.window.shows(closing::KEEP));
+
+    // Do not disturb from the tray: counted, not notified.
+    host.click("Do not disturb");
+    s.window.until("the tray says so", |_| {
+        host.tooltip().ends_with("· Do not disturb")
+    });
+    let before = notifications.log.notified().len();
+    s.bot_says("quiet please");
+    s.window.until("counted", |_| {
+        host.tooltip().starts_with("2 unread messages")
+    });
+    assert_eq!(
+        notifications.log.notified().len(),
+        before,
+        "nothing notified while Do not disturb"
+    );
+
+    // Quit from the tray ends the app.
+    host.click("Quit");
+    s.window.until("the app ended", |w| w.exited);
+}
