@@ -10,6 +10,15 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    if args.link.is_some() && args.command.is_some() {
+        use clap::CommandFactory as _;
+        cli::Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "an xmpp: link is opened by the window; give it without a command",
+            )
+            .exit();
+    }
     sotto::logging::init(args.verbose);
     let result = match args.command {
         Some(command) => cli::run(args.home.as_deref(), command),

@@ -14,8 +14,7 @@ use sotto::model::BareJid;
     long_about = "Sotto, a secure desktop XMPP messenger.\n\n\
         With no command, Sotto opens its window, or raises the one that is open; \
         with an xmpp: link (RFC 5122), the window opens what the link names. The \
-        commands below use the same core, for testers and scripts.",
-    args_conflicts_with_subcommands = true
+        commands below use the same core, for testers and scripts."
 )]
 pub struct Args {
     /// Keep all of Sotto's data and settings in this folder.

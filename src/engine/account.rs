@@ -17,8 +17,8 @@ use super::omemo::{Omemo, Outgoing};
 use super::pipeline::{Pipeline, Step, Stored};
 use super::{AccountLogin, Command, Event};
 use crate::model::{
-    AccountId, BareJid, ConnectionState, IncomingMessage, OutgoingState, PresenceUpdate,
-    Subscription, SyncedMessage,
+    AccountId, Availability, BareJid, ConnectionState, IncomingMessage, OutgoingState,
+    PresenceUpdate, Subscription, SyncedMessage,
 };
 use crate::secrets::Secrets;
 use crate::store::ChatEncryption;
@@ -61,6 +61,9 @@ pub struct AccountTask {
     /// The front end's last word on whether the user is looking, for
     /// sessions started later.
     client_active: Option<bool>,
+    /// The presence the front end last set, for sessions started later
+    /// (it outranks the one the login carried).
+    presence: Option<(Availability, Option<String>)>,
     /// Contacts' available resources, from their presence.
     present: HashMap<BareJid, HashSet<String>>,
     /// Contacts' subscriptions, for whom we answer with receipts.
@@ -99,6 +102,7 @@ impl AccountTask {
             knocks,
             ready: false,
             client_active: None,
+            presence: None,
             present: HashMap::new(),
             roster: HashMap::new(),
             catching_up: None,
@@ -200,7 +204,7 @@ impl AccountTask {
             server: login.config.server,
             direct_tls: login.config.direct_tls,
             pinned: login.config.pinned_certificate,
-            presence: login.presence,
+            presence: self.presence.clone().or(login.presence),
             retry: login.retry,
             route,
             register,
@@ -267,13 +271,15 @@ impl AccountTask {
                     tracing::debug!(%account, "offline; the message waits in the outbox");
                 }
             }
+            // State, not a request: kept for the next session, and never a
+            // failure while offline.
             Command::SetPresence {
                 availability,
                 status,
                 ..
             } => {
-                self.to_session(SessionCommand::SetPresence(availability, status))
-                    .await
+                self.presence = Some((availability, status.clone()));
+                self.to_session_if_any(SessionCommand::SetPresence(availability, status));
             }
             Command::FetchRoster { .. } => self.to_session(SessionCommand::FetchRoster).await,
             Command::AddContact { jid, name, .. } => {

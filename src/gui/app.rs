@@ -29,6 +29,9 @@ pub struct App {
     link: Option<Result<XmppUri, String>>,
     /// The tray icon, while a tray host shows it.
     tray: Option<Tray>,
+    /// The dock's unread count, and the count it shows.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    launcher: Option<(super::launcher::Launcher, Option<i64>)>,
     /// Closed to the tray.
     hidden: bool,
     /// The first close asks what to do (the window stays until answered).
@@ -67,6 +70,8 @@ pub enum Message {
     HandedOver(Request),
     #[cfg(all(unix, not(target_os = "macos")))]
     Tray(super::tray::Event),
+    #[cfg(all(unix, not(target_os = "macos")))]
+    Launcher(Option<super::launcher::Launcher>),
     CloseRequested,
     /// The first close's answer: keep running in the tray.
     KeepRunning,
@@ -93,6 +98,8 @@ impl App {
             screen: Screen::Unlock(Unlock::new()),
             link: inbox.link.as_deref().map(read_link),
             tray: None,
+            #[cfg(all(unix, not(target_os = "macos")))]
+            launcher: None,
             hidden: false,
             asking_close: false,
         };
@@ -104,7 +111,10 @@ impl App {
         };
         #[cfg(all(unix, not(target_os = "macos")))]
         let tray = if app.platform.tray {
-            Task::run(super::tray::start(app.prefs.do_not_disturb), Message::Tray)
+            Task::batch([
+                Task::run(super::tray::start(app.prefs.do_not_disturb), Message::Tray),
+                Task::perform(super::launcher::Launcher::start(), Message::Launcher),
+            ])
         } else {
             Task::none()
         };
@@ -139,7 +149,7 @@ impl App {
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
         let task = self.route(message);
-        Task::batch([task, self.sync_tray()])
+        Task::batch([task, self.sync_desktop()])
     }
 
     fn prefs(&self) -> &Prefs {
@@ -231,6 +241,11 @@ impl App {
             }
             #[cfg(all(unix, not(target_os = "macos")))]
             (Message::Tray(event), _) => self.tray(event),
+            #[cfg(all(unix, not(target_os = "macos")))]
+            (Message::Launcher(launcher), _) => {
+                self.launcher = launcher.map(|l| (l, None));
+                Task::none()
+            }
             (Message::CloseRequested, _) => {
                 if self.tray.is_none() || !self.prefs().keep_running {
                     return iced::exit();
@@ -277,24 +292,33 @@ impl App {
         }
     }
 
-    /// The tray shows the unread count and Do not disturb as they are now.
-    fn sync_tray(&mut self) -> Task<Message> {
-        #[cfg(all(unix, not(target_os = "macos")))]
+    /// The tray and the dock show the unread count (and the tray Do not
+    /// disturb) as they are now.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    fn sync_desktop(&mut self) -> Task<Message> {
+        let unread = match &self.screen {
+            Screen::Dashboard(d) => d.unread_total(),
+            Screen::Unlock(_) => 0,
+        };
+        let now = (unread, self.prefs().do_not_disturb);
+        let mut tasks = Vec::new();
+        if let Some(tray) = &mut self.tray
+            && tray.shows != Some(now)
         {
-            let now = (
-                match &self.screen {
-                    Screen::Dashboard(d) => d.unread_total(),
-                    Screen::Unlock(_) => 0,
-                },
-                self.prefs().do_not_disturb,
-            );
-            if let Some(tray) = &mut self.tray
-                && tray.shows != Some(now)
-            {
-                tray.shows = Some(now);
-                return Task::future(tray.handle.clone().set(now.0, now.1)).discard();
-            }
+            tray.shows = Some(now);
+            tasks.push(Task::future(tray.handle.clone().set(now.0, now.1)).discard());
         }
+        if let Some((launcher, shows)) = &mut self.launcher
+            && *shows != Some(unread)
+        {
+            *shows = Some(unread);
+            tasks.push(Task::future(launcher.clone().set(unread)).discard());
+        }
+        Task::batch(tasks)
+    }
+
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    fn sync_desktop(&mut self) -> Task<Message> {
         Task::none()
     }
 

@@ -84,6 +84,9 @@ pub struct Backend {
     /// Taken once by the event subscription.
     events: Arc<Mutex<Option<mpsc::Receiver<Event>>>>,
     writer: Writer,
+    /// What every account announces when it signs in: available or away,
+    /// and the status message.
+    presence: Arc<Mutex<(Availability, Option<String>)>>,
     /// Keeps the runtime alive as long as any handle exists.
     _owner: Arc<RuntimeOwner>,
 }
@@ -145,6 +148,7 @@ impl Backend {
             runtime: runtime.handle().clone(),
             events: Arc::new(Mutex::new(Some(events))),
             writer: Writer::start()?,
+            presence: Arc::new(Mutex::new((Availability::Available, None))),
             _owner: Arc::new(RuntimeOwner(Some(runtime))),
         })
     }
@@ -231,7 +235,12 @@ impl Backend {
         let login = Box::new(AccountLogin {
             config: account,
             password,
-            presence: Some((Availability::Available, None)),
+            presence: Some(
+                self.presence
+                    .lock()
+                    .map(|p| p.clone())
+                    .unwrap_or((Availability::Available, None)),
+            ),
             retry: RetryPolicy::Forever,
         });
         self.send(if create {
@@ -239,6 +248,26 @@ impl Backend {
         } else {
             Command::Start(login)
         });
+    }
+
+    /// Announces `availability` and `status` from `accounts` now, and from
+    /// every account that signs in later.
+    pub fn set_presence<'a>(
+        &self,
+        availability: Availability,
+        status: Option<String>,
+        accounts: impl Iterator<Item = &'a AccountConfig>,
+    ) {
+        if let Ok(mut p) = self.presence.lock() {
+            *p = (availability, status.clone());
+        }
+        for account in accounts.filter(|a| a.enabled) {
+            self.send(Command::SetPresence {
+                account: account.jid.clone(),
+                availability,
+                status: status.clone(),
+            });
+        }
     }
 
     /// Connects the enabled accounts (the engine reads their passwords)

@@ -12,6 +12,10 @@ mod chat;
 mod context;
 mod conversations;
 mod icon;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod idle;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod launcher;
 mod notify;
 mod overlay;
 mod people;

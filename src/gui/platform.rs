@@ -17,6 +17,9 @@ use super::notify::{Desktop, System};
 pub struct Platform {
     /// Whether to show a tray icon (where the desktop has a tray host).
     pub tray: bool,
+    /// How often to ask how long the person has been idle; `None`: never
+    /// (presence is not set to away by itself).
+    pub idle_poll: Option<std::time::Duration>,
     /// Confines the process once the window is up.
     pub confine: fn(&Paths) -> SandboxStatus,
     /// Where notifications appear (made once per dashboard).
@@ -30,6 +33,10 @@ impl Platform {
     pub fn desktop() -> Self {
         Self {
             tray: true,
+            #[cfg(all(unix, not(target_os = "macos")))]
+            idle_poll: Some(super::idle::POLL),
+            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            idle_poll: None,
             confine: sotto::sandbox::confine,
             notifications: Arc::new(|| Box::new(System::default())),
             engine: EngineOptions {

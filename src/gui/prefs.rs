@@ -48,6 +48,10 @@ pub struct Prefs {
     pub keep_running: bool,
     /// The first close said what happens and how to quit.
     pub told_about_tray: bool,
+    /// Away after this many minutes without input; 0: never.
+    pub away_after_minutes: u32,
+    /// The status message every account shows with its presence.
+    pub status_message: String,
 }
 
 impl Default for Prefs {
@@ -60,6 +64,8 @@ impl Default for Prefs {
             do_not_disturb: false,
             keep_running: true,
             told_about_tray: false,
+            away_after_minutes: 10,
+            status_message: String::new(),
         }
     }
 }

@@ -86,6 +86,11 @@ fn a_link_that_cannot_be_opened_is_refused_before_any_hand_over() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(why), "{link}: {err}");
     }
+    let out = sotto(dir.path())
+        .args(["xmpp:bob@example.org", "contacts"])
+        .output()
+        .expect("run sotto");
+    assert_eq!(out.status.code(), Some(2), "a link and a command conflict");
     assert!(
         !handover::socket_file(&Paths::under(dir.path())).exists(),
         "no door was opened for a refused link"

@@ -38,6 +38,28 @@ pub struct Settings {
     removing: BTreeSet<(BareJid, DeviceId)>,
     /// Why the last removal for an account failed.
     device_error: BTreeMap<BareJid, String>,
+    /// The status message being typed, until saved.
+    status_draft: Option<String>,
+}
+
+pub const STATUS_MESSAGE: &str = "status-message";
+
+/// "Away after" as Settings offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwayAfter(pub u32);
+
+impl AwayAfter {
+    pub const ALL: [Self; 6] = [Self(0), Self(5), Self(10), Self(15), Self(30), Self(60)];
+}
+
+impl std::fmt::Display for AwayAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => f.write_str("Never"),
+            1 => f.write_str("1 minute"),
+            n => write!(f, "{n} minutes"),
+        }
+    }
 }
 
 /// This device's identity and the account's other devices.
@@ -53,6 +75,9 @@ pub enum Message {
     HideContent(bool),
     DoNotDisturb(bool),
     KeepRunning(bool),
+    AwayAfter(AwayAfter),
+    StatusTyped(String),
+    SaveStatus,
     Previews(bool),
     Theme(ThemeChoice),
     Enable(BareJid, bool),
@@ -133,6 +158,15 @@ impl Settings {
             Message::HideContent(on) => prefs.hide_content = on,
             Message::DoNotDisturb(on) => prefs.do_not_disturb = on,
             Message::KeepRunning(on) => prefs.keep_running = on,
+            Message::AwayAfter(AwayAfter(minutes)) => prefs.away_after_minutes = minutes,
+            Message::StatusTyped(typed) => {
+                self.status_draft = Some(typed);
+                return None;
+            }
+            Message::SaveStatus => match self.status_draft.take() {
+                Some(typed) => prefs.status_message = typed.trim().to_owned(),
+                None => return None,
+            },
             Message::Previews(on) => prefs.previews = on,
             Message::Theme(t) => prefs.theme = t,
             Message::Enable(jid, on) => return Some(Event::Enable(jid, on)),
@@ -221,6 +255,8 @@ impl Settings {
                 ]
                 .spacing(8),
             )
+            .push(text("Presence").size(18))
+            .push(self.presence(prefs))
             .push(text("In the background").size(18))
             .push(
                 container(
@@ -245,6 +281,42 @@ impl Settings {
             .push(text("About").size(18))
             .push(about_view(about));
         scrollable(container(col).padding(24).max_width(760)).into()
+    }
+
+    /// The status message, and when to show away by itself.
+    fn presence<'a>(&'a self, prefs: &'a Prefs) -> Element<'a, Message> {
+        let typed = self
+            .status_draft
+            .as_deref()
+            .unwrap_or(&prefs.status_message);
+        let changed = self
+            .status_draft
+            .as_deref()
+            .is_some_and(|d| d.trim() != prefs.status_message);
+        column![
+            row![
+                iced::widget::text_input("Status message, like “In a meeting until 3”", typed)
+                    .id(STATUS_MESSAGE)
+                    .on_input(Message::StatusTyped)
+                    .on_submit(Message::SaveStatus)
+                    .padding(8),
+                button(text("Save")).on_press_maybe(changed.then_some(Message::SaveStatus)),
+            ]
+            .spacing(8),
+            row![
+                text("Show me as away after"),
+                pick_list(
+                    AwayAfter::ALL,
+                    Some(AwayAfter(prefs.away_after_minutes)),
+                    Message::AwayAfter
+                ),
+                text("without keyboard or mouse").style(style::muted),
+            ]
+            .spacing(10)
+            .align_y(Alignment::Center),
+        ]
+        .spacing(8)
+        .into()
     }
 
     fn account<'a>(&'a self, ctx: Context<'a>, account: &'a AccountConfig) -> Element<'a, Message> {

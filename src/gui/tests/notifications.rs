@@ -181,7 +181,7 @@ impl NotificationServer {
     }
 
     /// The user clicks one of the notification's buttons.
-    fn invoke(&self, id: u32, action: &str) {
+    pub fn invoke(&self, id: u32, action: &str) {
         rt().block_on(async {
             let iface = self.emitter().await;
             Server::action_invoked(iface.signal_emitter(), id, action)

@@ -8,18 +8,24 @@
 
 use std::collections::HashMap;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use zbus::zvariant::{OwnedValue, Structure, Value};
+
+use sotto::engine::Event;
+use sotto::model::Availability;
 
 use super::notifications::NotificationServer;
 use super::{Scene, rt};
 use crate::gui::app::Message;
 use crate::gui::notify::Bus;
+use crate::gui::screen::settings;
 use crate::gui::widget::closing;
 
 const CHILD: &str = "SOTTO_TRAY_TEST_CHILD";
-const NAME: &str = "gui::tests::tray::the_tray_opens_and_quits_and_a_closed_window_stays_connected";
+const NAME: &str =
+    "gui::tests::tray::in_a_desktop_session_the_tray_the_dock_count_and_idle_presence_follow";
 
 /// StatusNotifierItem's ToolTip: icon name, pixmaps, title, description.
 type ToolTip = (String, Vec<(i32, i32, Vec<u8>)>, String, String);
@@ -53,6 +59,18 @@ impl Watcher {
     #[zbus(property)]
     fn protocol_version(&self) -> i32 {
         0
+    }
+}
+
+/// GNOME's idle monitor, with an idle time the test sets.
+struct IdleMonitor {
+    idle_ms: Arc<AtomicU64>,
+}
+
+#[zbus::interface(name = "org.gnome.Mutter.IdleMonitor")]
+impl IdleMonitor {
+    fn get_idletime(&self) -> u64 {
+        self.idle_ms.load(Ordering::Relaxed)
     }
 }
 
@@ -141,8 +159,62 @@ impl Host {
     }
 }
 
+/// What a dock hears: the Update signals of com.canonical.Unity.LauncherEntry.
+struct Dock {
+    updates: Arc<Mutex<Vec<(i64, bool)>>>,
+    _connection: zbus::Connection,
+}
+
+impl Dock {
+    fn listen() -> Self {
+        use futures::StreamExt as _;
+        let updates = Arc::new(Mutex::new(Vec::new()));
+        let (connection, mut stream) = rt().block_on(async {
+            let connection = zbus::Connection::session().await.expect("dock connection");
+            let rule = zbus::MatchRule::builder()
+                .msg_type(zbus::message::Type::Signal)
+                .interface("com.canonical.Unity.LauncherEntry")
+                .expect("interface")
+                .member("Update")
+                .expect("member")
+                .build();
+            let stream = zbus::MessageStream::for_match_rule(rule, &connection, None)
+                .await
+                .expect("the signals");
+            (connection, stream)
+        });
+        let heard = updates.clone();
+        rt().spawn(async move {
+            while let Some(Ok(message)) = stream.next().await {
+                let Ok((uri, props)) = message
+                    .body()
+                    .deserialize::<(String, HashMap<String, OwnedValue>)>()
+                else {
+                    continue;
+                };
+                assert_eq!(uri, "application://im.sotto.Sotto.desktop");
+                let count = props.get("count").and_then(|v| i64::try_from(v).ok());
+                let visible = props
+                    .get("count-visible")
+                    .and_then(|v| bool::try_from(v).ok());
+                if let (Some(count), Some(visible)) = (count, visible) {
+                    heard.lock().expect("updates").push((count, visible));
+                }
+            }
+        });
+        Self {
+            updates,
+            _connection: connection,
+        }
+    }
+
+    fn latest(&self) -> Option<(i64, bool)> {
+        self.updates.lock().expect("updates").last().copied()
+    }
+}
+
 #[test]
-fn the_tray_opens_and_quits_and_a_closed_window_stays_connected() {
+fn in_a_desktop_session_the_tray_the_dock_count_and_idle_presence_follow() {
     if std::env::var_os(CHILD).is_some() {
         return in_the_session();
     }
@@ -181,6 +253,24 @@ fn in_the_session() {
             .expect("the watcher")
     });
     let notifications = NotificationServer::on(&address);
+    let dock = Dock::listen();
+    let idle_ms = Arc::new(AtomicU64::new(0));
+    let _idle = rt().block_on(async {
+        zbus::connection::Builder::address(address.as_str())
+            .expect("address")
+            .name("org.gnome.Mutter.IdleMonitor")
+            .expect("name")
+            .serve_at(
+                "/org/gnome/Mutter/IdleMonitor/Core",
+                IdleMonitor {
+                    idle_ms: idle_ms.clone(),
+                },
+            )
+            .expect("serve")
+            .build()
+            .await
+            .expect("the idle monitor")
+    });
 
     let mut s = Scene::on(Some(Bus::Session));
     s.window.until("the tray item registered", |_| {
@@ -240,6 +330,56 @@ fn in_the_session() {
         before,
         "nothing notified while Do not disturb"
     );
+
+    // The dock's count (Unity LauncherEntry) follows, and goes at zero.
+    s.window
+        .until("the dock's count", |_| dock.latest() == Some((2, true)));
+    let first = notifications
+        .log
+        .notified()
+        .into_iter()
+        .find(|n| n.body == "still there?")
+        .expect("the first notification");
+    notifications.invoke(first.id, "mark-read");
+    s.window.until("no count on the dock", |_| {
+        dock.latest() == Some((0, false))
+    });
+    assert_eq!(host.tooltip(), "No unread messages · Do not disturb");
+
+    // Presence follows the person: the status message, away after the
+    // default 10 minutes without input, and back.
+    let me = s.me.clone();
+    // The bot may still hold earlier presences of the window: the one
+    // wanted is the one with this availability and message.
+    let presence = |s: &mut Scene, what: &str, want: Availability, status: Option<&str>| {
+        s.bot_sees(what, |e| match e {
+            Event::Presence { update, .. }
+                if update.from.to_bare() == me
+                    && update.availability == want
+                    && update.status.as_deref() == status =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+    };
+    s.window.click("⚙");
+    s.window.until("the settings", |w| w.shows("Presence"));
+    s.window
+        .type_in(settings::STATUS_MESSAGE.into(), "In a meeting");
+    s.window.click("Save");
+    let meeting = Some("In a meeting");
+    presence(
+        &mut s,
+        "the status message",
+        Availability::Available,
+        meeting,
+    );
+    idle_ms.store(11 * 60 * 1000, Ordering::Relaxed);
+    // Away keeps the message.
+    presence(&mut s, "away", Availability::Away, meeting);
+    idle_ms.store(2_000, Ordering::Relaxed);
+    presence(&mut s, "back", Availability::Available, meeting);
 
     // Quit from the tray ends the app.
     host.click("Quit");

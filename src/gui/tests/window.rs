@@ -54,6 +54,9 @@ fn platform(desk: Record, bus: Option<notify::Bus>) -> Platform {
     Platform {
         // On a test's bus only: the session's tray would show a test's icon.
         tray: bus.is_some(),
+        // The session's idle time only where the session is the test's own.
+        idle_poll: matches!(bus, Some(notify::Bus::Session))
+            .then_some(std::time::Duration::from_millis(100)),
         confine: |_| SandboxStatus::Unavailable("not applied in tests".into()),
         notifications: match bus {
             None => Arc::new(move || Box::new(desk.clone())),

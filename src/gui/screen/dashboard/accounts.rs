@@ -86,7 +86,23 @@ impl Dashboard {
             return Task::none();
         };
         match event {
-            settings::Event::Prefs(prefs) => self.change_prefs(|p| *p = prefs),
+            settings::Event::Prefs(prefs) => {
+                let (away, status) = (prefs.away_after_minutes, prefs.status_message.clone());
+                let was = (
+                    self.prefs.away_after_minutes,
+                    self.prefs.status_message.clone(),
+                );
+                let saved = self.change_prefs(|p| *p = prefs);
+                let watch = if was.0 != away {
+                    self.watch_idle()
+                } else {
+                    Task::none()
+                };
+                if was.1 != status {
+                    self.announce();
+                }
+                Task::batch([saved, watch])
+            }
             settings::Event::Enable(jid, on) => {
                 if let Ok(account) = self.config.account_mut(&jid) {
                     account.enabled = on;

@@ -6,6 +6,7 @@
 mod accounts;
 mod events;
 mod links;
+mod presence;
 mod view;
 
 use iced::Task;
@@ -62,6 +63,9 @@ pub struct Dashboard {
     read_timer: bool,
     /// The conversation list has been shown once (start-up timing).
     listed: bool,
+    presence: presence::Presence,
+    /// How often the idle time is asked, if at all (Platform).
+    idle_poll: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +101,9 @@ pub enum Message {
     DismissBanner,
     /// A knock cooldown ended: redraw so Knock is enabled again.
     Tick,
+    /// The person went away from the computer, or came back.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    Idle(crate::gui::idle::Change),
 }
 
 pub struct Start {
@@ -137,6 +144,8 @@ impl Dashboard {
             read_due: None,
             read_timer: false,
             listed: false,
+            presence: presence::Presence::default(),
+            idle_poll: start.platform.idle_poll,
         };
         let mut tasks = vec![dashboard.reload_conversations()];
         if let Some(events) = dashboard.backend.event_stream() {
@@ -155,6 +164,9 @@ impl Dashboard {
                 .entry(account.jid.clone())
                 .or_default();
         }
+        // Before signing in, so the first presence is already the right one.
+        dashboard.announce();
+        tasks.push(dashboard.watch_idle());
         dashboard.backend.login_all(&dashboard.config);
         tasks.push(dashboard.load_rosters());
         (dashboard, Task::batch(tasks))
@@ -257,6 +269,8 @@ impl Dashboard {
                 self.send_read(account, peer);
             }
             Message::Tick => {}
+            #[cfg(all(unix, not(target_os = "macos")))]
+            Message::Idle(change) => self.idle(change == crate::gui::idle::Change::Away),
             Message::MarkRead => {
                 self.read_timer = false;
                 if let Some((account, peer)) = self.read_due.take() {
