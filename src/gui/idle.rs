@@ -151,28 +151,17 @@ pub fn watch(after: Duration, poll: Duration) -> impl Stream<Item = Change> + Se
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read as _;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
 
     use super::*;
+    use crate::gui::tests::session::Xvfb;
 
     /// The X11 source on a real X server: the idle time grows, and input
     /// (xdotool) resets it.
     #[test]
     fn the_x_server_says_how_long_nobody_touched_it() {
-        let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (apt install xvfb)");
-        let mut display = String::new();
-        let mut out = xvfb.stdout.take().expect("stdout");
-        let mut byte = [0u8; 1];
-        while out.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
-            display.push(byte[0] as char);
-        }
-        let display = format!(":{display}");
+        let xvfb = Xvfb::start();
+        let display = xvfb.display.clone();
         use x11rb::connection::Connection as _;
         let (conn, screen) = x11rb::connect(Some(&display)).expect("connect");
         let root = conn.setup().roots[screen].root;
@@ -188,7 +177,5 @@ mod tests {
         assert!(moved.success());
         let after = source.x11_idle().expect("idle time");
         assert!(after < before, "input resets it: {before:?} then {after:?}");
-        let _ = xvfb.kill();
-        let _ = xvfb.wait();
     }
 }

@@ -1,55 +1,13 @@
 //! `sotto demo` under a real X server: however it ends (Ctrl+C, SIGTERM,
 //! even SIGKILL), it leaves no server, window or folder behind.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A private X server for one test.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Self {
-        let mut child = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-nolisten",
-                "tcp",
-                "-screen",
-                "0",
-                "1280x800x24",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (apt install xvfb) must be installed for the demo tests");
-        // Xvfb writes its display number once it accepts clients.
-        let mut number = String::new();
-        let mut out = child.stdout.take().expect("stdout");
-        let mut byte = [0u8; 1];
-        while out.read(&mut byte).expect("read Xvfb's display") == 1 && byte[0] != b'\n' {
-            number.push(byte[0] as char);
-        }
-        assert!(!number.is_empty(), "Xvfb gave no display");
-        Self {
-            child,
-            display: format!(":{number}"),
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::harness::Xvfb;
 
 /// Processes whose command line mentions `needle`.
 fn processes_mentioning(needle: &Path) -> Vec<String> {

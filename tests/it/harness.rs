@@ -2,7 +2,7 @@
 //! directory, ports, throwaway CA and certificate, killed when the test
 //! process ends.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -451,4 +451,50 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A private X server for one test, killed when dropped. Xvfb picks a
+/// free display and names it only once it listens (`-displayfd`).
+pub struct Xvfb {
+    child: Child,
+    /// Like `:3`.
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Self {
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "1280x800x24",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (apt install xvfb)");
+        // Xvfb writes its display number once it accepts clients.
+        let mut number = String::new();
+        let mut out = child.stdout.take().expect("stdout");
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte).expect("read Xvfb's display") == 1 && byte[0] != b'\n' {
+            number.push(byte[0] as char);
+        }
+        assert!(!number.is_empty(), "Xvfb gave no display");
+        Self {
+            child,
+            display: format!(":{number}"),
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -353,12 +353,12 @@ mod other {
 /// the bus address is read from the environment at connection time.
 #[cfg(all(test, unix, not(target_os = "macos")))]
 mod tests {
-    use std::io::Read as _;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
     use super::super::{Desktop, Key, Response, Shown};
     use super::System;
+    use crate::gui::tests::session::{self, Xvfb};
 
     const CHILD: &str = "SOTTO_NOTIFY_TEST_CHILD";
     const NAME: &str = "gui::notify::desktop::tests::on_a_real_notification_server";
@@ -403,32 +403,13 @@ mod tests {
 
     #[test]
     fn on_a_real_notification_server() {
-        if std::env::var_os(CHILD).is_some() {
+        if session::inside(CHILD) {
             return in_the_session();
         }
         let dir = tempfile::tempdir().expect("tempdir");
         let rc = dir.path().join("dunstrc");
         std::fs::write(&rc, DUNSTRC).expect("dunstrc");
-        let mut xvfb = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-nolisten",
-                "tcp",
-                "-screen",
-                "0",
-                "800x600x24",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (apt install xvfb)");
-        let mut display = String::new();
-        let mut out = xvfb.stdout.take().expect("stdout");
-        let mut byte = [0u8; 1];
-        while out.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
-            display.push(byte[0] as char);
-        }
+        let xvfb = Xvfb::start();
         // The test starts once this dunst owns the name: asked earlier, the
         // bus would start another dunst (with its default settings).
         let script = r#"dunst -config "$1" >"$2" 2>&1 & shift 2
@@ -438,24 +419,15 @@ for i in $(seq 100); do
   sleep 0.1
 done
 exec "$@""#;
-        let run = Command::new("dbus-run-session")
-            .args(["--", "sh", "-c", script, "sh"])
-            .arg(&rc)
-            .arg(dir.path().join("dunst.log"))
-            .arg(std::env::current_exe().expect("test binary"))
-            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD, "1")
-            .env("DISPLAY", format!(":{display}"))
-            .output()
-            .expect("dbus-run-session and dunst (apt install dbus dunst)");
-        let _ = xvfb.kill();
-        let _ = xvfb.wait();
-        let said = String::from_utf8_lossy(&run.stdout);
-        assert!(
-            run.status.success() && said.contains("1 passed"),
-            "{said}{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let before: Vec<std::ffi::OsString> = vec![
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+            "sh".into(),
+            rc.into(),
+            dir.path().join("dunst.log").into(),
+        ];
+        session::run_inside(NAME, CHILD, &before, &[("DISPLAY", &xvfb.display)]);
     }
 
     fn in_the_session() {

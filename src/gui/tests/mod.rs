@@ -18,6 +18,7 @@ mod links;
 mod notifications;
 mod overlays;
 mod relay;
+pub mod session;
 mod tray;
 mod window;
 

@@ -158,17 +158,8 @@ impl NotificationServer {
             log: log.clone(),
             next: 0,
         };
-        let connection = rt().block_on(async {
-            zbus::connection::Builder::address(address)
-                .expect("address")
-                .name("org.freedesktop.Notifications")
-                .expect("name")
-                .serve_at(PATH, server)
-                .expect("serve")
-                .build()
-                .await
-                .expect("the notification server on the bus")
-        });
+        let connection =
+            super::session::serve(address, "org.freedesktop.Notifications", PATH, server);
         Self { connection, log }
     }
 

@@ -7,7 +7,6 @@
 //! a running test must not change.
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +16,7 @@ use sotto::engine::Event;
 use sotto::model::Availability;
 
 use super::notifications::NotificationServer;
+use super::session;
 use super::{Scene, rt};
 use crate::gui::app::Message;
 use crate::gui::notify::Bus;
@@ -215,62 +215,34 @@ impl Dock {
 
 #[test]
 fn in_a_desktop_session_the_tray_the_dock_count_and_idle_presence_follow() {
-    if std::env::var_os(CHILD).is_some() {
+    if session::inside(CHILD) {
         return in_the_session();
     }
-    let run = Command::new("dbus-run-session")
-        .arg("--")
-        .arg(std::env::current_exe().expect("test binary"))
-        .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("dbus-run-session (apt install dbus)");
-    let said = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success() && said.contains("1 passed"),
-        "{said}{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    session::run_inside(NAME, CHILD, &[], &[]);
 }
 
 fn in_the_session() {
     let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("a session bus");
     let items = Arc::new(Mutex::new(Vec::new()));
-    let _watcher = rt().block_on(async {
-        zbus::connection::Builder::address(address.as_str())
-            .expect("address")
-            .name("org.kde.StatusNotifierWatcher")
-            .expect("name")
-            .serve_at(
-                "/StatusNotifierWatcher",
-                Watcher {
-                    items: items.clone(),
-                },
-            )
-            .expect("serve")
-            .build()
-            .await
-            .expect("the watcher")
-    });
+    let _watcher = session::serve(
+        &address,
+        "org.kde.StatusNotifierWatcher",
+        "/StatusNotifierWatcher",
+        Watcher {
+            items: items.clone(),
+        },
+    );
     let notifications = NotificationServer::on(&address);
     let dock = Dock::listen();
     let idle_ms = Arc::new(AtomicU64::new(0));
-    let _idle = rt().block_on(async {
-        zbus::connection::Builder::address(address.as_str())
-            .expect("address")
-            .name("org.gnome.Mutter.IdleMonitor")
-            .expect("name")
-            .serve_at(
-                "/org/gnome/Mutter/IdleMonitor/Core",
-                IdleMonitor {
-                    idle_ms: idle_ms.clone(),
-                },
-            )
-            .expect("serve")
-            .build()
-            .await
-            .expect("the idle monitor")
-    });
+    let _idle = session::serve(
+        &address,
+        "org.gnome.Mutter.IdleMonitor",
+        "/org/gnome/Mutter/IdleMonitor/Core",
+        IdleMonitor {
+            idle_ms: idle_ms.clone(),
+        },
+    );
 
     let mut s = Scene::on(Some(Bus::Session));
     s.window.until("the tray item registered", |_| {
