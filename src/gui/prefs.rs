@@ -37,6 +37,8 @@ pub struct Prefs {
     pub notifications: bool,
     /// Notifications say who wrote, not what.
     pub hide_content: bool,
+    /// Notifications play the desktop's message sound.
+    pub notification_sound: bool,
     /// The conversation list shows the last message under each name.
     pub previews: bool,
     pub theme: ThemeChoice,
@@ -59,6 +61,7 @@ impl Default for Prefs {
         Self {
             notifications: true,
             hide_content: false,
+            notification_sound: true,
             previews: true,
             theme: ThemeChoice::System,
             do_not_disturb: false,

@@ -221,12 +221,19 @@ mod xdg {
             if c.reply {
                 actions.extend([REPLY, "Reply"]);
             }
-            let hints = HashMap::from([
+            let mut hints = HashMap::from([
                 ("category", Value::from("im.received")),
                 ("desktop-entry", Value::from(APP_ID)),
                 // KDE's placeholder in the reply field.
                 ("x-kde-reply-placeholder-text", Value::from("Reply…")),
             ]);
+            // The sound theme's name for an arriving message; or silence,
+            // which servers that play a sound of their own also heed.
+            if shown.sound {
+                hints.insert("sound-name", Value::from("message-new-instant"));
+            } else {
+                hints.insert("suppress-sound", Value::from(true));
+            }
             let id = match c
                 .proxy
                 .notify(
@@ -382,6 +389,7 @@ mod tests {
             summary: "Bob".into(),
             body: body.into(),
             count,
+            sound: false,
         }
     }
 

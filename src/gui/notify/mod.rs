@@ -34,6 +34,8 @@ pub struct Notice {
     pub title: String,
     /// `None` when the user chose to hide message content.
     pub body: Option<String>,
+    /// With the desktop's message sound.
+    pub sound: bool,
 }
 
 /// One conversation's notification as it should look now: plain text,
@@ -45,6 +47,8 @@ pub struct Shown {
     pub body: String,
     /// Messages since the conversation was last read.
     pub count: u32,
+    /// With the desktop's message sound (or asked to be silent).
+    pub sound: bool,
 }
 
 /// What the user did with a conversation's notification.
@@ -92,6 +96,7 @@ struct Pending {
     summary: String,
     latest: Option<String>,
     count: u32,
+    sound: bool,
     dirty: bool,
     last_shown: Option<Instant>,
 }
@@ -135,11 +140,13 @@ impl Notifier {
             summary: String::new(),
             latest: None,
             count: 0,
+            sound: true,
             dirty: false,
             last_shown: None,
         });
         pending.summary = notice.title;
         pending.latest = notice.body;
+        pending.sound = notice.sound;
         pending.count = pending.count.saturating_add(1);
         pending.dirty = true;
         drop(state);
@@ -200,7 +207,9 @@ fn take_due(state: &mut State, now: Instant) -> Due {
             None => {
                 p.dirty = false;
                 p.last_shown = Some(now);
-                show.push(text::shown(key, &p.summary, p.latest.as_deref(), p.count));
+                let mut shown = text::shown(key, &p.summary, p.latest.as_deref(), p.count);
+                shown.sound = p.sound;
+                show.push(shown);
             }
         }
     }
@@ -260,6 +269,7 @@ mod tests {
             summary: "Bob".into(),
             latest: None,
             count: 0,
+            sound: true,
             dirty: false,
             last_shown: None,
         });

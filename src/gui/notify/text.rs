@@ -30,6 +30,7 @@ pub fn shown(key: &Key, title: &str, latest: Option<&str>, count: u32) -> Shown 
         key: key.clone(),
         summary,
         body,
+        sound: true,
         count,
     }
 }

@@ -24,6 +24,7 @@ pub const NOTIFICATIONS: &str = "notifications";
 pub const HIDE_CONTENT: &str = "hide-content";
 pub const PREVIEWS: &str = "previews";
 pub const DO_NOT_DISTURB: &str = "do-not-disturb";
+pub const SOUND: &str = "notification-sound";
 pub const KEEP_RUNNING: &str = "keep-running";
 
 #[derive(Debug, Default)]
@@ -74,6 +75,7 @@ pub enum Message {
     Notifications(bool),
     HideContent(bool),
     DoNotDisturb(bool),
+    Sound(bool),
     KeepRunning(bool),
     AwayAfter(AwayAfter),
     StatusTyped(String),
@@ -157,6 +159,7 @@ impl Settings {
             Message::Notifications(on) => prefs.notifications = on,
             Message::HideContent(on) => prefs.hide_content = on,
             Message::DoNotDisturb(on) => prefs.do_not_disturb = on,
+            Message::Sound(on) => prefs.notification_sound = on,
             Message::KeepRunning(on) => prefs.keep_running = on,
             Message::AwayAfter(AwayAfter(minutes)) => prefs.away_after_minutes = minutes,
             Message::StatusTyped(typed) => {
@@ -240,6 +243,12 @@ impl Settings {
                             .on_toggle(Message::HideContent)
                     )
                     .id(HIDE_CONTENT),
+                    container(
+                        toggler(prefs.notification_sound)
+                            .label("Play the desktop's message sound")
+                            .on_toggle(Message::Sound)
+                    )
+                    .id(SOUND),
                     container(
                         toggler(prefs.do_not_disturb)
                             .label("Do not disturb: no notifications until this is off again")

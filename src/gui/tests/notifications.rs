@@ -16,6 +16,7 @@ use zbus::zvariant::OwnedValue;
 
 use super::{BOT, Scene, rt};
 use crate::gui::notify::Bus;
+use crate::gui::screen::settings;
 
 const PATH: &str = "/org/freedesktop/Notifications";
 
@@ -58,6 +59,9 @@ pub struct Notified {
     pub summary: String,
     pub body: String,
     pub actions: Vec<String>,
+    /// The `sound-name` hint, and whether `suppress-sound` was asked.
+    pub sound: Option<String>,
+    pub silent: bool,
 }
 
 #[derive(Default, Clone)]
@@ -94,7 +98,7 @@ impl Server {
         summary: String,
         body: String,
         actions: Vec<String>,
-        _hints: HashMap<String, OwnedValue>,
+        hints: HashMap<String, OwnedValue>,
         _expire_timeout: i32,
     ) -> u32 {
         let id = if replaces_id != 0 {
@@ -109,6 +113,13 @@ impl Server {
             summary,
             body,
             actions,
+            sound: hints
+                .get("sound-name")
+                .and_then(|v| String::try_from(v.try_clone().ok()?).ok()),
+            silent: hints
+                .get("suppress-sound")
+                .and_then(|v| bool::try_from(v).ok())
+                .unwrap_or(false),
         });
         id
     }
@@ -193,7 +204,7 @@ impl NotificationServer {
 }
 
 #[test]
-fn reply_and_mark_as_read_act_from_the_notification() {
+fn reply_and_mark_as_read_act_from_the_notification_and_the_sound_can_be_off() {
     let bus = PrivateBus::start();
     let server = NotificationServer::start(&bus);
     let mut s = Scene::on(Some(Bus::Address(bus.address.clone())));
@@ -220,6 +231,8 @@ fn reply_and_mark_as_read_act_from_the_notification() {
             "Reply"
         ]
     );
+    assert_eq!(first.sound.as_deref(), Some("message-new-instant"));
+    assert!(!first.silent);
     assert_eq!(s.window.app().title(), "Sotto (1)");
 
     // Reply: the message reaches the bot, and the conversation is read.
@@ -287,4 +300,23 @@ fn reply_and_mark_as_read_act_from_the_notification() {
     s.window.until("the chat opened by the click", |w| {
         w.dashboard().open_chat().is_some_and(|c| c.key().1 == bot)
     });
+
+    // Without the sound, the server is asked for silence.
+    s.window.click("⚙");
+    s.window.until("the settings", |w| w.shows("Notifications"));
+    s.window.interact(|ui| {
+        ui.click(iced_test::selector::id(settings::SOUND))
+            .expect("the sound toggle");
+    });
+    s.bot_says("quietly");
+    s.window.until("a silent notification", |_| {
+        server.log.notified().iter().any(|n| n.body == "quietly")
+    });
+    let quiet = server
+        .log
+        .notified()
+        .into_iter()
+        .find(|n| n.body == "quietly")
+        .expect("the quiet one");
+    assert!(quiet.silent && quiet.sound.is_none(), "{quiet:?}");
 }

@@ -204,6 +204,7 @@ impl Dashboard {
         self.notifier.arrived(Notice {
             title: self.people.display_name(&account, &peer),
             body: (!self.prefs.hide_content).then(|| m.body.clone()),
+            sound: self.prefs.notification_sound,
             key: (account, peer),
         });
     }
