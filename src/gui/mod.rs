@@ -7,6 +7,8 @@
 //! overlays and the pages.
 
 mod app;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod autostart;
 mod backend;
 mod chat;
 mod context;
@@ -71,6 +73,9 @@ pub fn run(home: Option<&Path>, link: Option<String>) -> anyhow::Result<()> {
         }
     };
     let inbox = std::sync::Mutex::new(Some(Inbox { link, door }));
+    // Before anything confines the process (see autostart.rs).
+    #[cfg(all(unix, not(target_os = "macos")))]
+    let autostart = autostart::Autostart::spawn(home);
     let config = Config::load(&paths.config_file())?;
     iced::application(
         move || {
@@ -79,7 +84,13 @@ pub fn run(home: Option<&Path>, link: Option<String>) -> anyhow::Result<()> {
                 .ok()
                 .and_then(|mut i| i.take())
                 .unwrap_or_default();
-            App::boot(paths.clone(), config.clone(), Platform::desktop(), inbox)
+            #[allow(unused_mut)]
+            let mut platform = Platform::desktop();
+            #[cfg(all(unix, not(target_os = "macos")))]
+            {
+                platform.autostart = autostart.clone();
+            }
+            App::boot(paths.clone(), config.clone(), platform, inbox)
         },
         App::update,
         App::view,

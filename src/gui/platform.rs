@@ -17,6 +17,9 @@ use super::notify::{Desktop, System};
 pub struct Platform {
     /// Whether to show a tray icon (where the desktop has a tray host).
     pub tray: bool,
+    /// Writes the start-at-login entry (started before the confinement).
+    #[cfg(all(unix, not(target_os = "macos")))]
+    pub autostart: Option<super::autostart::Autostart>,
     /// How often to ask how long the person has been idle; `None`: never
     /// (presence is not set to away by itself).
     pub idle_poll: Option<std::time::Duration>,
@@ -33,6 +36,8 @@ impl Platform {
     pub fn desktop() -> Self {
         Self {
             tray: true,
+            #[cfg(all(unix, not(target_os = "macos")))]
+            autostart: None,
             #[cfg(all(unix, not(target_os = "macos")))]
             idle_poll: Some(super::idle::POLL),
             #[cfg(not(all(unix, not(target_os = "macos"))))]

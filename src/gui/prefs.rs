@@ -48,6 +48,8 @@ pub struct Prefs {
     /// Closing the window keeps Sotto connected, in the tray (where there
     /// is one).
     pub keep_running: bool,
+    /// Sotto starts when the person logs in (XDG autostart).
+    pub start_at_login: bool,
     /// The first close said what happens and how to quit.
     pub told_about_tray: bool,
     /// Away after this many minutes without input; 0: never.
@@ -66,6 +68,7 @@ impl Default for Prefs {
             theme: ThemeChoice::System,
             do_not_disturb: false,
             keep_running: true,
+            start_at_login: false,
             told_about_tray: false,
             away_after_minutes: 10,
             status_message: String::new(),

@@ -26,6 +26,7 @@ pub const PREVIEWS: &str = "previews";
 pub const DO_NOT_DISTURB: &str = "do-not-disturb";
 pub const SOUND: &str = "notification-sound";
 pub const KEEP_RUNNING: &str = "keep-running";
+pub const START_AT_LOGIN: &str = "start-at-login";
 
 #[derive(Debug, Default)]
 pub struct Settings {
@@ -77,6 +78,7 @@ pub enum Message {
     DoNotDisturb(bool),
     Sound(bool),
     KeepRunning(bool),
+    StartAtLogin(bool),
     AwayAfter(AwayAfter),
     StatusTyped(String),
     SaveStatus,
@@ -161,6 +163,7 @@ impl Settings {
             Message::DoNotDisturb(on) => prefs.do_not_disturb = on,
             Message::Sound(on) => prefs.notification_sound = on,
             Message::KeepRunning(on) => prefs.keep_running = on,
+            Message::StartAtLogin(on) => prefs.start_at_login = on,
             Message::AwayAfter(AwayAfter(minutes)) => prefs.away_after_minutes = minutes,
             Message::StatusTyped(typed) => {
                 self.status_draft = Some(typed);
@@ -277,7 +280,21 @@ impl Settings {
                         .on_toggle(Message::KeepRunning),
                 )
                 .id(KEEP_RUNNING),
-            )
+            );
+        // XDG autostart: Linux and the BSDs (a login item on macOS is not
+        // made yet).
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            col = col.push(
+                container(
+                    toggler(prefs.start_at_login)
+                        .label("Start Sotto when I log in")
+                        .on_toggle(Message::StartAtLogin),
+                )
+                .id(START_AT_LOGIN),
+            );
+        }
+        col = col
             .push(text("Appearance").size(18))
             .push(
                 row![

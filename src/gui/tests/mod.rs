@@ -11,6 +11,7 @@ mod client;
 mod harness;
 
 mod accounts;
+mod autostart;
 mod chat;
 mod history;
 mod knock;

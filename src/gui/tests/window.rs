@@ -50,8 +50,10 @@ pub struct Window {
 /// The platform of a test: no sandbox (it would confine the whole test
 /// process), notifications recorded, knocks allowed to a relay double on
 /// loopback over plain http.
-fn platform(desk: Record, bus: Option<notify::Bus>) -> Platform {
+fn platform(desk: Record, bus: Option<notify::Bus>, paths: &Paths) -> Platform {
     Platform {
+        // Inside the test's home, as `--home` has it.
+        autostart: crate::gui::autostart::Autostart::spawn(paths.config_dir.parent()),
         // On a test's bus only: the session's tray would show a test's icon.
         tray: bus.is_some(),
         // The session's idle time only where the session is the test's own.
@@ -123,7 +125,12 @@ impl Window {
             link: None,
             door: Some(door),
         };
-        let (app, boot) = App::boot(paths, config, platform(desk.clone(), bus), inbox);
+        let (app, boot) = App::boot(
+            paths.clone(),
+            config,
+            platform(desk.clone(), bus, &paths),
+            inbox,
+        );
         let mut window = Self {
             app,
             tasks: SelectAll::new(),

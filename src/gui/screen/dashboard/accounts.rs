@@ -13,6 +13,16 @@ use crate::gui::screen::{settings, sign_in};
 use crate::gui::sidebar::Page;
 
 impl Dashboard {
+    /// Writes or removes the start-at-login entry; a failure is said.
+    pub(super) fn start_at_login(&self, on: bool) -> Task<Message> {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if let Some(autostart) = self.autostart.clone() {
+            return Task::perform(autostart.set(on), Message::Saved);
+        }
+        let _ = on;
+        Task::none()
+    }
+
     /// Changes the preferences and writes them, off the GUI thread.
     pub fn change_prefs(&mut self, change: impl FnOnce(&mut prefs::Prefs)) -> Task<Message> {
         change(&mut self.prefs);
@@ -92,6 +102,8 @@ impl Dashboard {
                     self.prefs.away_after_minutes,
                     self.prefs.status_message.clone(),
                 );
+                let login = (prefs.start_at_login != self.prefs.start_at_login)
+                    .then_some(prefs.start_at_login);
                 let saved = self.change_prefs(|p| *p = prefs);
                 let watch = if was.0 != away {
                     self.watch_idle()
@@ -101,7 +113,11 @@ impl Dashboard {
                 if was.1 != status {
                     self.announce();
                 }
-                Task::batch([saved, watch])
+                let login = match login {
+                    Some(on) => self.start_at_login(on),
+                    None => Task::none(),
+                };
+                Task::batch([saved, watch, login])
             }
             settings::Event::Enable(jid, on) => {
                 if let Ok(account) = self.config.account_mut(&jid) {

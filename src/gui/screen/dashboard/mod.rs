@@ -66,6 +66,8 @@ pub struct Dashboard {
     presence: presence::Presence,
     /// How often the idle time is asked, if at all (Platform).
     idle_poll: Option<std::time::Duration>,
+    #[cfg(all(unix, not(target_os = "macos")))]
+    autostart: Option<crate::gui::autostart::Autostart>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +148,8 @@ impl Dashboard {
             listed: false,
             presence: presence::Presence::default(),
             idle_poll: start.platform.idle_poll,
+            #[cfg(all(unix, not(target_os = "macos")))]
+            autostart: start.platform.autostart.clone(),
         };
         let mut tasks = vec![dashboard.reload_conversations()];
         if let Some(events) = dashboard.backend.event_stream() {
@@ -167,6 +171,11 @@ impl Dashboard {
         // Before signing in, so the first presence is already the right one.
         dashboard.announce();
         tasks.push(dashboard.watch_idle());
+        // The entry follows the setting, and names this copy of Sotto (an
+        // AppImage that moved).
+        if dashboard.prefs.start_at_login {
+            tasks.push(dashboard.start_at_login(true));
+        }
         dashboard.backend.login_all(&dashboard.config);
         tasks.push(dashboard.load_rosters());
         (dashboard, Task::batch(tasks))
