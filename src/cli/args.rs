@@ -25,6 +25,11 @@ pub struct Args {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Start with the window hidden in the tray, as at login; it shows
+    /// where there is no tray, or when the database wants its passphrase.
+    #[arg(long)]
+    pub background: bool,
+
     /// An xmpp: link to open in the window, like
     /// 'xmpp:bob@example.org?message;body=Hi' (a running Sotto is handed it).
     #[arg(value_name = "XMPP_LINK", value_parser = xmpp_link)]

@@ -53,6 +53,8 @@ struct Tray;
 pub struct Inbox {
     pub link: Option<String>,
     pub door: Option<Door>,
+    /// Started with the window hidden (`--background`, as at login).
+    pub background: bool,
 }
 
 enum Screen {
@@ -100,7 +102,7 @@ impl App {
             tray: None,
             #[cfg(all(unix, not(target_os = "macos")))]
             launcher: None,
-            hidden: false,
+            hidden: inbox.background,
             asking_close: false,
         };
         let theme =
@@ -213,7 +215,12 @@ impl App {
             }
             (Message::Unlock(m), Screen::Unlock(unlock)) => {
                 let (task, event) = unlock.update(m, &self.paths);
-                let task = task.map(Message::Unlock);
+                let needs_the_person = unlock.needs_the_person();
+                let mut task = task.map(Message::Unlock);
+                // Started hidden, but the passphrase is wanted.
+                if self.hidden && needs_the_person {
+                    task = Task::batch([task, self.show()]);
+                }
                 match event {
                     Some(unlock::Event::Unlocked(database, key)) => {
                         Task::batch([task, self.unlocked(database, key)])
@@ -286,6 +293,12 @@ impl App {
                     Task::none()
                 }
             }
+            // Started hidden, with nowhere to come back from.
+            Event::Unavailable if self.hidden => {
+                tracing::info!("no tray: the window shows after all");
+                self.show()
+            }
+            Event::Unavailable => Task::none(),
             Event::Open => self.show(),
             Event::DoNotDisturb(on) => self.change_prefs(|p| p.do_not_disturb = on),
             Event::Quit => iced::exit(),

@@ -100,6 +100,8 @@ fn apply(file: &Path, on: bool, entry: &str) -> std::io::Result<()> {
 /// Our autostart entry (Desktop Entry Specification 1.5).
 fn entry(program: &Path, home: Option<&Path>) -> String {
     let mut exec = quote(&program.to_string_lossy());
+    // At login, into the tray (the window shows where there is none).
+    exec.push_str(" --background");
     if let Some(home) = home {
         exec.push_str(" --home ");
         exec.push_str(&quote(&home.to_string_lossy()));
@@ -150,7 +152,7 @@ mod tests {
         assert!(text.starts_with("[Desktop Entry]\nType=Application\n"));
         assert!(
             text.contains(
-                "Exec=\"/opt/My Apps/sotto\" --home \"/home/a/100%% \\\\\"x\\\\\"\\\\$y\"\n"
+                "Exec=\"/opt/My Apps/sotto\" --background --home \"/home/a/100%% \\\\\"x\\\\\"\\\\$y\"\n"
             ),
             "{text}"
         );

@@ -49,13 +49,19 @@ pub fn since_start_ms() -> u128 {
     STARTED.get().map_or(0, |t| t.elapsed().as_millis())
 }
 
-pub fn run(home: Option<&Path>, link: Option<String>) -> anyhow::Result<()> {
+pub fn run(home: Option<&Path>, link: Option<String>, background: bool) -> anyhow::Result<()> {
     STARTED.get_or_init(std::time::Instant::now);
     let paths = Paths::resolve(home)?;
     paths.create()?;
     let door = match handover::claim(&paths) {
         Ok(Claim::First(door)) => Some(door),
         Ok(Claim::Running(running)) => {
+            // A second start at login, or a start from the menu: either
+            // way the running one is there already.
+            if background && link.is_none() {
+                tracing::info!("Sotto is already running");
+                return Ok(());
+            }
             running
                 .hand_over(&Request { link })
                 .context("Sotto is already running, but could not be handed over to")?;
@@ -72,7 +78,14 @@ pub fn run(home: Option<&Path>, link: Option<String>) -> anyhow::Result<()> {
             None
         }
     };
-    let inbox = std::sync::Mutex::new(Some(Inbox { link, door }));
+    // Without a tray there would be no way to the window.
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    let background = false;
+    let inbox = std::sync::Mutex::new(Some(Inbox {
+        link,
+        door,
+        background,
+    }));
     // Before anything confines the process (see autostart.rs).
     #[cfg(all(unix, not(target_os = "macos")))]
     let autostart = autostart::Autostart::spawn(home);
@@ -98,7 +111,10 @@ pub fn run(home: Option<&Path>, link: Option<String>) -> anyhow::Result<()> {
     .title(App::title)
     .theme(App::theme)
     .subscription(subscription)
-    .window(window_settings())
+    .window(window::Settings {
+        visible: !background,
+        ..window_settings()
+    })
     .run()?;
     Ok(())
 }

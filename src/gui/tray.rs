@@ -18,6 +18,8 @@ pub enum Event {
     Shown(Handle),
     /// The tray host went away: the window is the only way back.
     Gone,
+    /// No tray on this desktop.
+    Unavailable,
     Open,
     DoNotDisturb(bool),
     Quit,
@@ -171,7 +173,7 @@ fn pixmap(dot: bool) -> Vec<Icon> {
 }
 
 /// Starts the tray and yields what it asks. A desktop without a tray host
-/// (or without a session bus) yields nothing and ends, after one log line.
+/// (or without a session bus) yields `Unavailable`, after one log line.
 pub fn start(dnd: bool) -> impl Stream<Item = Event> + Send + 'static {
     let (events, received) = mpsc::unbounded();
     let item = Item {
@@ -183,15 +185,14 @@ pub fn start(dnd: bool) -> impl Stream<Item = Event> + Send + 'static {
         match item.spawn().await {
             Ok(handle) => {
                 tracing::info!("tray icon shown");
-                Some(Event::Shown(Handle(std::sync::Arc::new(handle))))
+                Event::Shown(Handle(std::sync::Arc::new(handle)))
             }
             Err(e) => {
                 tracing::info!(error = %e, "no tray icon: this desktop shows none");
-                None
+                Event::Unavailable
             }
         }
     })
-    .filter_map(futures::future::ready)
     .chain(received)
     .boxed()
 }

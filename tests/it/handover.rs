@@ -68,6 +68,24 @@ async fn a_second_sotto_hands_its_link_to_the_running_one_and_exits() {
     assert_eq!(got.link, None);
     let out = raise.wait_with_output().await.expect("output");
     assert!(out.status.success());
+
+    // A second start at login (`--background`) finds Sotto running and
+    // leaves it alone: it exits 0 and asks nothing of it.
+    let out = sotto(dir.path())
+        .arg("--background")
+        .env_remove("DISPLAY")
+        .output()
+        .expect("run sotto");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asked = tokio::time::timeout(Duration::from_millis(500), requests.next()).await;
+    assert!(
+        asked.is_err(),
+        "a background start raised the window: {asked:?}"
+    );
 }
 
 #[test]

@@ -64,6 +64,12 @@ impl Unlock {
         unlock(paths, None)
     }
 
+    /// The person must act: type the passphrase, or read why Sotto cannot
+    /// open its database.
+    pub fn needs_the_person(&self) -> bool {
+        matches!(self.phase, Phase::Locked { .. } | Phase::Broken(_))
+    }
+
     /// The store opened but Sotto could not start on it.
     pub fn broken(&mut self, why: String) {
         self.phase = Phase::Broken(why);

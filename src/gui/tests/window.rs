@@ -124,6 +124,7 @@ impl Window {
         let inbox = Inbox {
             link: None,
             door: Some(door),
+            background: false,
         };
         let (app, boot) = App::boot(
             paths.clone(),
