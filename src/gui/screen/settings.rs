@@ -234,65 +234,59 @@ impl Settings {
             .push(text("Notifications").size(18))
             .push(
                 column![
-                    container(
-                        toggler(prefs.notifications)
-                            .label("Notify me of messages when Sotto's window is not in front")
-                            .on_toggle(Message::Notifications)
-                    )
-                    .id(NOTIFICATIONS),
-                    container(
-                        toggler(prefs.hide_content)
-                            .label("Hide message content in notifications (show only who wrote)")
-                            .on_toggle(Message::HideContent)
-                    )
-                    .id(HIDE_CONTENT),
-                    container(
-                        toggler(prefs.notification_sound)
-                            .label("Play the desktop's message sound")
-                            .on_toggle(Message::Sound)
-                    )
-                    .id(SOUND),
-                    container(
-                        toggler(prefs.do_not_disturb)
-                            .label("Do not disturb: no notifications until this is off again")
-                            .on_toggle(Message::DoNotDisturb)
-                    )
-                    .id(DO_NOT_DISTURB),
-                    container(
-                        toggler(prefs.previews)
-                            .label("Show the last message under each conversation")
-                            .on_toggle(Message::Previews)
-                    )
-                    .id(PREVIEWS),
+                    switch(
+                        prefs.notifications,
+                        "Notify me of messages when Sotto's window is not in front",
+                        Message::Notifications,
+                        NOTIFICATIONS
+                    ),
+                    switch(
+                        prefs.hide_content,
+                        "Hide message content in notifications (show only who wrote)",
+                        Message::HideContent,
+                        HIDE_CONTENT
+                    ),
+                    switch(
+                        prefs.notification_sound,
+                        "Play the desktop's message sound",
+                        Message::Sound,
+                        SOUND
+                    ),
+                    switch(
+                        prefs.do_not_disturb,
+                        "Do not disturb: no notifications until this is off again",
+                        Message::DoNotDisturb,
+                        DO_NOT_DISTURB
+                    ),
+                    switch(
+                        prefs.previews,
+                        "Show the last message under each conversation",
+                        Message::Previews,
+                        PREVIEWS
+                    ),
                 ]
                 .spacing(8),
             )
             .push(text("Presence").size(18))
             .push(self.presence(prefs))
             .push(text("In the background").size(18))
-            .push(
-                container(
-                    toggler(prefs.keep_running)
-                        .label(
-                            "Keep Sotto connected in the tray when its window is closed \
-                             (where the desktop shows a tray)",
-                        )
-                        .on_toggle(Message::KeepRunning),
-                )
-                .id(KEEP_RUNNING),
-            );
+            .push(switch(
+                prefs.keep_running,
+                "Keep Sotto connected in the tray when its window is closed \
+                 (where the desktop shows a tray)",
+                Message::KeepRunning,
+                KEEP_RUNNING,
+            ));
         // XDG autostart: Linux and the BSDs (a login item on macOS is not
         // made yet).
         #[cfg(all(unix, not(target_os = "macos")))]
         {
-            col = col.push(
-                container(
-                    toggler(prefs.start_at_login)
-                        .label("Start Sotto when I log in")
-                        .on_toggle(Message::StartAtLogin),
-                )
-                .id(START_AT_LOGIN),
-            );
+            col = col.push(switch(
+                prefs.start_at_login,
+                "Start Sotto when I log in",
+                Message::StartAtLogin,
+                START_AT_LOGIN,
+            ));
         }
         col = col
             .push(text("Appearance").size(18))
@@ -671,4 +665,16 @@ fn about_view(about: About<'_>) -> Element<'_, Message> {
     ]
     .spacing(4)
     .into()
+}
+
+/// One preference's switch, with the id tests find it by.
+fn switch<'a>(
+    on: bool,
+    label: &'a str,
+    toggled: fn(bool) -> Message,
+    id: &'static str,
+) -> Element<'a, Message> {
+    container(toggler(on).label(label).on_toggle(toggled))
+        .id(id)
+        .into()
 }
