@@ -409,7 +409,8 @@ impl AccountTask {
         self.present.contains_key(contact)
     }
 
-    fn note_presence(&mut self, update: &PresenceUpdate) {
+    /// Follows contacts' resources; true when one came online that was not.
+    fn note_presence(&mut self, update: &PresenceUpdate) -> bool {
         let bare = update.from.to_bare();
         let resource = update
             .from
@@ -417,8 +418,9 @@ impl AccountTask {
             .map(|r| r.to_string())
             .unwrap_or_default();
         let resources = self.present.entry(bare.clone()).or_default();
+        let mut new = false;
         if update.availability.is_online() {
-            resources.insert(resource);
+            new = resources.insert(resource);
         } else if resource.is_empty() {
             resources.clear();
         } else {
@@ -427,6 +429,7 @@ impl AccountTask {
         if resources.is_empty() {
             self.present.remove(&bare);
         }
+        new
     }
 
     async fn emit(&self, event: Event) {
@@ -495,7 +498,11 @@ impl AccountTask {
                     .await;
             }
             SessionEvent::Presence(update) => {
-                self.note_presence(&update);
+                if self.note_presence(&update) {
+                    for command in self.omemo.came_online(&update.from.to_bare()) {
+                        self.to_session_if_any(command);
+                    }
+                }
                 self.emit(Event::Presence { account, update }).await;
             }
             SessionEvent::Subscription { from, change } => {

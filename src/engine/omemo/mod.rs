@@ -493,6 +493,25 @@ impl Omemo {
         SessionCommand::OmemoFetchBundle(jid, target.profile, target.device)
     }
 
+    /// A resource of `peer` came online that was not before. It may be a
+    /// new device whose device-list notification this account missed: a
+    /// server notifies only the resources whose +notify it has learnt, and
+    /// it may learn that after the new device published. Lists already read
+    /// on this stream are read again; one never read is read when needed.
+    pub fn came_online(&mut self, peer: &BareJid) -> Vec<SessionCommand> {
+        let who = peer.to_string();
+        let mut commands = Vec::new();
+        for p in crypto::PROFILES {
+            let k = (who.clone(), p);
+            if self.lists.contains(&k) && self.lists_pending.insert(k.clone()) {
+                // A message to them now waits for the fresh list.
+                self.lists.remove(&k);
+                commands.push(SessionCommand::OmemoFetchDeviceList(peer.clone(), p));
+            }
+        }
+        commands
+    }
+
     /// A device list, bundle or publication result from the session.
     pub async fn on_event(
         &mut self,

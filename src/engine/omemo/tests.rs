@@ -361,3 +361,29 @@ async fn push_info_goes_only_inside_omemo_2_never_in_clear_or_legacy() {
         assert!(error.contains(expected), "{peer}: {error}");
     }
 }
+
+#[test]
+fn a_contact_online_on_a_new_resource_has_a_list_read_on_this_stream_read_again() {
+    let mut omemo = Omemo::new(me());
+    let bob: BareJid = "bob@example.org".parse().expect("jid");
+    // Never read: nothing to read again (it is read when needed).
+    assert!(omemo.came_online(&bob).is_empty());
+    for p in crypto::PROFILES {
+        omemo.lists.insert((bob.to_string(), p));
+    }
+    let asked = omemo.came_online(&bob);
+    assert_eq!(asked.len(), crypto::PROFILES.len());
+    assert!(
+        asked
+            .iter()
+            .all(|c| matches!(c, SessionCommand::OmemoFetchDeviceList(j, _) if *j == bob))
+    );
+    assert!(
+        !omemo
+            .lists
+            .contains(&(bob.to_string(), crypto::PROFILES[0])),
+        "a message waits for the fresh list"
+    );
+    // Asked already: not again while the answer is due.
+    assert!(omemo.came_online(&bob).is_empty());
+}
