@@ -133,11 +133,7 @@ impl App {
     }
 
     pub fn theme(&self) -> iced::Theme {
-        let prefs = match &self.screen {
-            Screen::Dashboard(d) => d.prefs(),
-            Screen::Unlock(_) => &self.prefs,
-        };
-        let dark = match prefs.theme {
+        let dark = match self.prefs().theme {
             ThemeChoice::System => self.system_dark,
             ThemeChoice::Light => false,
             ThemeChoice::Dark => true,
@@ -167,10 +163,15 @@ impl App {
             Screen::Dashboard(d) => d.change_prefs(change).map(Message::Dashboard),
             Screen::Unlock(_) => {
                 change(&mut self.prefs);
-                if let Err(e) = self.prefs.save(&prefs::file(&self.paths)) {
-                    tracing::warn!(error = %e, "preferences not saved");
-                }
-                Task::none()
+                // Written off the GUI thread, as the dashboard writes them.
+                let (saved, path) = (self.prefs.clone(), prefs::file(&self.paths));
+                Task::future(async move {
+                    let written = tokio::task::spawn_blocking(move || saved.save(&path)).await;
+                    if let Ok(Err(e)) = written {
+                        tracing::warn!(error = %e, "preferences not saved");
+                    }
+                })
+                .discard()
             }
         }
     }
@@ -309,6 +310,10 @@ impl App {
     /// disturb) as they are now.
     #[cfg(all(unix, not(target_os = "macos")))]
     fn sync_desktop(&mut self) -> Task<Message> {
+        // Called after every update: nothing to count without a tray or dock.
+        if self.tray.is_none() && self.launcher.is_none() {
+            return Task::none();
+        }
         let unread = match &self.screen {
             Screen::Dashboard(d) => d.unread_total(),
             Screen::Unlock(_) => 0,

@@ -74,6 +74,11 @@ impl Log {
     pub fn notified(&self) -> Vec<Notified> {
         self.notified.lock().expect("log").clone()
     }
+
+    /// The notification that showed `body`, if one did.
+    pub fn showing(&self, body: &str) -> Option<Notified> {
+        self.notified().into_iter().find(|n| n.body == body)
+    }
 }
 
 struct Server {
@@ -259,15 +264,10 @@ fn reply_and_mark_as_read_act_from_the_notification_and_the_sound_can_be_off() {
     // Mark as read: the badge and the title's count go, nothing opens.
     s.bot_says("see you");
     s.window.until("a second notification", |_| {
-        server.log.notified().iter().any(|n| n.body == "see you")
+        server.log.showing("see you").is_some()
     });
     assert_eq!(s.window.app().title(), "Sotto (1)");
-    let second = server
-        .log
-        .notified()
-        .into_iter()
-        .find(|n| n.body == "see you")
-        .expect("the second");
+    let second = server.log.showing("see you").expect("the second");
     server.invoke(second.id, "mark-read");
     s.window
         .until("read from the notification", |w| w.app().title() == "Sotto");
@@ -287,15 +287,10 @@ fn reply_and_mark_as_read_act_from_the_notification_and_the_sound_can_be_off() {
     server.reply(9999, "not for Sotto");
     s.bot_says("last one");
     s.window.until("a third notification", |_| {
-        server.log.notified().iter().any(|n| n.body == "last one")
+        server.log.showing("last one").is_some()
     });
     // Open: the chat, in front.
-    let third = server
-        .log
-        .notified()
-        .into_iter()
-        .find(|n| n.body == "last one")
-        .expect("the third");
+    let third = server.log.showing("last one").expect("the third");
     server.invoke(third.id, "default");
     s.window.until("the chat opened by the click", |w| {
         w.dashboard().open_chat().is_some_and(|c| c.key().1 == bot)
@@ -310,13 +305,8 @@ fn reply_and_mark_as_read_act_from_the_notification_and_the_sound_can_be_off() {
     });
     s.bot_says("quietly");
     s.window.until("a silent notification", |_| {
-        server.log.notified().iter().any(|n| n.body == "quietly")
+        server.log.showing("quietly").is_some()
     });
-    let quiet = server
-        .log
-        .notified()
-        .into_iter()
-        .find(|n| n.body == "quietly")
-        .expect("the quiet one");
+    let quiet = server.log.showing("quietly").expect("the quiet one");
     assert!(quiet.silent && quiet.sound.is_none(), "{quiet:?}");
 }

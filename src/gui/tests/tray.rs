@@ -268,11 +268,7 @@ fn in_the_session() {
     // Closed, still connected: a message arrives, is notified and counted.
     s.bot_says("still there?");
     s.window.until("the notification", |_| {
-        notifications
-            .log
-            .notified()
-            .iter()
-            .any(|n| n.body == "still there?")
+        notifications.log.showing("still there?").is_some()
     });
     s.window
         .until("the tray's count", |_| host.tooltip() == "1 unread message");
@@ -308,9 +304,7 @@ fn in_the_session() {
         .until("the dock's count", |_| dock.latest() == Some((2, true)));
     let first = notifications
         .log
-        .notified()
-        .into_iter()
-        .find(|n| n.body == "still there?")
+        .showing("still there?")
         .expect("the first notification");
     notifications.invoke(first.id, "mark-read");
     s.window.until("no count on the dock", |_| {
