@@ -304,3 +304,152 @@ impl From<IncomingMessage> for SyncedMessage {
         }
     }
 }
+
+/// What an occupant may do in a room now (XEP-0045 §5.1); lost on leaving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Moderator,
+    Participant,
+    Visitor,
+    None,
+}
+
+/// Someone's standing with a room, kept across visits (XEP-0045 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Affiliation {
+    Owner,
+    Admin,
+    Member,
+    Outcast,
+    None,
+}
+
+/// Someone in a room, as the room shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Occupant {
+    pub nick: String,
+    /// Their real address, where the room lets us see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jid: Option<BareJid>,
+    pub role: Role,
+    pub affiliation: Affiliation,
+    pub availability: Availability,
+}
+
+/// Why someone left a room, when it was not of their own accord.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Departure {
+    Left,
+    Kicked {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Banned {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Their affiliation changed, or the room became members-only.
+    Removed,
+    /// The room or its service went away.
+    Shutdown,
+    /// The room was destroyed (by an owner).
+    Destroyed {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// What a room said about one of its occupants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum OccupantChange {
+    /// Joined, or changed role, affiliation or presence.
+    Present,
+    /// Now known as `new_nick`.
+    Renamed {
+        new_nick: String,
+    },
+    Gone(Departure),
+}
+
+/// Why a room would not let us in (XEP-0045 §7.2.8 onwards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoomRefusal {
+    /// Someone else has that nickname.
+    NicknameTaken,
+    /// The room has a password, and ours was missing or wrong.
+    PasswordRequired,
+    /// Only members may enter.
+    MembersOnly,
+    Banned,
+    /// No such room, and we may not create it.
+    NotFound,
+    /// The room is full.
+    Full,
+    /// Anything else, said as the room said it.
+    Other {
+        reason: String,
+    },
+}
+
+impl fmt::Display for RoomRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NicknameTaken => f.write_str("someone in the room already has that nickname"),
+            Self::PasswordRequired => {
+                f.write_str("the room needs a password, and it was missing or wrong")
+            }
+            Self::MembersOnly => f.write_str("only members may enter this room"),
+            Self::Banned => f.write_str("this account is banned from the room"),
+            Self::NotFound => f.write_str("there is no such room"),
+            Self::Full => f.write_str("the room is full"),
+            Self::Other { reason } => f.write_str(reason),
+        }
+    }
+}
+
+/// A message in a room (`type='groupchat'`), live or from the room's
+/// archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomMessage {
+    pub room: BareJid,
+    /// The author's nickname in the room.
+    pub nick: String,
+    /// The author's real address, where the room shows it (non-anonymous
+    /// rooms, or to moderators).
+    pub real_jid: Option<BareJid>,
+    pub body: String,
+    /// The stanza's id attribute, as the sender set it.
+    pub id: Option<String>,
+    pub origin_id: Option<String>,
+    /// The room's XEP-0359 stanza-id (also its archive id); only one the
+    /// room itself stamped is kept.
+    pub stanza_id: Option<String>,
+    /// The room's stamp (archive or delayed delivery); `None`: now.
+    pub sent_at: Option<Stamp>,
+    /// This corrects the author's earlier message with this id (XEP-0308).
+    pub replaces: Option<String>,
+}
+
+/// A room kept in the account's bookmarks (XEP-0402), where all its
+/// clients find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bookmark {
+    pub room: BareJid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nick: Option<String>,
+    #[serde(skip)]
+    pub password: Option<String>,
+    /// Clients enter it at login.
+    pub autojoin: bool,
+}

@@ -92,6 +92,9 @@ pub enum Command {
         #[arg(long)]
         plain: bool,
     },
+    /// Group chats: join, leave, list, who is in one.
+    #[command(subcommand)]
+    Room(RoomCommand),
     /// List the account's contacts.
     Contacts {
         #[arg(long, short)]
@@ -178,6 +181,46 @@ pub struct PushInfoArgs {
     /// The push info JSON: {"endpoint": ..., "tokens": [...]}
     #[arg(long, conflicts_with_all = ["endpoint", "tokens"])]
     pub json: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoomCommand {
+    /// Enter a room, and enter it at every login from now on (its recent
+    /// history is read from the room's archive).
+    Join {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        /// The room's address, like tea@conference.example.org.
+        room: BareJid,
+        /// The nickname to use there (default: the one used before, or
+        /// the account's name).
+        #[arg(long)]
+        nick: Option<String>,
+        /// Read the room's password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Leave a room and stop entering it at login; its history stays.
+    Leave {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        room: BareJid,
+    },
+    /// The rooms this account is in, or was in.
+    List {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who is in one of the account's rooms (enters it to ask).
+    Occupants {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        room: BareJid,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -46,6 +46,11 @@ pub fn send(
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
     refuse_plain_where_always_encrypted(ctx, &account.jid, &to, plain)?;
+    let to_room = ctx
+        .reader()?
+        .rooms(account.jid.as_str())?
+        .iter()
+        .any(|r| r.jid == to.as_str());
     let database = ctx.database()?;
     let body = if text == "-" {
         let mut body = String::new();
@@ -74,7 +79,11 @@ pub fn send(
         })?;
         // With stream management the server's ack proves it has the
         // message; without, a clean close after writing it does.
-        let wanted = if online.acks {
+        let wanted = if to_room {
+            // The room's copy of it, sent back to us, proves the room
+            // passed it on.
+            OutgoingState::Delivered
+        } else if online.acks {
             OutgoingState::Acked
         } else {
             OutgoingState::Sent
@@ -145,6 +154,29 @@ pub fn listen(
                             .map(|s| format!(" ({})", human(s)))
                             .unwrap_or_default();
                         writeln!(out, "* {} is {}{status}", update.from, update.availability)?;
+                    }
+                }
+                Event::RoomJoined { room, nick, .. } => {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        writeln!(out, "* in {room} as {}", human(nick))?;
+                    }
+                }
+                Event::RoomJoinFailed { room, reason, .. } => {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        writeln!(out, "* {room} refused: {}", human(reason))?;
+                    }
+                }
+                Event::RoomLeft {
+                    room, departure, ..
+                } => {
+                    if json {
+                        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                    } else {
+                        writeln!(out, "* out of {room}: {}", departure_text(departure))?;
                     }
                 }
                 Event::Subscription { from, change, .. } => {
@@ -308,6 +340,30 @@ pub fn chat(
 
 /// The incoming messages an event brings: one live, or a page caught up
 /// from the archive.
+/// Why we are out of a room, in words.
+fn departure_text(departure: &sotto::model::Departure) -> String {
+    use sotto::model::Departure;
+    let with = |by: &Option<String>, reason: &Option<String>| {
+        let by = by
+            .as_deref()
+            .map(|b| format!(" by {}", human(b)))
+            .unwrap_or_default();
+        let reason = reason
+            .as_deref()
+            .map(|r| format!(" ({})", human(r)))
+            .unwrap_or_default();
+        format!("{by}{reason}")
+    };
+    match departure {
+        Departure::Left => "left".into(),
+        Departure::Kicked { by, reason } => format!("kicked{}", with(by, reason)),
+        Departure::Banned { by, reason } => format!("banned{}", with(by, reason)),
+        Departure::Removed => "no longer allowed in the room".into(),
+        Departure::Shutdown => "the room's service shut down".into(),
+        Departure::Destroyed { reason } => format!("the room was destroyed{}", with(&None, reason)),
+    }
+}
+
 fn incoming(event: &Event) -> Vec<&StoredMessage> {
     let all: Vec<&StoredMessage> = match event {
         Event::Message { message, .. } => vec![message],

@@ -54,9 +54,16 @@ fn state_mark(m: &StoredMessage) -> String {
     }
 }
 
-fn print_message(out: &mut impl Write, m: &StoredMessage) -> std::io::Result<()> {
+/// `room`: the conversation is a group chat, whose authors are named by
+/// their nickname (the part of the sender after the room's address).
+fn print_message(out: &mut impl Write, m: &StoredMessage, room: bool) -> std::io::Result<()> {
     let who = match m.direction {
         Direction::Out => "me".to_owned(),
+        Direction::In if room => m
+            .sender
+            .strip_prefix(&m.peer)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .map_or_else(|| m.peer.clone(), |nick| human(nick).into_owned()),
         Direction::In => m.peer.clone(),
     };
     writeln!(
@@ -78,6 +85,10 @@ pub fn history(
     let account = ctx.account(account)?;
     let store = ctx.reader()?;
     let page = store.messages_before(account.jid.as_str(), with.as_str(), None, limit)?;
+    let room = store
+        .rooms(account.jid.as_str())?
+        .iter()
+        .any(|r| r.jid == with.as_str());
     let mut out = std::io::stdout().lock();
     if json {
         for m in &page {
@@ -87,7 +98,7 @@ pub fn history(
         writeln!(out, "No messages with {with} yet.")?;
     } else {
         for m in &page {
-            print_message(&mut out, m)?;
+            print_message(&mut out, m, room)?;
         }
     }
     Ok(ExitCode::SUCCESS)

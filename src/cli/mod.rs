@@ -13,6 +13,7 @@ mod demo;
 mod history;
 mod knock;
 mod omemo;
+mod room;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -146,6 +147,7 @@ pub fn run(home: Option<&Path>, command: Command) -> Result<ExitCode> {
             json,
             plain,
         } => chat::chat(&mut ctx, account.as_ref(), with, json, plain),
+        Command::Room(command) => room::run(&mut ctx, command),
         Command::Contacts { account, json } => chat::contacts(&mut ctx, account.as_ref(), json),
         Command::Knock {
             account,

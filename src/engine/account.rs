@@ -15,10 +15,11 @@ use tokio::sync::mpsc;
 use super::knocks::Knocks;
 use super::omemo::{Omemo, Outgoing};
 use super::pipeline::{Pipeline, Step, Stored};
+use super::rooms::Rooms;
 use super::{AccountLogin, Command, Event};
 use crate::model::{
-    AccountId, Availability, BareJid, ConnectionState, IncomingMessage, OutgoingState,
-    PresenceUpdate, Subscription, SyncedMessage,
+    AccountId, Availability, BareJid, ConnectionState, IncomingMessage, OutgoingMessage,
+    OutgoingState, PresenceUpdate, Subscription, SyncedMessage,
 };
 use crate::secrets::Secrets;
 use crate::store::ChatEncryption;
@@ -84,6 +85,11 @@ pub struct AccountTask {
     /// End-to-end encryption: our device, contacts' devices, and what of
     /// ours waits to be encrypted.
     omemo: Omemo,
+    rooms: Rooms,
+    /// The session stays and shows itself (the GUI, `sotto listen`): it
+    /// enters the account's rooms. A one-shot command enters only a room
+    /// it has something to send to, so rooms do not see us come and go.
+    stays: bool,
 }
 
 impl AccountTask {
@@ -108,7 +114,9 @@ impl AccountTask {
             catching_up: None,
             archive_floor: None,
             held: Vec::new(),
-            omemo: Omemo::new(account),
+            omemo: Omemo::new(account.clone()),
+            rooms: Rooms::new(account),
+            stays: false,
         };
         tokio::spawn(task.run(rx));
         tx
@@ -116,6 +124,7 @@ impl AccountTask {
 
     async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<AccountInput>) {
         self.load_roster().await;
+        self.rooms.load(&self.pipeline).await;
         let mut events: Option<mpsc::Receiver<SessionEvent>> = None;
         let mut inputs_open = true;
         loop {
@@ -196,6 +205,7 @@ impl AccountTask {
                 }
             }
         };
+        self.stays = login.presence.is_some() || self.presence.is_some();
         let (session_tx, session_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::channel(SESSION_EVENTS);
         let params = SessionParams {
@@ -258,6 +268,9 @@ impl AccountTask {
                 let Some(message) = self.pipeline.queue(&account, message).await else {
                     return;
                 };
+                if self.rooms.is_room(&message.to) {
+                    return self.send_to_room(message).await;
+                }
                 // Nobody to receive it now: wake their phone once, if asked.
                 if !self.contact_online(&message.to)
                     && self.knocks.auto_knock_wanted(&account, &message.to).await
@@ -388,6 +401,31 @@ impl AccountTask {
                 self.client_active = Some(active);
                 self.to_session_if_any(SessionCommand::ClientActive(active));
             }
+            Command::JoinRoom {
+                room,
+                nick,
+                password,
+                ..
+            } => {
+                if let Some(join) = self
+                    .rooms
+                    .join(&self.pipeline, room.clone(), nick, password)
+                    .await
+                {
+                    self.to_session(join).await;
+                    if let Some(bookmark) = self.rooms.bookmark(&room) {
+                        self.to_session_if_any(bookmark);
+                    }
+                }
+            }
+            Command::LeaveRoom { room, .. } => {
+                if let Some(leave) = self.rooms.leave(&self.pipeline, room.clone()).await {
+                    self.to_session_if_any(leave);
+                }
+                if let Some(bookmark) = self.rooms.bookmark(&room) {
+                    self.to_session_if_any(bookmark);
+                }
+            }
             Command::Stop(_) => self.to_session_if_any(SessionCommand::Close),
             // The engine handles these itself.
             Command::Configure(_)
@@ -402,6 +440,32 @@ impl AccountTask {
             | Command::SetChatEncryption { .. }
             | Command::SetDeviceTrust { .. }
             | Command::Shutdown => {}
+        }
+    }
+
+    /// Our message to a room, stored: it goes now if we are in the room,
+    /// or once the room lets us in (a one-shot command enters it for it).
+    async fn send_to_room(&mut self, message: OutgoingMessage) {
+        match self.rooms.may_send(&message.to) {
+            Ok(true) if self.ready => {
+                self.to_session_if_any(SessionCommand::SendToRooms(vec![message]));
+            }
+            Ok(_) => {
+                if self.ready
+                    && !self.stays
+                    && let Some(join) = self
+                        .rooms
+                        .rejoin(Some(std::slice::from_ref(&message.to)))
+                        .pop()
+                {
+                    self.to_session_if_any(join);
+                }
+            }
+            Err(reason) => {
+                self.rooms
+                    .refuse_message(&self.pipeline, &message.id, reason)
+                    .await;
+            }
         }
     }
 
@@ -451,6 +515,35 @@ impl AccountTask {
                     }
                 }
                 let outbox = self.pipeline.outbox(&account).await;
+                if !resumed {
+                    // Rooms first: what waits for them goes once each
+                    // lets us in.
+                    let waiting: Vec<BareJid> = outbox
+                        .iter()
+                        .map(|m| m.to.clone())
+                        .filter(|to| self.rooms.is_room(to))
+                        .collect();
+                    self.rooms.new_stream();
+                    if self.stays {
+                        // Which rooms to be in is what the bookmarks say.
+                        self.to_session_if_any(SessionCommand::FetchBookmarks);
+                    } else {
+                        for join in self.rooms.rejoin(Some(&waiting)) {
+                            self.to_session_if_any(join);
+                        }
+                    }
+                }
+                let (to_rooms, outbox): (Vec<_>, Vec<_>) =
+                    outbox.into_iter().partition(|m| self.rooms.is_room(&m.to));
+                if resumed {
+                    let joined: Vec<_> = to_rooms
+                        .into_iter()
+                        .filter(|m| self.rooms.is_joined(&m.to))
+                        .collect();
+                    if !joined.is_empty() {
+                        self.to_session_if_any(SessionCommand::SendToRooms(joined));
+                    }
+                }
                 if !outbox.is_empty() {
                     tracing::debug!(%account, queued = outbox.len(), resumed, "flushing the outbox");
                 }
@@ -464,7 +557,7 @@ impl AccountTask {
                         CatchUpFrom::After { id, .. } => {
                             self.pipeline.archive_time(&account, id).await
                         }
-                        CatchUpFrom::Since(_) => None,
+                        CatchUpFrom::Since(_) | CatchUpFrom::Latest => None,
                     };
                     self.to_session_if_any(SessionCommand::CatchUp(from));
                 }
@@ -639,6 +732,64 @@ impl AccountTask {
                 .await;
             }
             SessionEvent::BlockList(jids) => self.emit(Event::BlockList { account, jids }).await,
+            SessionEvent::RoomJoined {
+                room,
+                nick,
+                created,
+            } => {
+                for command in self.rooms.joined(&self.pipeline, room, nick, created).await {
+                    self.to_session_if_any(command);
+                }
+            }
+            SessionEvent::RoomRefused { room, refusal } => {
+                self.emit(Event::RoomJoinFailed {
+                    account,
+                    room,
+                    reason: refusal.to_string(),
+                    refusal,
+                })
+                .await;
+            }
+            SessionEvent::RoomLeft { room, departure } => {
+                self.rooms.left(&self.pipeline, room, departure).await;
+            }
+            SessionEvent::Occupant {
+                room,
+                occupant,
+                change,
+            } => {
+                self.emit(Event::Occupant {
+                    account,
+                    room,
+                    occupant,
+                    change,
+                })
+                .await;
+            }
+            SessionEvent::RoomSubject { room, subject, by } => {
+                self.rooms.subject(&self.pipeline, room, subject, by).await;
+            }
+            SessionEvent::RoomMessage(message) => self.rooms.live(&self.pipeline, message).await,
+            SessionEvent::Bookmarks(bookmarks) => {
+                for command in self.rooms.bookmarks(&self.pipeline, bookmarks).await {
+                    self.to_session_if_any(command);
+                }
+            }
+            SessionEvent::BookmarkChanges(changes) => {
+                for command in self.rooms.bookmark_changes(&self.pipeline, changes).await {
+                    self.to_session_if_any(command);
+                }
+            }
+            SessionEvent::RoomArchivePage {
+                room,
+                messages,
+                last,
+                complete,
+            } => {
+                self.rooms
+                    .page(&self.pipeline, room, messages, last, complete)
+                    .await;
+            }
             SessionEvent::Omemo(event) => {
                 let commands = self.omemo.on_event(&self.pipeline, event).await;
                 for command in commands {

@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use crate::config::{AccountConfig, PasswordStore};
 use crate::model::{
-    AccountId, Availability, BareJid, ChatState, ConnectionState, Contact, OutgoingMessage,
-    OutgoingState, PresenceUpdate, PushSource, SubscriptionChange,
+    AccountId, Availability, BareJid, ChatState, ConnectionState, Contact, Departure, Occupant,
+    OccupantChange, OutgoingMessage, OutgoingState, PresenceUpdate, PushSource, RoomRefusal,
+    SubscriptionChange,
 };
 use crate::omemo::DeviceId;
 use crate::store::{ChatEncryption, OmemoTrust, StoredMessage};
@@ -173,6 +174,19 @@ pub enum Command {
     RemoveOwnDevice {
         account: AccountId,
         device: DeviceId,
+    },
+    /// Enter a room (and remember it, to enter at every login): as
+    /// `nick`, or the nickname used there before, or the account's name.
+    JoinRoom {
+        account: AccountId,
+        room: BareJid,
+        nick: Option<String>,
+        password: Option<String>,
+    },
+    /// Leave a room; its history stays.
+    LeaveRoom {
+        account: AccountId,
+        room: BareJid,
     },
     /// Disconnect everything and stop the engine.
     Shutdown,
@@ -407,5 +421,43 @@ pub enum Event {
         account: AccountId,
         device: u32,
         error: Option<String>,
+    },
+    /// We are in the room, as `nick` (`created`: our join created it).
+    RoomJoined {
+        account: AccountId,
+        room: BareJid,
+        nick: String,
+        created: bool,
+    },
+    /// The room would not let us in; `reason` says why in words.
+    RoomJoinFailed {
+        account: AccountId,
+        room: BareJid,
+        reason: String,
+        refusal: RoomRefusal,
+    },
+    /// We are out of the room: we left, or it put us out.
+    RoomLeft {
+        account: AccountId,
+        room: BareJid,
+        departure: Departure,
+    },
+    /// What the room says about someone in it (not us).
+    Occupant {
+        account: AccountId,
+        room: BareJid,
+        occupant: Occupant,
+        change: OccupantChange,
+    },
+    RoomSubject {
+        account: AccountId,
+        room: BareJid,
+        subject: Option<String>,
+        by: Option<String>,
+    },
+    /// The room's archive is read up to now, after entering it.
+    RoomCaughtUp {
+        account: AccountId,
+        room: BareJid,
     },
 }

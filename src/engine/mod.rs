@@ -9,6 +9,7 @@ mod event;
 mod knocks;
 mod omemo;
 mod pipeline;
+mod rooms;
 
 use std::collections::HashMap;
 
@@ -357,6 +358,8 @@ fn command_account(command: &Command) -> Option<&AccountId> {
         | Command::RemoveContact { account, .. }
         | Command::BlockContact { account, .. }
         | Command::RemoveOwnDevice { account, .. }
+        | Command::JoinRoom { account, .. }
+        | Command::LeaveRoom { account, .. }
         | Command::Stop(account) => Some(account),
         _ => None,
     }

@@ -67,6 +67,8 @@ impl Conversations {
                 muted: false,
                 last_body: None,
                 last_direction: None,
+                room: false,
+                last_author: None,
             },
         };
         // A late message (delayed, from the archive) is not the last one.

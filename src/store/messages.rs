@@ -250,6 +250,12 @@ pub struct ConversationSummary {
     pub muted: bool,
     pub last_body: Option<String>,
     pub last_direction: Option<Direction>,
+    /// A room (group chat), not a person.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub room: bool,
+    /// In a room: who wrote the last message (their nickname).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_author: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -322,7 +328,11 @@ fn bare(jid: &str) -> &str {
     jid.split_once('/').map_or(jid, |(bare, _)| bare)
 }
 
-fn conversation_id(conn: &Connection, account_id: i64, peer: &str) -> Result<i64, StoreError> {
+pub(super) fn conversation_id(
+    conn: &Connection,
+    account_id: i64,
+    peer: &str,
+) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO conversations (account_id, peer) VALUES (?1, ?2)
          ON CONFLICT (account_id, peer) DO NOTHING",
@@ -333,7 +343,7 @@ fn conversation_id(conn: &Connection, account_id: i64, peer: &str) -> Result<i64
         .query_row(params![account_id, peer], |r| r.get(0))?)
 }
 
-fn message_by_id(conn: &Connection, id: i64) -> Result<StoredMessage, StoreError> {
+pub(super) fn message_by_id(conn: &Connection, id: i64) -> Result<StoredMessage, StoreError> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOIN} WHERE m.id = ?1"
@@ -359,10 +369,8 @@ fn fts_query(input: &str) -> Option<String> {
 }
 
 /// Inserts one message inside the caller's transaction; `None` when it
-/// is a duplicate.
-/// Inserts one message inside the caller's transaction; `None` when it
 /// is a duplicate (same stanza-id from our server, or same origin-id).
-fn insert_in(
+pub(super) fn insert_in(
     tx: &Connection,
     m: &NewIncoming<'_>,
     direction: Direction,
@@ -605,6 +613,9 @@ impl Store {
                     (SELECT body FROM messages WHERE conversation_id = c.id
                      ORDER BY sent_at DESC, id DESC LIMIT 1),
                     (SELECT direction FROM messages WHERE conversation_id = c.id
+                     ORDER BY sent_at DESC, id DESC LIMIT 1),
+                    c.kind,
+                    (SELECT sender FROM messages WHERE conversation_id = c.id
                      ORDER BY sent_at DESC, id DESC LIMIT 1)
              FROM conversations c JOIN accounts a ON a.id = c.account_id
              WHERE ?1 IS NULL OR a.jid = ?1
@@ -612,7 +623,13 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![account], |r| {
             let direction: Option<String> = r.get(6)?;
+            let room = r.get::<_, String>(7)? == "room";
+            let sender: Option<String> = r.get(8)?;
             Ok(ConversationSummary {
+                room,
+                last_author: sender
+                    .filter(|_| room)
+                    .and_then(|s| s.split_once('/').map(|(_, nick)| nick.to_owned())),
                 account: r.get(0)?,
                 peer: r.get(1)?,
                 last_activity: r.get(2)?,

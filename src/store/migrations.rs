@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_omemo_messages.sql"),
     include_str!("migrations/007_omemo_undecided.sql"),
     include_str!("migrations/008_outbox_plain.sql"),
+    include_str!("migrations/009_rooms.sql"),
 ];
 
 pub fn latest() -> i64 {

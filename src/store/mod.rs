@@ -10,6 +10,7 @@ mod omemo;
 mod passphrase;
 mod push;
 mod reader;
+mod rooms;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +28,7 @@ pub use omemo::{ChatEncryption, DeviceListChange, OmemoTrust, OwnDevice, StoredD
 pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};
 pub use push::{PushSource, StoredPushInfo};
 pub use reader::{OwnIdentity, Reader};
+pub use rooms::{NewRoomMessage, RoomResume, RoomStored, StoredRoom};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

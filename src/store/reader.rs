@@ -75,6 +75,11 @@ impl Reader {
         self.0.contacts(account)
     }
 
+    /// The rooms the account is in or was in.
+    pub fn rooms(&self, account: &str) -> Result<Vec<super::StoredRoom>, StoreError> {
+        self.0.rooms(account)
+    }
+
     /// A contact's push info, with how the last knock went.
     pub fn push_info(
         &self,

@@ -4,8 +4,10 @@
 //! [`SessionEvent`]s to their owner.
 
 mod backoff;
+pub mod bookmarks;
 mod connect;
 pub(crate) mod convert;
+pub mod muc;
 mod nonza;
 pub mod omemo;
 pub(crate) mod pep;

@@ -193,6 +193,13 @@ max_archive_query_results = {archive_page}
 certificates = "{dp}/certs"
 VirtualHost "{DOMAIN}"
   ssl = {{ key = "{dp}/certs/localhost.key"; certificate = "{dp}/certs/localhost.crt" }}
+-- Group chats, with their archives (XEP-0313 on MUC).
+Component "conference.{DOMAIN}" "muc"
+  modules_enabled = {{ "muc_mam" }}
+  ssl = {{ key = "{dp}/certs/localhost.key"; certificate = "{dp}/certs/localhost.crt" }}
+  muc_log_by_default = true
+  muc_log_all_rooms = true
+  max_history_messages = 50
 "#
         );
         std::fs::write(d.join("prosody.cfg.lua"), config).expect("config");

@@ -47,6 +47,7 @@ mod peers;
 mod proxy;
 mod reconnect;
 mod register;
+mod rooms;
 mod sandbox;
 mod sync;
 mod tls;

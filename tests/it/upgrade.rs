@@ -304,7 +304,17 @@ fn check_every_row(version: usize, path: &Path, store: &Store) {
     let found: i64 = keyed(path)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(found, 8, "schema {version} is brought to today's schema");
+    assert_eq!(found, 9, "schema {version} is brought to today's schema");
+    // Schema 9 (group chats): every old conversation is one with a person.
+    let rooms: i64 = keyed(path)
+        .query_row(
+            "SELECT count(*) FROM conversations WHERE kind != 'chat'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("kinds");
+    assert_eq!(rooms, 0);
+    assert!(store.rooms(ALICE).expect("rooms").is_empty());
 
     // Accounts, and where their catch-up resumes.
     assert_eq!(

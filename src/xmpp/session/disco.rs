@@ -32,6 +32,8 @@ pub const FEATURES: &[&str] = &[
     // OMEMO device lists of both generations, pushed as they change.
     concat!("eu.siacs.conversations.axolotl.devicelist", "+notify"),
     concat!("urn:xmpp:omemo:2:devices", "+notify"),
+    // Our bookmarks of rooms (XEP-0402), as our other clients change them.
+    concat!("urn:xmpp:bookmarks:1", "+notify"),
 ];
 
 /// Our disco#info answer, for a plain query or one on our caps node.
@@ -78,7 +80,7 @@ mod tests {
     /// dropping one the code still relies on.
     #[test]
     fn the_advertised_list_is_exactly_what_the_code_does() {
-        let proofs: &[(&str, fn())] = &[
+        let mut proofs: Vec<(&str, fn())> = vec![
             (ns::DISCO_INFO, || {
                 assert!(!info(None).features.is_empty());
             }),
@@ -167,6 +169,18 @@ mod tests {
                 assert_eq!(list.expect("parses").profile, Profile::Omemo2);
             }),
         ];
+        proofs.push(("urn:xmpp:bookmarks:1+notify", || {
+            let m = message(
+                "<message xmlns='jabber:client' from='a@x' type='headline'>\
+                 <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+                 <items node='urn:xmpp:bookmarks:1'><item id='r@c.x'>\
+                 <conference xmlns='urn:xmpp:bookmarks:1' autojoin='true'/>\
+                 </item></items></event></message>",
+            );
+            let own = "a@x".parse().expect("jid");
+            let changes = crate::xmpp::bookmarks::from_event(&m, &own).expect("ours");
+            assert_eq!(changes.len(), 1);
+        }));
         let proved: Vec<&str> = proofs.iter().map(|(f, _)| *f).collect();
         assert_eq!(proved, FEATURES, "each advertised feature needs a proof");
         for (_, proof) in proofs {

@@ -15,6 +15,7 @@ impl Session {
     pub(super) async fn handle_stanza(&mut self, stanza: Stanza) {
         match stanza {
             Stanza::Message(message) => self.handle_message(message).await,
+            Stanza::Presence(presence) if self.room_presence_in(&presence).await => {}
             Stanza::Presence(presence) => match convert::presence_meaning(&presence) {
                 PresenceMeaning::Update(update) => {
                     self.emit(SessionEvent::Presence(update)).await;
@@ -30,6 +31,9 @@ impl Session {
 
     async fn handle_message(&mut self, message: Message) {
         self.push_info_in(&message).await;
+        if self.bookmark_event_in(&message).await {
+            return;
+        }
         if self.omemo_event_in(&message).await {
             return;
         }
@@ -38,6 +42,9 @@ impl Session {
             return;
         }
         if self.archive_result(&message) {
+            return;
+        }
+        if self.room_message_in(&message).await {
             return;
         }
         match convert::message_meaning(&message, self.account.as_str()) {

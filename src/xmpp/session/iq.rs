@@ -32,8 +32,8 @@ impl Purpose {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
     Roster,
-    /// One page of an archive catch-up.
-    ArchivePage,
+    /// One page of an archive catch-up: ours, or a room's.
+    ArchivePage(super::mam::Archive),
     Blocklist,
     Block {
         jid: BareJid,
@@ -61,6 +61,13 @@ pub enum Purpose {
         attempt: Box<PublishAttempt>,
         then_publish: bool,
     },
+    /// Our bookmarks (XEP-0402), or their private-storage form (XEP-0048).
+    Bookmarks,
+    BookmarksPrivate,
+    /// Writing (or retracting) one bookmark.
+    BookmarkPublish(BareJid),
+    /// XEP-0410: are we still in this room?
+    SelfPing(BareJid),
     /// Answers we only need so the request does not linger (carbons,
     /// pings, roster sets).
     Ignore,

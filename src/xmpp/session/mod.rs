@@ -4,6 +4,7 @@
 //! matching, incoming stanzas, the archive, what we advertise, and our
 //! messages in flight.
 
+mod bookmarks;
 mod delivery;
 pub(crate) mod disco;
 mod incoming;
@@ -14,6 +15,7 @@ mod omemo;
 mod output;
 mod reconnect;
 mod requests;
+mod rooms;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -112,6 +114,23 @@ pub enum SessionCommand {
     ClientActive(bool),
     /// Messages the engine encrypted (OMEMO), in order.
     SendSealed(Vec<SealedMessage>),
+    /// Enter a room as `nick` (again: under a new nickname).
+    JoinRoom {
+        room: BareJid,
+        nick: String,
+        password: Option<String>,
+    },
+    LeaveRoom(BareJid),
+    /// Our messages to rooms, in order; as with [`Self::Send`], those the
+    /// stream still holds are skipped.
+    SendToRooms(Vec<OutgoingMessage>),
+    /// Fetch what a room's archive holds from there on.
+    RoomCatchUp(BareJid, CatchUpFrom),
+    /// Read our bookmarks (answered with [`SessionEvent::Bookmarks`]).
+    FetchBookmarks,
+    /// Write one bookmark (leaving a room writes it with autojoin off,
+    /// as XEP-0402 §5.3 has it, rather than deleting it).
+    PublishBookmark(crate::model::Bookmark),
     /// Fetch an account's OMEMO device list of one namespace.
     OmemoFetchDeviceList(BareJid, crate::omemo::Profile),
     /// Fetch one device's OMEMO bundle.
@@ -187,6 +206,8 @@ pub(crate) async fn run_session(
         iqs: IqTracker::default(),
         omemo_queue: std::collections::VecDeque::new(),
         catch_up: None,
+        room_catch_ups: std::collections::HashMap::new(),
+        rooms: std::collections::HashMap::new(),
         csi: Csi::default(),
         nonzas,
         in_flight: InFlight::default(),
@@ -199,7 +220,10 @@ pub(crate) async fn run_session(
     expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
-            _ = expiry.tick() => session.expire_requests().await,
+            _ = expiry.tick() => {
+                session.expire_requests().await;
+                session.self_ping_silent_rooms(Instant::now()).await;
+            }
             command = commands.recv() => match command {
                 None | Some(SessionCommand::Close) => {
                     // Flush what is queued and say goodbye; do not wait
@@ -276,6 +300,10 @@ struct Session {
     /// reports as `item-not-found`), so ours go one at a time.
     omemo_queue: std::collections::VecDeque<Publication>,
     catch_up: Option<CatchUp>,
+    /// Catch-ups of rooms' archives, one per room at most.
+    room_catch_ups: std::collections::HashMap<BareJid, CatchUp>,
+    /// The rooms this stream is in or entering.
+    rooms: std::collections::HashMap<BareJid, rooms::RoomLink>,
     csi: Csi,
     nonzas: Nonzas,
     in_flight: InFlight,
@@ -335,6 +363,7 @@ impl Session {
         }))
         .await;
         self.catch_up = None;
+        self.rooms_reset();
         self.fetch_roster().await;
         self.request(convert::blocklist_request(new_id()), Purpose::Blocklist)
             .await;
@@ -400,6 +429,8 @@ impl Session {
             }
             SessionCommand::SetPresence(availability, status) => {
                 self.send_presence(availability, status.as_deref()).await;
+                self.presence_to_rooms(availability, status.as_deref())
+                    .await;
                 self.presence = Some((availability, status));
             }
             SessionCommand::FetchRoster => self.fetch_roster().await,
@@ -416,7 +447,19 @@ impl Session {
                 };
                 self.send(answer.with_to(jid)).await;
             }
-            SessionCommand::CatchUp(from) => self.start_catch_up(from).await,
+            SessionCommand::CatchUp(from) => self.start_catch_up(None, from).await,
+            SessionCommand::RoomCatchUp(room, from) => {
+                self.start_catch_up(Some(room), from).await;
+            }
+            SessionCommand::JoinRoom {
+                room,
+                nick,
+                password,
+            } => self.join_room(room, nick, password).await,
+            SessionCommand::LeaveRoom(room) => self.leave_room(room).await,
+            SessionCommand::SendToRooms(messages) => self.send_to_rooms(messages).await,
+            SessionCommand::FetchBookmarks => self.fetch_bookmarks().await,
+            SessionCommand::PublishBookmark(bookmark) => self.publish_bookmark(bookmark).await,
             SessionCommand::PublishPushInfo(json) => {
                 self.request(pep::publish(new_id(), &json), Purpose::PushPublish)
                     .await;

@@ -5,8 +5,8 @@ use tokio::sync::mpsc;
 use tokio_xmpp::jid::{BareJid, Jid};
 
 use crate::model::{
-    ChatState, ConnectionState, Contact, IncomingMessage, PresenceUpdate, PushSource,
-    SubscriptionChange, SyncedMessage,
+    ChatState, ConnectionState, Contact, Departure, IncomingMessage, Occupant, OccupantChange,
+    PresenceUpdate, PushSource, RoomMessage, RoomRefusal, SubscriptionChange, SyncedMessage,
 };
 
 /// How far one of our messages got on the stream.
@@ -102,6 +102,44 @@ pub enum SessionEvent {
     BlockList(Vec<BareJid>),
     /// OMEMO device lists, bundles and publications.
     Omemo(super::omemo::OmemoEvent),
+    /// The room let us in, as `nick` (which the room may have changed).
+    RoomJoined {
+        room: BareJid,
+        nick: String,
+        created: bool,
+    },
+    /// The room would not let us in, or refused a change of nickname.
+    RoomRefused {
+        room: BareJid,
+        refusal: RoomRefusal,
+    },
+    /// We are out of the room: we left, or it put us out.
+    RoomLeft {
+        room: BareJid,
+        departure: Departure,
+    },
+    Occupant {
+        room: BareJid,
+        occupant: Occupant,
+        change: OccupantChange,
+    },
+    RoomSubject {
+        room: BareJid,
+        subject: Option<String>,
+        by: Option<String>,
+    },
+    RoomMessage(RoomMessage),
+    /// Our bookmarks as read at login; `None`: the server keeps none.
+    Bookmarks(Option<Vec<crate::model::Bookmark>>),
+    /// Our other clients changed our bookmarks.
+    BookmarkChanges(Vec<crate::xmpp::bookmarks::BookmarkChange>),
+    /// One page of a room's archive, in the archive's order.
+    RoomArchivePage {
+        room: BareJid,
+        messages: Vec<RoomMessage>,
+        last: Option<String>,
+        complete: bool,
+    },
 }
 
 /// Where a session's events go; a closed receiver just drops them.

@@ -107,7 +107,7 @@ impl Session {
                     .await;
                 }
             },
-            Purpose::ArchivePage => self.archive_answer(answer).await,
+            Purpose::ArchivePage(archive) => self.archive_answer(archive, answer).await,
             Purpose::Blocklist => match answer {
                 Ok(Some(payload)) => match convert::blocklist(payload) {
                     Ok(jids) => self.emit(SessionEvent::BlockList(jids)).await,
@@ -155,6 +155,14 @@ impl Session {
             | Purpose::OmemoBundle { .. }
             | Purpose::OmemoPublish(_)
             | Purpose::OmemoConfigure { .. } => self.omemo_answered(purpose, answer).await,
+            Purpose::SelfPing(room) => self.self_ping_answered(room, answer).await,
+            Purpose::Bookmarks => self.bookmarks_answered(false, answer).await,
+            Purpose::BookmarksPrivate => self.bookmarks_answered(true, answer).await,
+            Purpose::BookmarkPublish(room) => {
+                if let Err(e) = answer {
+                    tracing::warn!(account = %self.account, %room, condition = ?e.defined_condition, "the bookmark could not be written");
+                }
+            }
             Purpose::Ignore => {}
         }
     }
@@ -178,17 +186,38 @@ impl Session {
                 })
                 .await;
             }
-            Purpose::ArchivePage => {
+            Purpose::ArchivePage(None) => {
                 if self.catch_up.is_some() {
                     tracing::warn!(account = %self.account, %reason, "archive catch-up interrupted");
                     self.catch_up = None;
+                }
+            }
+            Purpose::ArchivePage(Some(room)) => {
+                if self.room_catch_ups.remove(&room).is_some() {
+                    tracing::warn!(account = %self.account, %room, %reason, "room archive catch-up interrupted");
+                    // The engine learns the page ended, so live messages
+                    // move the room's resume point again.
+                    self.emit(SessionEvent::RoomArchivePage {
+                        room,
+                        messages: Vec::new(),
+                        last: None,
+                        complete: true,
+                    })
+                    .await;
                 }
             }
             Purpose::OmemoDeviceList { .. }
             | Purpose::OmemoBundle { .. }
             | Purpose::OmemoPublish(_)
             | Purpose::OmemoConfigure { .. } => self.omemo_request_failed(purpose, reason).await,
-            Purpose::Blocklist | Purpose::Block { .. } | Purpose::Ignore => {}
+            Purpose::Bookmarks | Purpose::BookmarksPrivate => {
+                self.emit(SessionEvent::Bookmarks(None)).await;
+            }
+            Purpose::Blocklist
+            | Purpose::Block { .. }
+            | Purpose::SelfPing(_)
+            | Purpose::BookmarkPublish(_)
+            | Purpose::Ignore => {}
         }
     }
 

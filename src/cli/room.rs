@@ -1,0 +1,306 @@
+//! `sotto room`: enter, leave and list group chats, and see who is in one.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use secrecy::{ExposeSecret, SecretString};
+use sotto::engine::{Command, Event};
+use sotto::model::{Affiliation, BareJid, Occupant, OccupantChange, Role, RoomRefusal};
+
+use super::args::RoomCommand;
+use super::connect::{self, Login};
+use super::{Context, human, runtime};
+
+/// How long a command waits for a room to answer before giving up.
+const ROOM_PATIENCE: Duration = Duration::from_secs(30);
+
+pub fn run(ctx: &mut Context, command: RoomCommand) -> Result<ExitCode> {
+    match command {
+        RoomCommand::Join {
+            account,
+            room,
+            nick,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            join(ctx, account.as_ref(), room, nick, password)
+        }
+        RoomCommand::Leave { account, room } => leave(ctx, account.as_ref(), room),
+        RoomCommand::List { account, json } => list(ctx, account.as_ref(), json),
+        RoomCommand::Occupants {
+            account,
+            room,
+            json,
+        } => occupants(ctx, account.as_ref(), room, json),
+    }
+}
+
+fn read_password() -> Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("could not read the room's password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("the room's password on stdin is empty");
+    }
+    Ok(SecretString::from(password))
+}
+
+/// What a person can do about a refusal.
+fn refusal_hint(room: &BareJid, refusal: &RoomRefusal) -> String {
+    match refusal {
+        RoomRefusal::NicknameTaken => {
+            format!("; choose another nickname: sotto room join {room} --nick NICKNAME")
+        }
+        RoomRefusal::PasswordRequired => {
+            format!("; give it on stdin: echo PASSWORD | sotto room join {room} --password-stdin")
+        }
+        RoomRefusal::MembersOnly => {
+            "; ask an owner or admin of the room to make you a member".into()
+        }
+        _ => String::new(),
+    }
+}
+
+fn join(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    room: BareJid,
+    nick: Option<String>,
+    password: Option<SecretString>,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let database = ctx.database()?;
+    runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        online.engine.send(Command::JoinRoom {
+            account: online.account.jid.clone(),
+            room: room.clone(),
+            nick,
+            password: password.map(|p| p.expose_secret().to_owned()),
+        })?;
+        let joined = tokio::time::timeout(
+            ROOM_PATIENCE,
+            online.wait_for(|event| match event {
+                Event::RoomJoined {
+                    room: r,
+                    nick,
+                    created,
+                    ..
+                } if *r == room => Some(Ok((nick.clone(), *created))),
+                Event::RoomJoinFailed {
+                    room: r,
+                    reason,
+                    refusal,
+                    ..
+                } if *r == room => Some(Err(anyhow::anyhow!(
+                    "{room} refused: {}{}",
+                    human(reason),
+                    refusal_hint(&room, refusal)
+                ))),
+                _ => None,
+            }),
+        )
+        .await
+        .context("the room did not answer in time")??;
+        let (nick, created) = joined;
+        let caught_up = tokio::time::timeout(
+            ROOM_PATIENCE,
+            online.wait_for(|event| match event {
+                Event::RoomCaughtUp { room: r, .. } if *r == room => Some(Ok(())),
+                _ => None,
+            }),
+        )
+        .await;
+        if caught_up.is_err() {
+            eprintln!(
+                "sotto: the room's history did not arrive in time; it is read at the next join"
+            );
+        }
+        let made = if created { " (a new room)" } else { "" };
+        println!("Joined {room} as {}{made}", human(&nick));
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn leave(ctx: &mut Context, account: Option<&BareJid>, room: BareJid) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let known = ctx
+        .reader()?
+        .rooms(account.jid.as_str())?
+        .into_iter()
+        .any(|r| r.jid == room.as_str());
+    if !known {
+        bail!("{room} is not one of this account's rooms (see sotto room list)");
+    }
+    let database = ctx.database()?;
+    runtime()?.block_on(async {
+        // Online, so that the account's bookmark says so too and its other
+        // clients (and Sotto at the next login) stay out of the room.
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        online.engine.send(Command::LeaveRoom {
+            account: online.account.jid.clone(),
+            room: room.clone(),
+        })?;
+        online
+            .wait_for(|event| {
+                matches!(event, Event::RoomLeft { room: r, .. } if *r == room).then_some(Ok(()))
+            })
+            .await?;
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    println!("Left {room}; its history stays (sotto history {room})");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let rooms = ctx.reader()?.rooms(account.jid.as_str())?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        for room in &rooms {
+            writeln!(out, "{}", serde_json::to_string(room)?)?;
+        }
+    } else if rooms.is_empty() {
+        writeln!(
+            out,
+            "No rooms yet; join one with: sotto room join ROOM@SERVICE"
+        )?;
+    } else {
+        for room in &rooms {
+            let state = if room.autojoin {
+                "joined at login"
+            } else {
+                "left"
+            };
+            let subject = room
+                .subject
+                .as_deref()
+                .map(|s| format!(" — {}", human(s)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}  as {} ({state}){subject}",
+                room.jid,
+                human(&room.nick)
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn occupants(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    room: BareJid,
+    json: bool,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    let known = ctx
+        .reader()?
+        .rooms(account.jid.as_str())?
+        .into_iter()
+        .any(|r| r.jid == room.as_str());
+    if !known {
+        // Seeing who is in a room means entering it; that is for rooms
+        // the user chose to be in.
+        bail!("{room} is not one of this account's rooms; join it first: sotto room join {room}");
+    }
+    let database = ctx.database()?;
+    let (me, everyone) = runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        online.engine.send(Command::JoinRoom {
+            account: online.account.jid.clone(),
+            room: room.clone(),
+            nick: None,
+            password: None,
+        })?;
+        // A room tells who is in it before it tells us we are in.
+        let mut present: Vec<Occupant> = Vec::new();
+        let me = tokio::time::timeout(
+            ROOM_PATIENCE,
+            online.wait_for(|event| match event {
+                Event::Occupant {
+                    room: r,
+                    occupant,
+                    change,
+                    ..
+                } if *r == room => {
+                    present.retain(|o| o.nick != occupant.nick);
+                    if *change == OccupantChange::Present {
+                        present.push(occupant.clone());
+                    }
+                    None
+                }
+                Event::RoomJoined { room: r, nick, .. } if *r == room => Some(Ok(nick.clone())),
+                Event::RoomJoinFailed {
+                    room: r,
+                    reason,
+                    refusal,
+                    ..
+                } if *r == room => Some(Err(anyhow::anyhow!(
+                    "{room} refused: {}{}",
+                    human(reason),
+                    refusal_hint(&room, refusal)
+                ))),
+                _ => None,
+            }),
+        )
+        .await
+        .context("the room did not answer in time")??;
+        online.close().await;
+        anyhow::Ok((me, present))
+    })?;
+    let mut everyone = everyone;
+    everyone.sort_by(|a, b| {
+        (a.role, a.affiliation, a.nick.to_lowercase()).cmp(&(
+            b.role,
+            b.affiliation,
+            b.nick.to_lowercase(),
+        ))
+    });
+    let mut out = std::io::stdout().lock();
+    if json {
+        for o in &everyone {
+            writeln!(out, "{}", serde_json::to_string(o)?)?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{} in {room} besides you ({}):",
+            everyone.len(),
+            human(&me)
+        )?;
+        for o in &everyone {
+            let standing = match (o.role, o.affiliation) {
+                (_, Affiliation::Owner) => " (owner)",
+                (_, Affiliation::Admin) => " (admin)",
+                (Role::Moderator, _) => " (moderator)",
+                (Role::Visitor, _) => " (no voice)",
+                (_, Affiliation::Member) => " (member)",
+                _ => "",
+            };
+            let jid = o
+                .jid
+                .as_ref()
+                .map(|j| format!(" <{j}>"))
+                .unwrap_or_default();
+            writeln!(out, "  {}{jid}{standing}", human(&o.nick))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
