@@ -453,3 +453,15 @@ pub struct Bookmark {
     /// Clients enter it at login.
     pub autojoin: bool,
 }
+
+/// What a room says of itself (XEP-0045 §6.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RoomInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub members_only: bool,
+    pub non_anonymous: bool,
+    pub persistent: bool,
+    pub public: bool,
+    pub password_protected: bool,
+}

@@ -312,8 +312,12 @@ impl AccountTask {
                 self.to_session(SessionCommand::FetchPushInfo(contact))
                     .await;
             }
+            // A room gets neither chat states nor markers as chat messages
+            // (it would refuse them); the store is read either way.
             Command::SetChatState { to, state, .. } => {
-                self.to_session_if_any(SessionCommand::ChatState(to, state));
+                if !self.rooms.is_room(&to) {
+                    self.to_session_if_any(SessionCommand::ChatState(to, state));
+                }
             }
             Command::CorrectMessage {
                 to, replaces, body, ..
@@ -344,7 +348,9 @@ impl AccountTask {
             Command::MarkRead { peer, .. } => {
                 // The marker goes out when connected; the store is read
                 // either way.
-                if let Some(id) = self.pipeline.mark_read(&account, &peer).await {
+                if let Some(id) = self.pipeline.mark_read(&account, &peer).await
+                    && !self.rooms.is_room(&peer)
+                {
                     self.to_session_if_any(SessionCommand::Displayed(peer, id));
                 }
             }
@@ -407,15 +413,8 @@ impl AccountTask {
                 password,
                 ..
             } => {
-                if let Some(join) = self
-                    .rooms
-                    .join(&self.pipeline, room.clone(), nick, password)
-                    .await
-                {
+                if let Some(join) = self.rooms.join(&self.pipeline, room, nick, password).await {
                     self.to_session(join).await;
-                    if let Some(bookmark) = self.rooms.bookmark(&room) {
-                        self.to_session_if_any(bookmark);
-                    }
                 }
             }
             Command::LeaveRoom { room, .. } => {
@@ -425,6 +424,9 @@ impl AccountTask {
                 if let Some(bookmark) = self.rooms.bookmark(&room) {
                     self.to_session_if_any(bookmark);
                 }
+            }
+            Command::SetRoomNotify { room, notify, .. } => {
+                self.rooms.set_notify(&self.pipeline, room, notify).await;
             }
             Command::Stop(_) => self.to_session_if_any(SessionCommand::Close),
             // The engine handles these itself.
@@ -742,13 +744,7 @@ impl AccountTask {
                 }
             }
             SessionEvent::RoomRefused { room, refusal } => {
-                self.emit(Event::RoomJoinFailed {
-                    account,
-                    room,
-                    reason: refusal.to_string(),
-                    refusal,
-                })
-                .await;
+                self.rooms.refused(&self.pipeline, room, refusal).await;
             }
             SessionEvent::RoomLeft { room, departure } => {
                 self.rooms.left(&self.pipeline, room, departure).await;
@@ -770,6 +766,9 @@ impl AccountTask {
                 self.rooms.subject(&self.pipeline, room, subject, by).await;
             }
             SessionEvent::RoomMessage(message) => self.rooms.live(&self.pipeline, message).await,
+            SessionEvent::RoomInfo { room, info } => {
+                self.rooms.info(&self.pipeline, room, info).await;
+            }
             SessionEvent::Bookmarks(bookmarks) => {
                 for command in self.rooms.bookmarks(&self.pipeline, bookmarks).await {
                     self.to_session_if_any(command);

@@ -183,6 +183,12 @@ pub enum Command {
         nick: Option<String>,
         password: Option<String>,
     },
+    /// What notifies in a room.
+    SetRoomNotify {
+        account: AccountId,
+        room: BareJid,
+        notify: crate::store::RoomNotify,
+    },
     /// Leave a room; its history stays.
     LeaveRoom {
         account: AccountId,
@@ -454,6 +460,18 @@ pub enum Event {
         room: BareJid,
         subject: Option<String>,
         by: Option<String>,
+    },
+    /// What a room we entered says of itself (stored).
+    RoomInfo {
+        account: AccountId,
+        room: BareJid,
+        info: crate::model::RoomInfo,
+    },
+    /// A room's notification setting changed (stored).
+    RoomNotify {
+        account: AccountId,
+        room: BareJid,
+        notify: crate::store::RoomNotify,
     },
     /// The room's archive is read up to now, after entering it.
     RoomCaughtUp {

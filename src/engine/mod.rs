@@ -360,6 +360,7 @@ fn command_account(command: &Command) -> Option<&AccountId> {
         | Command::RemoveOwnDevice { account, .. }
         | Command::JoinRoom { account, .. }
         | Command::LeaveRoom { account, .. }
+        | Command::SetRoomNotify { account, .. }
         | Command::Stop(account) => Some(account),
         _ => None,
     }

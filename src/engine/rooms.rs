@@ -13,7 +13,7 @@ use crate::model::{
     AccountId, BareJid, Bookmark, Departure, OutgoingMessage, OutgoingState, RoomMessage,
     RoomRefusal,
 };
-use crate::store::{NewRoomMessage, RoomStored, now_ms};
+use crate::store::{NewRoomMessage, RoomNotify, RoomStored, now_ms};
 use crate::xmpp::bookmarks::BookmarkChange;
 use crate::xmpp::{CatchUpFrom, SessionCommand};
 
@@ -37,6 +37,10 @@ struct Room {
     /// The running catch-up is a first join's (its messages are not new
     /// to the person, so they do not count as unread).
     first: bool,
+    /// The person asked to enter: once the room lets us in, the bookmark
+    /// tells the account's other clients (not before: a refused join is
+    /// nothing to share).
+    announce: bool,
 }
 
 pub struct Rooms {
@@ -71,6 +75,7 @@ impl Rooms {
                             catching_up: None,
                             floor: None,
                             first: false,
+                            announce: false,
                         },
                     );
                 }
@@ -153,10 +158,12 @@ impl Rooms {
             catching_up: None,
             floor: None,
             first: false,
+            announce: false,
         });
         entry.nick = nick.clone();
         entry.password = password.clone();
         entry.autojoin = true;
+        entry.announce = true;
         Some(SessionCommand::JoinRoom {
             room,
             nick,
@@ -194,7 +201,11 @@ impl Rooms {
             let gone: Vec<BareJid> = self
                 .rooms
                 .iter()
-                .filter(|(jid, r)| r.autojoin && !marked.contains(jid))
+                // What the person asked for while the bookmarks were on
+                // their way is not undone by them.
+                .filter(|(jid, r)| {
+                    r.autojoin && !r.announce && r.joined_as.is_none() && !marked.contains(jid)
+                })
                 .map(|(jid, _)| jid.clone())
                 .collect();
             for room in gone {
@@ -274,6 +285,7 @@ impl Rooms {
             catching_up: None,
             floor: None,
             first: false,
+            announce: false,
         });
         entry.nick = nick;
         entry.password = password;
@@ -354,9 +366,20 @@ impl Rooms {
         nick: String,
         created: bool,
     ) -> Vec<SessionCommand> {
+        if let Some(r) = self.rooms.get_mut(&room)
+            && r.announce
+        {
+            r.autojoin = true;
+        }
+        let bookmark = self
+            .rooms
+            .get(&room)
+            .filter(|r| r.announce)
+            .and_then(|_| self.bookmark(&room));
         let Some(r) = self.rooms.get_mut(&room) else {
             return Vec::new();
         };
+        r.announce = false;
         r.joined_as = Some(nick.clone());
         let (acc, jid) = (self.account.to_string(), room.to_string());
         let resume = pipeline
@@ -415,12 +438,35 @@ impl Rooms {
             .into_iter()
             .filter(|m| m.to == room)
             .collect();
-        let mut commands = Vec::new();
+        let mut commands: Vec<SessionCommand> = bookmark.into_iter().collect();
         if !waiting.is_empty() {
             commands.push(SessionCommand::SendToRooms(waiting));
         }
         commands.push(SessionCommand::RoomCatchUp(room, from));
         commands
+    }
+
+    /// The room would not let us in. One the person just asked for is not
+    /// entered again by itself (at the next login) until they try again;
+    /// one entered at login stays, as the refusal may pass (a nickname in
+    /// use, a full room).
+    pub async fn refused(&mut self, pipeline: &Pipeline, room: BareJid, refusal: RoomRefusal) {
+        let asked = self
+            .rooms
+            .get_mut(&room)
+            .filter(|r| r.joined_as.is_none())
+            .is_some_and(|r| std::mem::take(&mut r.announce));
+        if asked {
+            self.stop_joining(pipeline, &room).await;
+        }
+        pipeline
+            .emit(Event::RoomJoinFailed {
+                account: self.account.clone(),
+                room,
+                reason: refusal.to_string(),
+                refusal,
+            })
+            .await;
     }
 
     /// We are out of the room on this stream.
@@ -543,6 +589,44 @@ impl Rooms {
             .await
         {
             tracing::error!(account = %self.account, error = %e, "could not record a room's archive position");
+        }
+    }
+
+    pub async fn info(&self, pipeline: &Pipeline, room: BareJid, info: crate::model::RoomInfo) {
+        let (acc, jid, i) = (self.account.to_string(), room.to_string(), info.clone());
+        if let Err(e) = pipeline
+            .blocking(move |s| s.set_room_info(&acc, &jid, &i))
+            .await
+        {
+            tracing::error!(account = %self.account, error = %e, "could not store what a room says of itself");
+        }
+        pipeline
+            .emit(Event::RoomInfo {
+                account: self.account.clone(),
+                room,
+                info,
+            })
+            .await;
+    }
+
+    pub async fn set_notify(&self, pipeline: &Pipeline, room: BareJid, notify: RoomNotify) {
+        let (acc, jid) = (self.account.to_string(), room.to_string());
+        match pipeline
+            .blocking(move |s| s.set_room_notify(&acc, &jid, notify))
+            .await
+        {
+            Ok(()) => {
+                pipeline
+                    .emit(Event::RoomNotify {
+                        account: self.account.clone(),
+                        room,
+                        notify,
+                    })
+                    .await;
+            }
+            Err(e) => {
+                tracing::error!(account = %self.account, error = %e, "could not store a room's notification setting");
+            }
         }
     }
 

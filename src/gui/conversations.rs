@@ -76,6 +76,8 @@ impl Conversations {
             c.last_activity = m.sent_at;
             c.last_body = Some(m.body.clone());
             c.last_direction = Some(m.direction);
+            // Shown only for rooms, where the sender is room/nickname.
+            c.last_author = Some(crate::gui::chat::nick_of(m).to_owned());
         }
         if m.direction == Direction::In && !seen {
             c.unread += 1;

@@ -23,6 +23,7 @@ mod overlay;
 mod people;
 mod platform;
 mod prefs;
+mod rooms;
 mod screen;
 mod sidebar;
 #[cfg(test)]

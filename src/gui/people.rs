@@ -115,6 +115,8 @@ pub struct People {
     /// known stays shown, and the failure is said, never shown as "no
     /// contacts".
     pub roster_errors: BTreeMap<BareJid, String>,
+    /// The accounts' rooms (group chats).
+    pub rooms: BTreeMap<Key, super::rooms::RoomState>,
 }
 
 impl People {
@@ -128,8 +130,15 @@ impl People {
             .or_default()
     }
 
-    /// A contact's name as the user knows them.
+    /// A contact's name as the user knows them; a room's own name.
     pub fn display_name(&self, account: &BareJid, peer: &BareJid) -> String {
+        if let Some(name) = self
+            .room(account, peer)
+            .and_then(|r| r.name.clone())
+            .filter(|n| !n.trim().is_empty())
+        {
+            return name;
+        }
         self.contact(account, peer)
             .and_then(|c| c.contact.as_ref())
             .and_then(|c| c.name.clone())
@@ -144,8 +153,15 @@ impl People {
         self.typing.contains(&(account.clone(), peer.clone()))
     }
 
+    pub fn is_room(&self, account: &BareJid, peer: &BareJid) -> bool {
+        self.rooms.contains_key(&(account.clone(), peer.clone()))
+    }
+
     /// Applies an event to what is known.
     pub fn apply(&mut self, event: &Event) {
+        if self.apply_room(event) {
+            return;
+        }
         match event {
             Event::Connection { account, state } => {
                 let status = self.accounts.entry(account.clone()).or_default();
@@ -156,6 +172,19 @@ impl People {
                     for ((acc, _), c) in self.contacts.iter_mut() {
                         if acc == account {
                             c.resources.clear();
+                        }
+                    }
+                }
+                // A stream that may still resume keeps its rooms; any
+                // other is in none until it enters them again.
+                if !matches!(
+                    state,
+                    ConnectionState::Suspended | ConnectionState::Online { resumed: true, .. }
+                ) {
+                    for ((acc, _), r) in self.rooms.iter_mut() {
+                        if acc == account {
+                            r.joined_as = None;
+                            r.occupants.clear();
                         }
                     }
                 }

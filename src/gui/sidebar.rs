@@ -215,6 +215,7 @@ fn conversation<'a>(
     selected: bool,
 ) -> Element<'a, Message> {
     let name = ctx.name(&account, &peer);
+    let room = c.room || ctx.people.is_room(&account, &peer);
     let online = ctx
         .people
         .contact(&account, &peer)
@@ -225,14 +226,21 @@ fn conversation<'a>(
             .as_deref()
             .and_then(|b| b.lines().next())
             .unwrap_or_default();
-        match c.last_direction {
-            Some(Direction::Out) => format!("You: {first_line}"),
+        match (c.last_direction, &c.last_author) {
+            (Some(Direction::Out), _) => format!("You: {first_line}"),
+            // In a room, who said it.
+            (_, Some(author)) if room && !author.is_empty() => format!("{author}: {first_line}"),
             _ => first_line.to_owned(),
         }
     } else {
         String::new()
     };
-    let avatar = style::avatar(&name, peer.as_str(), 40.0, Some(online));
+    // A room has no presence of its own to show.
+    let avatar = if room {
+        style::group_avatar(&name, peer.as_str(), 40.0)
+    } else {
+        style::avatar(&name, peer.as_str(), 40.0, Some(online))
+    };
     let top = row![
         ellipsized(name.clone()).size(15),
         text(time::short(c.last_activity, now_ms()))

@@ -28,7 +28,7 @@ pub use omemo::{ChatEncryption, DeviceListChange, OmemoTrust, OwnDevice, StoredD
 pub use passphrase::{EnvOrTerminal, PASSPHRASE_ENV, PassphraseError, PassphrasePrompt};
 pub use push::{PushSource, StoredPushInfo};
 pub use reader::{OwnIdentity, Reader};
-pub use rooms::{NewRoomMessage, RoomResume, RoomStored, StoredRoom};
+pub use rooms::{NewRoomMessage, RoomNotify, RoomResume, RoomStored, StoredRoom};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

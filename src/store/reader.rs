@@ -80,6 +80,11 @@ impl Reader {
         self.0.rooms(account)
     }
 
+    /// Every account's rooms, with the account's address.
+    pub fn all_rooms(&self) -> Result<Vec<(String, super::StoredRoom)>, StoreError> {
+        self.0.all_rooms()
+    }
+
     /// A contact's push info, with how the last knock went.
     pub fn push_info(
         &self,

@@ -3,13 +3,14 @@
 //! our own matched to the copy the room reflects by origin-id.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::messages::{
     Direction, MessageState, NewIncoming, Placement, StoredMessage, conversation_id, insert_in,
     message_by_id,
 };
 use super::{Store, StoreError, now_ms};
+use crate::model::RoomInfo;
 
 /// A room an account is in, or was in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +24,47 @@ pub struct StoredRoom {
     pub autojoin: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What notifies in this room.
+    pub notify: RoomNotify,
+    /// Only members may enter (with `non_anonymous`: a private group).
+    pub members_only: bool,
+    /// Occupants see each other's addresses.
+    pub non_anonymous: bool,
+}
+
+/// What in a room notifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomNotify {
+    /// Every message.
+    All,
+    /// Only messages that name us.
+    Mentions,
+    Nothing,
+}
+
+impl RoomNotify {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Mentions => "mentions",
+            Self::Nothing => "none",
+        }
+    }
+
+    fn parse(s: Option<&str>, private: bool) -> Self {
+        match s {
+            Some("all") => Self::All,
+            Some("mentions") => Self::Mentions,
+            Some("none") => Self::Nothing,
+            // A group of people who know each other hears every message,
+            // as in a one-to-one chat; a public room only mentions.
+            _ if private => Self::All,
+            _ => Self::Mentions,
+        }
+    }
 }
 
 /// A message from a room as the pipeline hands it to the store.
@@ -113,22 +155,84 @@ impl Store {
     }
 
     pub fn rooms(&self, account: &str) -> Result<Vec<StoredRoom>, StoreError> {
+        Ok(self
+            .rooms_of(Some(account))?
+            .into_iter()
+            .map(|(_, room)| room)
+            .collect())
+    }
+
+    /// Every account's rooms, with the account's address.
+    pub fn all_rooms(&self) -> Result<Vec<(String, StoredRoom)>, StoreError> {
+        self.rooms_of(None)
+    }
+
+    fn rooms_of(&self, account: Option<&str>) -> Result<Vec<(String, StoredRoom)>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
-            "SELECT r.jid, r.nick, r.password, r.autojoin, r.subject
+            "SELECT r.jid, r.nick, r.password, r.autojoin, r.subject, r.name, r.notify,
+                    r.members_only, r.non_anonymous, a.jid
              FROM rooms r JOIN accounts a ON a.id = r.account_id
-             WHERE a.jid = ?1 ORDER BY r.jid",
+             WHERE ?1 IS NULL OR a.jid = ?1 ORDER BY a.jid, r.jid",
         )?;
         let rows = stmt.query_map(params![account], |r| {
-            Ok(StoredRoom {
-                jid: r.get(0)?,
-                nick: r.get(1)?,
-                password: r.get(2)?,
-                autojoin: r.get(3)?,
-                subject: r.get(4)?,
-            })
+            let members_only: bool = r.get(7)?;
+            let non_anonymous: bool = r.get(8)?;
+            Ok((
+                r.get(9)?,
+                StoredRoom {
+                    jid: r.get(0)?,
+                    nick: r.get(1)?,
+                    password: r.get(2)?,
+                    autojoin: r.get(3)?,
+                    subject: r.get(4)?,
+                    name: r.get(5)?,
+                    notify: RoomNotify::parse(
+                        r.get::<_, Option<String>>(6)?.as_deref(),
+                        members_only && non_anonymous,
+                    ),
+                    members_only,
+                    non_anonymous,
+                },
+            ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn set_room_notify(
+        &self,
+        account: &str,
+        room: &str,
+        notify: RoomNotify,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE rooms SET notify = ?3
+             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
+            params![account, room, notify.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// What the room said of itself on entering; a name it does not give
+    /// leaves the one we have (a bookmark's).
+    pub fn set_room_info(
+        &self,
+        account: &str,
+        room: &str,
+        info: &RoomInfo,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE rooms SET name = coalesce(?3, name), members_only = ?4, non_anonymous = ?5
+             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
+            params![
+                account,
+                room,
+                info.name,
+                info.members_only,
+                info.non_anonymous
+            ],
+        )?;
+        Ok(())
     }
 
     pub fn set_room_subject(

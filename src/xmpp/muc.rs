@@ -121,6 +121,43 @@ pub fn new_room_configuration(id: String, room: &BareJid) -> tokio_xmpp::parsers
 
 const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
 
+/// What a room says of itself, asked of it on entering.
+pub fn room_info_request(id: String, room: &BareJid) -> tokio_xmpp::parsers::iq::Iq {
+    tokio_xmpp::parsers::iq::Iq::from_get(
+        id,
+        tokio_xmpp::parsers::disco::DiscoInfoQuery { node: None },
+    )
+    .with_to(Jid::from(room.clone()))
+}
+
+/// Reads a room's disco#info answer, by hand: a room's extra form fields
+/// are not ours to refuse over.
+pub fn room_info(payload: &Element) -> Option<crate::model::RoomInfo> {
+    if !payload.is("query", ns::DISCO_INFO) {
+        return None;
+    }
+    let features: Vec<&str> = payload
+        .children()
+        .filter(|c| c.is("feature", ns::DISCO_INFO))
+        .filter_map(|c| c.attr("var"))
+        .collect();
+    let has = |f: &str| features.contains(&f);
+    let name = payload
+        .children()
+        .find(|c| c.is("identity", ns::DISCO_INFO) && c.attr("category") == Some("conference"))
+        .and_then(|c| c.attr("name"))
+        .map(|n| n.trim().chars().take(200).collect::<String>())
+        .filter(|n| !n.is_empty());
+    Some(crate::model::RoomInfo {
+        name,
+        members_only: has("muc_membersonly"),
+        non_anonymous: has("muc_nonanonymous"),
+        persistent: has("muc_persistent"),
+        public: has("muc_public"),
+        password_protected: has("muc_passwordprotected"),
+    })
+}
+
 /// What a presence from a room says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomPresence {
@@ -575,6 +612,23 @@ mod tests {
         let forged =
             message(&xml.replace("from='tea@conference.x' ", "from='tea@conference.x/bob' "));
         assert!(room_archive_result(&forged, &room(), "q1").is_none());
+    }
+
+    #[test]
+    fn a_rooms_description_of_itself_is_read() {
+        let answer: Element = "<query xmlns='http://jabber.org/protocol/disco#info'>\
+             <identity category='conference' type='text' name='Tea room'/>\
+             <feature var='http://jabber.org/protocol/muc'/><feature var='muc_membersonly'/>\
+             <feature var='muc_nonanonymous'/><feature var='muc_persistent'/>\
+             <x xmlns='jabber:x:data' type='result'><field var='FORM_TYPE' type='hidden'>\
+             <value>http://jabber.org/protocol/muc#roominfo</value></field>\
+             <field var='muc#roominfo_odd'><value>?</value></field></x></query>"
+            .parse()
+            .expect("xml");
+        let info = room_info(&answer).expect("info");
+        assert_eq!(info.name.as_deref(), Some("Tea room"));
+        assert!(info.members_only && info.non_anonymous && info.persistent);
+        assert!(!info.public);
     }
 
     #[test]

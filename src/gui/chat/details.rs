@@ -41,6 +41,11 @@ pub enum Message {
     AutoKnock(bool),
     Keys(Result<Keys, String>),
     Trust(DeviceId, OmemoTrust),
+    /// A room: what notifies.
+    Notify(sotto::store::RoomNotify),
+    /// A room: leave it (its history stays), or enter it again.
+    Leave,
+    Rejoin,
 }
 
 impl Details {
@@ -105,6 +110,23 @@ impl Details {
                 on,
             }),
             Message::Keys(keys) => self.keys = Some(keys),
+            // Answered by Event::RoomNotify.
+            Message::Notify(notify) => backend.send(Command::SetRoomNotify {
+                account,
+                room: contact,
+                notify,
+            }),
+            // Answered by Event::RoomLeft and Event::RoomJoined.
+            Message::Leave => backend.send(Command::LeaveRoom {
+                account,
+                room: contact,
+            }),
+            Message::Rejoin => backend.send(Command::JoinRoom {
+                account,
+                room: contact,
+                nick: None,
+                password: None,
+            }),
             // Answered by Event::DeviceTrust, which reads them again.
             Message::Trust(device, trust) => backend.send(Command::SetDeviceTrust {
                 account,
@@ -188,6 +210,9 @@ impl Details {
         peer: &'a BareJid,
     ) -> Element<'a, Message> {
         let name = ctx.name(account, peer);
+        if let Some(room) = ctx.people.room(account, peer) {
+            return super::room_details::view(room, &name, peer.as_str());
+        }
         let contact = ctx.people.contact(account, peer);
         let mut info = Column::new().spacing(6);
         info = info.push(

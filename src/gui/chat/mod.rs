@@ -3,9 +3,12 @@
 
 pub mod composer;
 mod details;
+mod room_details;
 mod scroll;
 mod status;
 pub mod timeline;
+
+pub use timeline::nick_of;
 pub mod window;
 
 use std::collections::VecDeque;
@@ -671,7 +674,13 @@ impl Chat {
             on_scroll: Message::Scrolled,
             on_retry: Message::Retry,
             on_newest: Message::JumpToBottom,
-            encrypted_chat: self.encryption.as_ref().is_some_and(Encryption::encrypted),
+            // Group chats are not end-to-end encrypted yet.
+            encrypted_chat: !ctx.people.is_room(&self.account, &self.peer)
+                && self.encryption.as_ref().is_some_and(Encryption::encrypted),
+            room: ctx
+                .people
+                .room(&self.account, &self.peer)
+                .map(|r| r.our_nick()),
         };
         let main = column![
             self.header(ctx, &name),
@@ -703,6 +712,9 @@ impl Chat {
     }
 
     fn header<'a>(&'a self, ctx: Context<'a>, name: &str) -> Element<'a, Message> {
+        if let Some(room) = ctx.people.room(&self.account, &self.peer) {
+            return self.room_header(ctx, name, room);
+        }
         let availability = ctx
             .people
             .contact(&self.account, &self.peer)
@@ -734,6 +746,53 @@ impl Chat {
 }
 
 impl Chat {
+    /// A group chat's header: who is in it and what it is about.
+    fn room_header<'a>(
+        &'a self,
+        ctx: Context<'a>,
+        name: &str,
+        room: &'a crate::gui::rooms::RoomState,
+    ) -> Element<'a, Message> {
+        let mut sub = match (&room.joined_as, room.occupants.len()) {
+            (Some(_), 0) => format!("{} · only you", self.peer),
+            (Some(_), n) => format!("{} · you and {n} more", self.peer),
+            (None, _) if room.autojoin => format!("{} · entering…", self.peer),
+            (None, _) => format!("{} · you left this room", self.peer),
+        };
+        if ctx.several_accounts() {
+            sub.push_str(&format!(" · via {}", self.account));
+        }
+        let mut about = column![
+            text(name.to_owned()).size(18),
+            text(sub).size(13).style(style::muted)
+        ]
+        .width(Length::Fill);
+        if let Some(subject) = &room.subject {
+            about = about.push(
+                crate::gui::widget::ellipsized(subject.clone())
+                    .size(13)
+                    .style(style::muted),
+            );
+        }
+        if let Some(problem) = &room.problem {
+            about = about.push(text(problem.clone()).size(13).style(style::danger));
+        }
+        row![
+            style::group_avatar(name, self.peer.as_str(), 40.0),
+            about,
+            button(text(if self.details.is_some() {
+                "Hide details"
+            } else {
+                "Details"
+            }))
+            .style(button::secondary)
+            .on_press(Message::ToggleDetails),
+        ]
+        .spacing(10)
+        .align_y(Alignment::Center)
+        .into()
+    }
+
     /// A new device of a contact who has a verified one: nothing is
     /// encrypted to it until the person decides, so the chat asks.
     fn new_device(&self, name: &str) -> Option<Element<'_, Message>> {

@@ -34,8 +34,13 @@ pub fn view<'a, Message: 'a>(
         } else {
             format!("{queued} messages are")
         };
+        let room = ctx.people.room(account, peer);
         let why = if !account_online {
             format!("{what} waiting: you are offline. They will be sent when Sotto reconnects.")
+        } else if room.is_some_and(|r| r.joined_as.is_none()) {
+            format!("{what} waiting to enter the room. They will be sent once you are in.")
+        } else if room.is_some() {
+            format!("{what} on the way.")
         } else if !online {
             format!(
                 "{what} waiting: {name} is offline. They are kept and will be delivered when \

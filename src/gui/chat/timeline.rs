@@ -47,6 +47,22 @@ pub struct Timeline<'a, Message> {
     pub on_newest: Message,
     /// The chat is end-to-end encrypted: a message that was not is marked.
     pub encrypted_chat: bool,
+    /// A group chat: our nickname there. Others' messages are signed with
+    /// their nicknames, and those that name us stand out.
+    pub room: Option<&'a str>,
+}
+
+/// Messages of one author this close together read as one run, signed
+/// once.
+const RUN_GAP_MS: i64 = 5 * 60 * 1000;
+
+/// The author's nickname in a room: the part of the sender after the
+/// room's address.
+pub fn nick_of(m: &StoredMessage) -> &str {
+    m.sender
+        .strip_prefix(m.peer.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or("")
 }
 
 impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
@@ -72,6 +88,7 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
             .flatten()
             .map(|m| m.id);
         let mut last_day = None;
+        let mut previous: Option<&StoredMessage> = None;
         for m in window.iter() {
             let day = time::day(m.sent_at);
             if day != last_day
@@ -88,9 +105,42 @@ impl<'a, Message: Clone + 'a> Timeline<'a, Message> {
                 );
                 last_day = day;
             }
+            let signed = self.room.is_some()
+                && m.direction == Direction::In
+                && previous.is_none_or(|p| {
+                    p.direction != Direction::In
+                        || p.sender != m.sender
+                        || m.sent_at - p.sent_at > RUN_GAP_MS
+                        || time::day(p.sent_at) != day
+                });
+            previous = Some(m);
+            if signed {
+                let nick = nick_of(m);
+                col = col.push(
+                    container(
+                        text(if nick.is_empty() { "The room" } else { nick })
+                            .size(12)
+                            .line_height(px(16.0))
+                            .style(move |theme: &Theme| text::Style {
+                                color: Some(style::nick_color(
+                                    nick,
+                                    theme.extended_palette().is_dark,
+                                )),
+                            }),
+                    )
+                    .padding(iced::Padding {
+                        top: 4.0,
+                        left: 12.0,
+                        ..iced::Padding::ZERO
+                    }),
+                );
+            }
+            let mentioned = self.room.is_some_and(|nick| {
+                m.direction == Direction::In && crate::gui::rooms::mentions(&m.body, nick)
+            });
             col = col.push(bubble(
                 m,
-                self.highlight == Some(m.id),
+                self.highlight == Some(m.id) || mentioned,
                 self.encrypted_chat,
                 self.on_retry,
             ));

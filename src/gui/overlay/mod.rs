@@ -1,6 +1,7 @@
 //! Overlays over the main window: the quick switcher (Ctrl+K), new chat
 //! (Ctrl+N) and message search (Ctrl+F). Esc or a click beside closes.
 
+mod join_room;
 mod new_chat;
 mod search;
 mod switcher;
@@ -15,12 +16,15 @@ use super::context::Context;
 use super::widget::style;
 
 pub const INPUT: &str = "overlay-input";
+#[cfg(test)]
+pub use join_room::NICK_INPUT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Switcher,
     NewChat,
     Search,
+    JoinRoom,
 }
 
 #[derive(Debug)]
@@ -31,12 +35,23 @@ pub struct Overlay {
     /// The account a new chat goes from.
     account: Option<BareJid>,
     error: Option<String>,
+    /// Joining a room: the nickname and password to enter with.
+    nick: String,
+    password: String,
+    /// The room asked for a password (or the link gave one).
+    wants_password: bool,
+    /// The room we asked to enter, while it answers.
+    joining: Option<BareJid>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Message {
     Query(String),
     Account(BareJid),
+    Nick(String),
+    Password(String),
+    /// From new chat: the address is a group chat's.
+    ToJoinRoom,
     Results(String, Result<Vec<SearchHit>, String>),
     /// Enter in the box.
     Submit,
@@ -55,6 +70,13 @@ pub enum Event {
         at: Option<Box<StoredMessage>>,
     },
     Problem(String),
+    /// Enter this room; the overlay waits for the room's answer.
+    JoinRoom {
+        account: BareJid,
+        room: BareJid,
+        nick: String,
+        password: Option<String>,
+    },
 }
 
 impl Overlay {
@@ -66,8 +88,68 @@ impl Overlay {
             hits: Vec::new(),
             account,
             error: None,
+            nick: String::new(),
+            password: String::new(),
+            wants_password: false,
+            joining: None,
         };
         (overlay, iced::widget::operation::focus(INPUT))
+    }
+
+    /// Join a group chat, with the address (and password) filled in, as an
+    /// `xmpp:room@service?join` link asks.
+    pub fn join_room(
+        account: BareJid,
+        nick: String,
+        room: Option<&BareJid>,
+        password: Option<String>,
+    ) -> (Self, Task<Message>) {
+        let (mut overlay, _) = Self::open(Kind::JoinRoom, Some(account));
+        overlay.query = room.map(ToString::to_string).unwrap_or_default();
+        overlay.nick = nick;
+        overlay.wants_password = password.is_some();
+        overlay.password = password.unwrap_or_default();
+        let focus = if room.is_some() {
+            join_room::NICK_INPUT
+        } else {
+            INPUT
+        };
+        (overlay, iced::widget::operation::focus(focus))
+    }
+
+    /// The room we wait on, if any.
+    pub fn joining(&self) -> Option<&BareJid> {
+        self.joining.as_ref()
+    }
+
+    /// The room would not let us in: say why where it can be mended.
+    pub fn join_refused(
+        &mut self,
+        refusal: &sotto::model::RoomRefusal,
+        reason: &str,
+    ) -> Task<Message> {
+        use sotto::model::RoomRefusal;
+        self.joining = None;
+        match refusal {
+            RoomRefusal::NicknameTaken => {
+                self.error =
+                    Some("Someone in the room already has that nickname. Choose another.".into());
+                iced::widget::operation::focus(join_room::NICK_INPUT)
+            }
+            RoomRefusal::PasswordRequired => {
+                self.error = Some(if self.wants_password {
+                    "That password is not the room's. Check it and try again.".into()
+                } else {
+                    "This room has a password. Type it to enter.".into()
+                });
+                self.wants_password = true;
+                iced::widget::operation::focus(join_room::PASSWORD_INPUT)
+            }
+            _ => {
+                self.error = Some(format!("The room did not let you in: {reason}."));
+                Task::none()
+            }
+        }
     }
 
     #[cfg(test)]
@@ -89,6 +171,26 @@ impl Overlay {
         match message {
             Message::Query(q) => return (self.query(q, backend), None),
             Message::Account(a) => self.account = Some(a),
+            Message::Nick(n) => {
+                self.nick = n;
+                self.error = None;
+            }
+            Message::Password(p) => {
+                self.password = p;
+                self.error = None;
+            }
+            Message::ToJoinRoom => {
+                self.kind = Kind::JoinRoom;
+                self.error = None;
+                if self.nick.is_empty() {
+                    self.nick = self
+                        .account
+                        .as_ref()
+                        .and_then(|a| a.node().map(|n| n.to_string()))
+                        .unwrap_or_default();
+                }
+                return (iced::widget::operation::focus(join_room::NICK_INPUT), None);
+            }
             Message::Results(query, Ok(hits)) => {
                 // Only the answer to what is typed now.
                 if query == self.query {
@@ -168,6 +270,39 @@ impl Overlay {
                 }
             }
             Kind::Search => self.hit(0),
+            Kind::JoinRoom => {
+                if self.joining.is_some() {
+                    return None;
+                }
+                let account = self.account.clone()?;
+                let room = match self
+                    .query
+                    .trim()
+                    .trim_start_matches("xmpp:")
+                    .parse::<BareJid>()
+                {
+                    Ok(room) if room.node().is_some() => room,
+                    _ => {
+                        self.error = Some(
+                            "Type the room's whole address, like tea@conference.example.org."
+                                .into(),
+                        );
+                        return None;
+                    }
+                };
+                let nick = self.nick.trim().to_owned();
+                if let Err(e) = sotto::xmpp::muc::occupant_jid(&room, &nick) {
+                    self.error = Some(format!("Choose another nickname: {e}."));
+                    return None;
+                }
+                self.joining = Some(room.clone());
+                Some(Event::JoinRoom {
+                    account,
+                    room,
+                    nick,
+                    password: Some(self.password.clone()).filter(|p| !p.is_empty()),
+                })
+            }
         }
     }
 
@@ -176,6 +311,10 @@ impl Overlay {
             Kind::Switcher => ("Switch to…", "Jump to a conversation or contact"),
             Kind::NewChat => ("New chat", "Contact's address, like bob@example.org"),
             Kind::Search => ("Search messages", "Search all messages"),
+            Kind::JoinRoom => (
+                "Join a group chat",
+                "Room's address, like tea@conference.example.org",
+            ),
         };
         let input = text_input(placeholder, &self.query)
             .id(INPUT)
@@ -201,6 +340,7 @@ impl Overlay {
             Kind::Switcher => switcher::people(ctx, switcher::matches(ctx, &self.query)),
             Kind::NewChat => new_chat::view(ctx, &self.query, self.account.as_ref()),
             Kind::Search => search::view(ctx, &self.query, &self.hits),
+            Kind::JoinRoom => join_room::view(ctx, self),
         });
         let card = container(col)
             .padding(16)

@@ -27,8 +27,12 @@ pub fn view<'a>(ctx: Context<'a>, query: &str, account: Option<&BareJid>) -> Ele
                 .size(13)
                 .style(style::muted)
                 .width(Length::Fill),
+            button(text("Join a group chat…"))
+                .style(button::secondary)
+                .on_press(Message::ToJoinRoom),
             button(text("Start chat")).on_press(Message::Submit),
         ]
+        .spacing(8)
         .align_y(Alignment::Center),
     );
     let contacts: Vec<(BareJid, BareJid)> = switcher::matches(ctx, query)

@@ -91,13 +91,30 @@ fn links_handed_over_open_the_chat_fill_the_composer_and_never_act_alone() {
         "the stranger was not added by the link"
     );
 
-    // ?join: said plainly, nothing joined.
+    // ?join: the join dialog, filled in; nothing joined until the person
+    // says so.
     handed(
         w,
         &paths,
         "xmpp:room@conference.example.org?join",
-        "the group chat refusal",
-        |w| w.shows_part("Sotto has no group chats yet"),
+        "the join dialog",
+        |w| {
+            w.dashboard().overlay_open().map(|o| o.kind())
+                == Some(crate::gui::overlay::Kind::JoinRoom)
+                && w.shows("Join a group chat")
+                && w.dashboard()
+                    .overlay_open()
+                    .and_then(|o| o.joining())
+                    .is_none()
+        },
+    );
+    assert!(
+        w.dashboard().people().rooms.is_empty(),
+        "no room was joined by the link"
+    );
+    w.press(
+        iced::keyboard::Key::Named(iced::keyboard::key::Named::Escape),
+        iced::keyboard::Modifiers::empty(),
     );
 
     // Garbage through the socket: the window says so and stays open for

@@ -19,6 +19,7 @@ mod links;
 mod notifications;
 mod overlays;
 mod relay;
+mod rooms;
 pub mod session;
 mod tray;
 mod window;

@@ -23,6 +23,36 @@ pub fn avatar_color(seed: &str) -> Color {
     Color::from_rgb8(r, g, b)
 }
 
+/// A nickname's colour as XEP-0392 gives it: its hue from the first two
+/// bytes of its SHA-1 (so other clients show the same person in the same
+/// hue), at a saturation and lightness that read on this theme.
+pub fn nick_color(nick: &str, dark: bool) -> Color {
+    let (s, l) = if dark { (0.7, 0.68) } else { (0.75, 0.38) };
+    hsl(nick_hue(nick), s, l)
+}
+
+/// XEP-0392 §5.1: the hue angle of a text, in degrees.
+fn nick_hue(nick: &str) -> f32 {
+    use sha1::{Digest, Sha1};
+    let hash = Sha1::digest(nick.as_bytes());
+    f32::from(u16::from_le_bytes([hash[0], hash[1]])) / 65536.0 * 360.0
+}
+
+fn hsl(h: f32, s: f32, l: f32) -> Color {
+    let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
+    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
+    let m = l - c / 2.0;
+    let (r, g, b) = match h {
+        h if h < 60.0 => (c, x, 0.0),
+        h if h < 120.0 => (x, c, 0.0),
+        h if h < 180.0 => (0.0, c, x),
+        h if h < 240.0 => (0.0, x, c),
+        h if h < 300.0 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    Color::from_rgb(r + m, g + m, b + m)
+}
+
 pub fn initials(name: &str) -> String {
     // The first letter of the first two words that have one: "Bob (demo
     // bot)" is "BD", not "B(".
@@ -31,6 +61,20 @@ pub fn initials(name: &str) -> String {
         .take(2)
         .flat_map(char::to_uppercase)
         .collect()
+}
+
+/// A group's avatar: initials on a rounded square, so a room is told
+/// from a person at a glance.
+pub fn group_avatar<'a, Message: 'a>(name: &str, seed: &str, size: f32) -> Element<'a, Message> {
+    let color = avatar_color(seed);
+    container(text(initials(name)).size(size * 0.4).color(Color::WHITE))
+        .center(Length::Fixed(size))
+        .style(move |_| container::Style {
+            background: Some(Background::Color(color)),
+            border: border::rounded(size / 4.0),
+            ..container::Style::default()
+        })
+        .into()
 }
 
 /// A round avatar with initials and, when known, a presence dot.
@@ -222,5 +266,20 @@ mod tests {
         assert_eq!(initials("élodie"), "É");
         assert_eq!(initials(""), "");
         assert_eq!(initials("Bob (demo bot)"), "BD");
+    }
+
+    #[test]
+    fn nickname_hues_are_those_of_xep_0392() {
+        // The XEP's test vectors (§14).
+        for (text, angle) in [
+            ("Romeo", 327.255_25_f64),
+            ("juliet@capulet.lit", 209.410_4),
+            ("😺", 331.199_34),
+            ("council", 359.994_5),
+            ("Board", 171.430_66),
+        ] {
+            let hue = f64::from(nick_hue(text));
+            assert!((hue - angle).abs() < 0.001, "{text}: {hue}");
+        }
     }
 }

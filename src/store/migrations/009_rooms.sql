@@ -12,6 +12,16 @@ CREATE TABLE rooms (
     password TEXT,
     autojoin INTEGER NOT NULL DEFAULT 1 CHECK (autojoin IN (0, 1)),
     subject TEXT,
+    -- The room's own name (disco#info), or the bookmark's.
+    name TEXT,
+    -- What notifies: every message, only those naming us, or nothing.
+    -- NULL: the default for the kind of room (all in a private room,
+    -- mentions in a public one).
+    notify TEXT CHECK (notify IN ('all', 'mentions', 'none')),
+    -- What the room said of itself when we last entered: members only,
+    -- and whether occupants see each other's addresses.
+    members_only INTEGER NOT NULL DEFAULT 0 CHECK (members_only IN (0, 1)),
+    non_anonymous INTEGER NOT NULL DEFAULT 0 CHECK (non_anonymous IN (0, 1)),
     -- The newest id of the room's archive (XEP-0313) stored: where the
     -- next join's catch-up resumes.
     mam_last_id TEXT,

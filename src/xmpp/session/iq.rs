@@ -66,6 +66,8 @@ pub enum Purpose {
     BookmarksPrivate,
     /// Writing (or retracting) one bookmark.
     BookmarkPublish(BareJid),
+    /// What a room we entered says of itself.
+    RoomInfo(BareJid),
     /// XEP-0410: are we still in this room?
     SelfPing(BareJid),
     /// Answers we only need so the request does not linger (carbons,

@@ -129,6 +129,11 @@ pub enum SessionEvent {
         by: Option<String>,
     },
     RoomMessage(RoomMessage),
+    /// What a room we entered says of itself.
+    RoomInfo {
+        room: BareJid,
+        info: crate::model::RoomInfo,
+    },
     /// Our bookmarks as read at login; `None`: the server keeps none.
     Bookmarks(Option<Vec<crate::model::Bookmark>>),
     /// Our other clients changed our bookmarks.

@@ -13,7 +13,7 @@ use super::disco;
 use super::iq::{self, Answer, Purpose};
 use super::{Session, SessionEvent};
 use crate::model::PushSource;
-use crate::xmpp::{convert, pep};
+use crate::xmpp::{convert, muc, pep};
 
 impl Session {
     pub(super) async fn handle_iq(&mut self, iq: Iq) {
@@ -156,6 +156,12 @@ impl Session {
             | Purpose::OmemoPublish(_)
             | Purpose::OmemoConfigure { .. } => self.omemo_answered(purpose, answer).await,
             Purpose::SelfPing(room) => self.self_ping_answered(room, answer).await,
+            Purpose::RoomInfo(room) => {
+                let info = answer.ok().flatten().and_then(|p| muc::room_info(&p));
+                if let Some(info) = info {
+                    self.emit(SessionEvent::RoomInfo { room, info }).await;
+                }
+            }
             Purpose::Bookmarks => self.bookmarks_answered(false, answer).await,
             Purpose::BookmarksPrivate => self.bookmarks_answered(true, answer).await,
             Purpose::BookmarkPublish(room) => {
@@ -216,6 +222,7 @@ impl Session {
             Purpose::Blocklist
             | Purpose::Block { .. }
             | Purpose::SelfPing(_)
+            | Purpose::RoomInfo(_)
             | Purpose::BookmarkPublish(_)
             | Purpose::Ignore => {}
         }

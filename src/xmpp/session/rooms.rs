@@ -253,6 +253,9 @@ impl Session {
                                     created,
                                 })
                                 .await;
+                                let ask = muc::room_info_request(super::new_id(), &room);
+                                self.request(ask, super::iq::Purpose::RoomInfo(room.clone()))
+                                    .await;
                             }
                         }
                     }
@@ -272,12 +275,6 @@ impl Session {
                         return true;
                     }
                 }
-                self.emit(SessionEvent::Occupant {
-                    room,
-                    occupant,
-                    change,
-                })
-                .await;
             }
         }
         true

@@ -150,6 +150,39 @@ impl Dashboard {
                         tasks.push(chat.trust_changed(&self.backend).map(Message::Chat));
                     }
                 }
+                Event::RoomJoined { account, room, .. } => {
+                    reload = true;
+                    if self
+                        .overlay
+                        .as_ref()
+                        .and_then(|o| o.joining())
+                        .is_some_and(|r| *r == room)
+                    {
+                        tasks.push(self.open(account, room, None));
+                    }
+                }
+                Event::RoomJoinFailed {
+                    room,
+                    reason,
+                    refusal,
+                    ..
+                } => {
+                    match self
+                        .overlay
+                        .as_mut()
+                        .filter(|o| o.joining().is_some_and(|r| *r == room))
+                    {
+                        Some(o) => {
+                            tasks.push(o.join_refused(&refusal, &reason).map(Message::Overlay))
+                        }
+                        None => {
+                            self.banner = Some(format!("{room} did not let you in: {reason}."));
+                        }
+                    }
+                }
+                Event::RoomLeft { .. } | Event::RoomInfo { .. } | Event::RoomNotify { .. } => {
+                    reload = true;
+                }
                 Event::ChatEncryption { account, peer, .. } => {
                     if let Some(chat) = self.chat.as_ref().filter(|c| c.is(&account, peer.as_str()))
                     {
@@ -187,7 +220,15 @@ impl Dashboard {
             self.read_due = self.chat.as_ref().map(Chat::key);
             tasks.push(self.seen());
         }
+        // In a room, what notifies is the room's setting: every message,
+        // those that name us, or none.
+        let wanted = m.peer.parse::<BareJid>().ok().is_none_or(|peer| {
+            self.people
+                .room(&account, &peer)
+                .is_none_or(|r| r.notifies(&m.body))
+        });
         if incoming
+            && wanted
             && !(open && self.focused)
             && self.prefs.notifications
             && !self.prefs.do_not_disturb
@@ -201,8 +242,16 @@ impl Dashboard {
         let Ok(peer) = m.peer.parse::<BareJid>() else {
             return;
         };
+        let name = self.people.display_name(&account, &peer);
+        let title = match self.people.room(&account, &peer) {
+            Some(_) => match crate::gui::chat::nick_of(m) {
+                "" => name,
+                nick => format!("{nick} in {name}"),
+            },
+            None => name,
+        };
         self.notifier.arrived(Notice {
-            title: self.people.display_name(&account, &peer),
+            title,
             body: (!self.prefs.hide_content).then(|| m.body.clone()),
             sound: self.prefs.notification_sound,
             key: (account, peer),

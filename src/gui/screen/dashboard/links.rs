@@ -24,11 +24,26 @@ impl Dashboard {
             return Task::none();
         };
         let peer = uri.bare();
-        if let Action::Join { .. } = uri.action {
-            self.banner = Some(format!(
-                "The link asks to join the group chat {peer}, and Sotto has no group chats yet."
-            ));
-            return Task::none();
+        if let Action::Join { password } = &uri.action {
+            // Entered only once the person says so, with a nickname.
+            if peer.node().is_none() {
+                self.banner = Some(format!("The link names {peer}, a server, not a room."));
+                return Task::none();
+            }
+            let nick = self
+                .people
+                .room(&account, &peer)
+                .map(|r| r.nick.clone())
+                .or_else(|| account.node().map(|n| n.to_string()))
+                .unwrap_or_default();
+            let (overlay, task) = crate::gui::overlay::Overlay::join_room(
+                account,
+                nick,
+                Some(&peer),
+                password.clone(),
+            );
+            self.overlay = Some(overlay);
+            return task.map(Message::Overlay);
         }
         if peer.node().is_none() {
             self.banner = Some(format!(

@@ -83,6 +83,7 @@ pub enum Message {
     Engine(Vec<EngineEvent>),
     /// The list as the store had it when the list here was at a version.
     Conversations(u64, Result<Vec<ConversationSummary>, String>),
+    Rooms(Result<Vec<(String, sotto::store::StoredRoom)>, String>),
     Roster(BareJid, Result<Vec<Contact>, String>),
     Push(Key, Option<PushSummary>),
     Sidebar(sidebar::Message),
@@ -224,9 +225,10 @@ impl Dashboard {
                     );
                 }
             }
-            Message::Conversations(_, Err(e)) => {
+            Message::Conversations(_, Err(e)) | Message::Rooms(Err(e)) => {
                 self.banner = Some(format!("Sotto could not read its database: {e}"));
             }
+            Message::Rooms(Ok(rooms)) => self.people.load_rooms(rooms),
             Message::Roster(account, result) => {
                 // A failed read is said, never shown as "no contacts".
                 self.people.apply(&match result {
@@ -345,6 +347,20 @@ impl Dashboard {
             }
             Some(overlay::Event::Problem(e)) => {
                 self.banner = Some(e);
+                task
+            }
+            Some(overlay::Event::JoinRoom {
+                account,
+                room,
+                nick,
+                password,
+            }) => {
+                self.backend.send(Command::JoinRoom {
+                    account,
+                    room,
+                    nick: Some(nick),
+                    password,
+                });
                 task
             }
             None => task,
@@ -512,12 +528,16 @@ impl Dashboard {
         }))
     }
 
+    /// Reads the conversation list again, and the rooms with it (so a
+    /// room is known as one before its conversation is drawn).
     fn reload_conversations(&self) -> Task<Message> {
         let version = self.conversations.version();
-        Task::perform(
+        let rooms = Task::perform(self.backend.read(|r| r.all_rooms()), Message::Rooms);
+        let list = Task::perform(
             self.backend.read(|r| r.conversations(None)),
             move |result| Message::Conversations(version, result),
-        )
+        );
+        rooms.chain(list)
     }
 
     #[cfg(test)]

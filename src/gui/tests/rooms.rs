@@ -1,0 +1,107 @@
+//! Group chats in the window: joining one from New chat (a taken nickname
+//! is said where it can be changed), the room's messages signed by their
+//! authors, the list's preview, and sending into it.
+
+use iced::keyboard::{Key, Modifiers};
+use sotto::engine::{Command, Engine, Event};
+use sotto::model::{BareJid, OutgoingMessage};
+
+use super::Scene;
+use crate::gui::chat::composer::COMPOSER;
+use crate::gui::overlay::{INPUT, Kind};
+
+fn new_room() -> BareJid {
+    format!("{}@conference.localhost", super::harness::user("guiroom"))
+        .parse()
+        .expect("room")
+}
+
+/// The bot makes the room, as `nick`, and waits until it is in.
+fn bot_makes(s: &mut Scene, room: &BareJid, nick: &str) {
+    s.bot.send(Command::JoinRoom {
+        account: s.bot.jid.clone(),
+        room: room.clone(),
+        nick: Some(nick.into()),
+        password: None,
+    });
+    let room = room.clone();
+    s.bot_sees("the bot in its room", |e| {
+        matches!(e, Event::RoomJoined { room: r, .. } if *r == room).then_some(())
+    });
+}
+
+fn bot_says_in(s: &Scene, room: &BareJid, body: &str) -> String {
+    let id = Engine::new_message_id();
+    s.bot.send(Command::SendMessage {
+        account: s.bot.jid.clone(),
+        message: OutgoingMessage {
+            id: id.clone(),
+            to: room.clone(),
+            body: body.to_owned(),
+            plain: false,
+        },
+    });
+    id
+}
+
+#[test]
+fn a_room_is_joined_from_new_chat_and_reads_like_a_group() {
+    let mut s = Scene::new();
+    let room = new_room();
+    // The bot takes the nickname the window will offer: the account's name.
+    let taken = s.me.node().expect("a user").to_string();
+    let mine = format!("{taken}-2");
+    bot_makes(&mut s, &room, &taken);
+    bot_says_in(&s, &room, "Before you came");
+
+    let w = &mut s.window;
+    w.press(Key::Character("n".into()), Modifiers::CTRL);
+    w.type_in(INPUT.into(), room.as_str());
+    w.click("Join a group chat…");
+    assert_eq!(
+        w.dashboard().overlay_open().map(|o| o.kind()),
+        Some(Kind::JoinRoom)
+    );
+    // The bot has that nickname: the room refuses, and the overlay says so.
+    w.click("Join");
+    w.until("the refusal", |w| {
+        w.shows("Someone in the room already has that nickname. Choose another.")
+    });
+    w.type_in(crate::gui::overlay::NICK_INPUT.into(), "-2");
+    w.click("Join");
+    w.until("the room open", |w| {
+        w.dashboard().open_chat().is_some_and(|c| c.peer == room) && w.shows("Details")
+    });
+    assert!(w.dashboard().overlay_open().is_none());
+    w.until("its history, signed", |w| {
+        w.shows_in_chat("Before you came") && w.shows_in_chat(&taken)
+    });
+    w.until("the bot among the people", |w| {
+        w.shows_part("you and 1 more")
+    });
+
+    let greeting = format!("Welcome, {mine}!");
+    bot_says_in(&s, &room, &greeting);
+    let w = &mut s.window;
+    w.until("the greeting", |w| w.shows_in_chat(&greeting));
+    // The list says who wrote the last message.
+    w.until("the preview", |w| w.shows(&format!("{taken}: {greeting}")));
+
+    w.enter_in(COMPOSER.into(), "Hello, group");
+    let room_copy = room.clone();
+    let said = s.bot_sees("the window's message in the room", |e| match e {
+        Event::Message { message, .. } if message.peer == room_copy.as_str() => {
+            (message.body == "Hello, group").then(|| message.sender.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(said, format!("{room}/{mine}"));
+    // The room's copy of it came back: it is in the room.
+    s.window
+        .until("ours delivered to the room", |w| w.shows("Delivered"));
+    // The details: what notifies, and who is here with what standing.
+    s.window.click("Details");
+    s.window.until("the room's details", |w| {
+        w.shows("Notifications") && w.shows(&format!("{mine} (you)")) && w.shows("owner")
+    });
+}
