@@ -187,13 +187,24 @@ impl Rooms {
     /// Our bookmarks as read at login are where the account's rooms are
     /// kept: a room bookmarked elsewhere is entered here, one whose
     /// bookmark is gone was left elsewhere. `None` (a server without
-    /// bookmarks): the store's rooms. Then the rooms to be in are entered.
+    /// bookmarks) or none at all (a server that could not keep ours, or
+    /// an account new to bookmarks): the store's rooms, bookmarked again.
+    /// Then the rooms to be in are entered.
     pub async fn bookmarks(
         &mut self,
         pipeline: &Pipeline,
         bookmarks: Option<Vec<Bookmark>>,
     ) -> Vec<SessionCommand> {
-        if let Some(bookmarks) = bookmarks {
+        let mut commands = Vec::new();
+        if bookmarks.as_ref().is_none_or(Vec::is_empty) {
+            let ours: Vec<BareJid> = self
+                .rooms
+                .iter()
+                .filter(|(_, r)| r.autojoin)
+                .map(|(jid, _)| jid.clone())
+                .collect();
+            commands.extend(ours.iter().filter_map(|room| self.bookmark(room)));
+        } else if let Some(bookmarks) = bookmarks {
             let marked: Vec<BareJid> = bookmarks.iter().map(|b| b.room.clone()).collect();
             for b in bookmarks {
                 self.remember(pipeline, &b).await;
@@ -212,7 +223,8 @@ impl Rooms {
                 self.stop_joining(pipeline, &room).await;
             }
         }
-        self.rejoin(None)
+        commands.extend(self.rejoin(None));
+        commands
     }
 
     /// What our other clients changed in our bookmarks, followed here.

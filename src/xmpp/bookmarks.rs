@@ -71,17 +71,26 @@ fn conference(b: &Bookmark) -> Element {
 }
 
 /// Publishes one bookmark (its item id is the room's address), readable
-/// by our account only (XEP-0402 §3).
-pub fn publish(id: String, bookmark: &Bookmark) -> Iq {
+/// by our account only (XEP-0402 §3). `sized`: the publish-options say
+/// the node keeps every item; without, they say only what every server
+/// reads there (ejabberd 23.01 refuses the rest), and [`configure`] sizes
+/// the node after.
+pub fn publish(id: String, bookmark: &Bookmark, sized: bool) -> Iq {
+    let mut fields = vec![
+        Field::text_single("pubsub#persist_items", "true"),
+        Field::text_single("pubsub#access_model", "whitelist"),
+    ];
+    if sized {
+        fields.push(Field::text_single("pubsub#max_items", "max"));
+        fields.push(Field::text_single(
+            "pubsub#send_last_published_item",
+            "never",
+        ));
+    }
     let options = DataForm::new(
         DataFormType::Submit,
         "http://jabber.org/protocol/pubsub#publish-options",
-        vec![
-            Field::text_single("pubsub#persist_items", "true"),
-            Field::text_single("pubsub#max_items", "max"),
-            Field::text_single("pubsub#send_last_published_item", "never"),
-            Field::text_single("pubsub#access_model", "whitelist"),
-        ],
+        fields,
     );
     Iq::from_set(
         id,
@@ -97,6 +106,30 @@ pub fn publish(id: String, bookmark: &Bookmark) -> Iq {
             publish_options: Some(PublishOptions {
                 form: Some(options),
             }),
+        },
+    )
+}
+
+/// Makes our bookmarks node keep every bookmark: `max` items, or (for a
+/// server that reads only numbers) as many as anyone has rooms.
+pub fn configure(id: String, max: bool) -> Iq {
+    use tokio_xmpp::parsers::pubsub::owner::{Owner, Payload as OwnerPayload};
+    Iq::from_set(
+        id,
+        Owner {
+            payload: OwnerPayload::Configure {
+                node: Some(NodeName(NODE.into())),
+                form: Some(DataForm::new(
+                    DataFormType::Submit,
+                    "http://jabber.org/protocol/pubsub#node_config",
+                    vec![
+                        Field::text_single("pubsub#persist_items", "true"),
+                        Field::text_single("pubsub#max_items", if max { "max" } else { "1000" }),
+                        Field::text_single("pubsub#access_model", "whitelist"),
+                        Field::text_single("pubsub#send_last_published_item", "never"),
+                    ],
+                )),
+            },
         },
     )
 }
@@ -213,7 +246,7 @@ mod tests {
             password: None,
             autojoin: true,
         };
-        let Iq::Set { payload, .. } = publish("p1".into(), &b) else {
+        let Iq::Set { payload, .. } = publish("p1".into(), &b, true) else {
             panic!("a set");
         };
         let publish = payload.get_child("publish", PUBSUB).expect("publish");

@@ -103,9 +103,8 @@ fn bodies(client: &TestClient, room: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_accounts_and_a_bot_talk_in_a_room_and_see_each_other_come_and_go() {
-    let server = shared();
+on_both_servers! {
+    async fn two_accounts_and_a_bot_talk_in_a_room_and_see_each_other_come_and_go(server) {
     let (a, a_pw) = new_user(server, "muca");
     let (b, b_pw) = new_user(server, "mucb");
     let (c, c_pw) = new_user(server, "mucbot");
@@ -244,10 +243,10 @@ async fn two_accounts_and_a_bot_talk_in_a_room_and_see_each_other_come_and_go() 
     alice.close().await;
     bob.close().await;
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_taken_nickname_is_refused_by_name() {
-    let server = shared();
+on_both_servers! {
+    async fn a_taken_nickname_is_refused_by_name(server) {
     let (a, a_pw) = new_user(server, "mucnicka");
     let (b, b_pw) = new_user(server, "mucnickb");
     let room = new_room();
@@ -273,10 +272,10 @@ async fn a_taken_nickname_is_refused_by_name() {
     alice.close().await;
     bob.close().await;
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn history_after_leaving_and_rejoining_has_no_gap_and_no_double() {
-    let server = shared();
+on_both_servers! {
+    async fn history_after_leaving_and_rejoining_has_no_gap_and_no_double(server) {
     let (a, a_pw) = new_user(server, "muchist");
     let (c, c_pw) = new_user(server, "muchistbot");
     let room = new_room();
@@ -325,6 +324,7 @@ async fn history_after_leaving_and_rejoining_has_no_gap_and_no_double() {
     expected.extend((0..7).map(|i| format!("away {i}")));
     assert_eq!(bodies(&alice, &room), expected);
     alice.close().await;
+}
 }
 
 /// The bot's side of [`heard`]: waits for a body from the room.
@@ -436,9 +436,8 @@ fn killing_sotto_mid_burst_in_a_room_loses_and_doubles_nothing() {
     assert_eq!(ours["state"], "delivered");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rooms_follow_the_account_to_its_other_installations_through_bookmarks() {
-    let server = shared();
+on_both_servers! {
+    async fn rooms_follow_the_account_to_its_other_installations_through_bookmarks(server) {
     let (a, a_pw) = new_user(server, "mucmark");
     let (first_room, second_room) = (new_room(), new_room());
     let mut laptop = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
@@ -485,4 +484,5 @@ async fn rooms_follow_the_account_to_its_other_installations_through_bookmarks()
     assert_eq!(autojoin, expected);
     laptop.close().await;
     desktop.close().await;
+}
 }

@@ -6,7 +6,7 @@ use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::stanza_error::StanzaError;
 
-use super::iq::Purpose;
+use super::iq::{BookmarkStep, Purpose};
 use super::{Session, SessionEvent, new_id};
 use crate::model::Bookmark;
 use crate::xmpp::bookmarks;
@@ -18,12 +18,41 @@ impl Session {
     }
 
     pub(super) async fn publish_bookmark(&mut self, bookmark: Bookmark) {
-        let room = bookmark.room.clone();
-        self.request(
-            bookmarks::publish(new_id(), &bookmark),
-            Purpose::BookmarkPublish(room),
-        )
-        .await;
+        let iq = bookmarks::publish(new_id(), &bookmark, true);
+        self.request(iq, Purpose::BookmarkPublish(BookmarkStep::Sized(bookmark)))
+            .await;
+    }
+
+    /// A step of writing a bookmark answered: a server that refuses the
+    /// node's size in publish-options gets it without, then has the node
+    /// configured to keep every bookmark.
+    pub(super) async fn bookmark_step_answered(
+        &mut self,
+        step: BookmarkStep,
+        answer: Result<Option<Element>, StanzaError>,
+    ) {
+        let next = match (step, answer) {
+            (BookmarkStep::Sized(_) | BookmarkStep::Configure { .. }, Ok(_)) => None,
+            (BookmarkStep::Unsized, Ok(_)) => Some((
+                bookmarks::configure(new_id(), true),
+                BookmarkStep::Configure { max: true },
+            )),
+            (BookmarkStep::Sized(bookmark), Err(_)) => Some((
+                bookmarks::publish(new_id(), &bookmark, false),
+                BookmarkStep::Unsized,
+            )),
+            (BookmarkStep::Configure { max: true }, Err(_)) => Some((
+                bookmarks::configure(new_id(), false),
+                BookmarkStep::Configure { max: false },
+            )),
+            (step, Err(e)) => {
+                tracing::warn!(account = %self.account, ?step, condition = ?e.defined_condition, "the bookmark could not be written");
+                None
+            }
+        };
+        if let Some((iq, step)) = next {
+            self.request(iq, Purpose::BookmarkPublish(step)).await;
+        }
     }
 
     pub(super) async fn bookmarks_answered(

@@ -64,8 +64,8 @@ pub enum Purpose {
     /// Our bookmarks (XEP-0402), or their private-storage form (XEP-0048).
     Bookmarks,
     BookmarksPrivate,
-    /// Writing (or retracting) one bookmark.
-    BookmarkPublish(BareJid),
+    /// Writing one bookmark, and what servers need instead.
+    BookmarkPublish(BookmarkStep),
     /// What a room we entered says of itself.
     RoomInfo(BareJid),
     /// XEP-0410: are we still in this room?
@@ -73,6 +73,17 @@ pub enum Purpose {
     /// Answers we only need so the request does not linger (carbons,
     /// pings, roster sets).
     Ignore,
+}
+
+/// How far the writing of a bookmark got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookmarkStep {
+    /// Published with the node's size in the publish-options.
+    Sized(crate::model::Bookmark),
+    /// Published again without it.
+    Unsized,
+    /// Sizing the node (`max`, or a number).
+    Configure { max: bool },
 }
 
 /// One of our OMEMO publications, and how far its fallbacks went.

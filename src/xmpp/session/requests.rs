@@ -164,11 +164,7 @@ impl Session {
             }
             Purpose::Bookmarks => self.bookmarks_answered(false, answer).await,
             Purpose::BookmarksPrivate => self.bookmarks_answered(true, answer).await,
-            Purpose::BookmarkPublish(room) => {
-                if let Err(e) = answer {
-                    tracing::warn!(account = %self.account, %room, condition = ?e.defined_condition, "the bookmark could not be written");
-                }
-            }
+            Purpose::BookmarkPublish(step) => self.bookmark_step_answered(step, answer).await,
             Purpose::Ignore => {}
         }
     }
