@@ -465,3 +465,18 @@ pub struct RoomInfo {
     pub public: bool,
     pub password_protected: bool,
 }
+
+/// An invitation to a room: sent by someone directly (XEP-0249) or passed
+/// on by the room (XEP-0045 §7.8.2, `mediated`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Invitation {
+    pub room: BareJid,
+    /// Who invites: their address, or (passed on by a room that hides
+    /// addresses) their place in the room, room/nickname.
+    pub from: Jid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub password: Option<String>,
+    pub mediated: bool,
+}

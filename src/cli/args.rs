@@ -213,6 +213,18 @@ pub enum RoomCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Invite someone into one of the account's rooms (through the room
+    /// where only members may enter, which makes them a member).
+    Invite {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        room: BareJid,
+        /// Who to invite.
+        who: BareJid,
+        /// A word for them.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Who is in one of the account's rooms (enters it to ask).
     Occupants {
         #[arg(long, short)]

@@ -33,6 +33,12 @@ pub fn run(ctx: &mut Context, command: RoomCommand) -> Result<ExitCode> {
         }
         RoomCommand::Leave { account, room } => leave(ctx, account.as_ref(), room),
         RoomCommand::List { account, json } => list(ctx, account.as_ref(), json),
+        RoomCommand::Invite {
+            account,
+            room,
+            who,
+            reason,
+        } => invite(ctx, account.as_ref(), room, who, reason),
         RoomCommand::Occupants {
             account,
             room,
@@ -202,6 +208,90 @@ fn list(ctx: &mut Context, account: Option<&BareJid>, json: bool) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// Fails unless `room` is one of the account's rooms.
+fn ours(ctx: &mut Context, account: &BareJid, room: &BareJid, to: &str) -> Result<()> {
+    let known = ctx
+        .reader()?
+        .rooms(account.as_str())?
+        .into_iter()
+        .any(|r| r.jid == room.as_str());
+    if !known {
+        bail!(
+            "{room} is not one of this account's rooms; join it first to {to}: sotto room join {room}"
+        );
+    }
+    Ok(())
+}
+
+/// Enters `room` on this connection, or says why the room refused.
+async fn enter(online: &mut connect::Online, room: &BareJid) -> Result<String> {
+    online.engine.send(Command::JoinRoom {
+        account: online.account.jid.clone(),
+        room: room.clone(),
+        nick: None,
+        password: None,
+    })?;
+    tokio::time::timeout(
+        ROOM_PATIENCE,
+        online.wait_for(|event| match event {
+            Event::RoomJoined { room: r, nick, .. } if r == room => Some(Ok(nick.clone())),
+            Event::RoomJoinFailed {
+                room: r,
+                reason,
+                refusal,
+                ..
+            } if r == room => Some(Err(anyhow::anyhow!(
+                "{room} refused: {}{}",
+                human(reason),
+                refusal_hint(room, refusal)
+            ))),
+            _ => None,
+        }),
+    )
+    .await
+    .context("the room did not answer in time")?
+}
+
+fn invite(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    room: BareJid,
+    who: BareJid,
+    reason: Option<String>,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    ours(ctx, &account.jid, &room, "invite someone")?;
+    if who.node().is_none() {
+        bail!("{who} is a server, not someone to invite");
+    }
+    let database = ctx.database()?;
+    runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        enter(&mut online, &room).await?;
+        online.engine.send(Command::InviteToRoom {
+            account: online.account.jid.clone(),
+            room: room.clone(),
+            to: who.clone(),
+            reason,
+        })?;
+        online
+            .wait_for(|event| match event {
+                Event::Invited { to, error, .. } if *to == who => Some(match error {
+                    None => Ok(()),
+                    Some(e) => Err(anyhow::anyhow!("{}", human(e))),
+                }),
+                _ => None,
+            })
+            .await?;
+        // A clean close: the server has the invitation when we are gone.
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    println!("Invited {who} into {room}");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn occupants(
     ctx: &mut Context,
     account: Option<&BareJid>,
@@ -209,16 +299,9 @@ fn occupants(
     json: bool,
 ) -> Result<ExitCode> {
     let account = ctx.account(account)?;
-    let known = ctx
-        .reader()?
-        .rooms(account.jid.as_str())?
-        .into_iter()
-        .any(|r| r.jid == room.as_str());
-    if !known {
-        // Seeing who is in a room means entering it; that is for rooms
-        // the user chose to be in.
-        bail!("{room} is not one of this account's rooms; join it first: sotto room join {room}");
-    }
+    // Seeing who is in a room means entering it; that is for rooms the
+    // user chose to be in.
+    ours(ctx, &account.jid, &room, "see who is in it")?;
     let database = ctx.database()?;
     let (me, everyone) = runtime()?.block_on(async {
         let running = connect::start(database, false)?;

@@ -425,6 +425,38 @@ impl AccountTask {
                     self.to_session_if_any(bookmark);
                 }
             }
+            Command::InviteToRoom {
+                room, to, reason, ..
+            } => {
+                let error = match self.rooms.invitation(&room) {
+                    Ok(mediated) if self.ready => {
+                        self.to_session_if_any(SessionCommand::Invite {
+                            room: room.clone(),
+                            to: to.clone(),
+                            reason,
+                            mediated,
+                        });
+                        None
+                    }
+                    Ok(_) => Some("this account is not connected".to_owned()),
+                    Err(e) => Some(e.to_owned()),
+                };
+                self.emit(Event::Invited {
+                    account,
+                    room,
+                    to,
+                    error,
+                })
+                .await;
+            }
+            Command::DeclineInvitation { invitation, .. } => {
+                if invitation.mediated {
+                    self.to_session_if_any(SessionCommand::Decline {
+                        room: invitation.room,
+                        inviter: invitation.from,
+                    });
+                }
+            }
             Command::SetRoomNotify { room, notify, .. } => {
                 self.rooms.set_notify(&self.pipeline, room, notify).await;
             }
@@ -766,6 +798,18 @@ impl AccountTask {
                 self.rooms.subject(&self.pipeline, room, subject, by).await;
             }
             SessionEvent::RoomMessage(message) => self.rooms.live(&self.pipeline, message).await,
+            SessionEvent::Invited(invitation) => {
+                if self.rooms.is_joined(&invitation.room) {
+                    return;
+                }
+                let from_contact = self.roster.contains_key(&invitation.from.to_bare());
+                self.emit(Event::Invitation {
+                    account,
+                    invitation,
+                    from_contact,
+                })
+                .await;
+            }
             SessionEvent::RoomInfo { room, info } => {
                 self.rooms.info(&self.pipeline, room, info).await;
             }

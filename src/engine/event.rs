@@ -183,6 +183,19 @@ pub enum Command {
         nick: Option<String>,
         password: Option<String>,
     },
+    /// Invite `to` into a room we are in.
+    InviteToRoom {
+        account: AccountId,
+        room: BareJid,
+        to: BareJid,
+        reason: Option<String>,
+    },
+    /// Turn an invitation down (the room passes it on, where it came
+    /// through the room).
+    DeclineInvitation {
+        account: AccountId,
+        invitation: crate::model::Invitation,
+    },
     /// What notifies in a room.
     SetRoomNotify {
         account: AccountId,
@@ -460,6 +473,20 @@ pub enum Event {
         room: BareJid,
         subject: Option<String>,
         by: Option<String>,
+    },
+    /// Someone invites us into a room. `from_contact`: they are in the
+    /// roster; anyone else's waits among requests and never notifies.
+    Invitation {
+        account: AccountId,
+        invitation: crate::model::Invitation,
+        from_contact: bool,
+    },
+    /// Our invitation went out, or (`error`) could not.
+    Invited {
+        account: AccountId,
+        room: BareJid,
+        to: BareJid,
+        error: Option<String>,
     },
     /// What a room we entered says of itself (stored).
     RoomInfo {

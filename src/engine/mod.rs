@@ -361,6 +361,8 @@ fn command_account(command: &Command) -> Option<&AccountId> {
         | Command::JoinRoom { account, .. }
         | Command::LeaveRoom { account, .. }
         | Command::SetRoomNotify { account, .. }
+        | Command::InviteToRoom { account, .. }
+        | Command::DeclineInvitation { account, .. }
         | Command::Stop(account) => Some(account),
         _ => None,
     }

@@ -37,6 +37,9 @@ struct Room {
     /// The running catch-up is a first join's (its messages are not new
     /// to the person, so they do not count as unread).
     first: bool,
+    /// Only members may enter: invitations go through the room, which
+    /// makes the invited a member.
+    members_only: bool,
     /// The person asked to enter: once the room lets us in, the bookmark
     /// tells the account's other clients (not before: a refused join is
     /// nothing to share).
@@ -76,6 +79,7 @@ impl Rooms {
                             floor: None,
                             first: false,
                             announce: false,
+                            members_only: r.members_only,
                         },
                     );
                 }
@@ -159,6 +163,7 @@ impl Rooms {
             floor: None,
             first: false,
             announce: false,
+            members_only: false,
         });
         entry.nick = nick.clone();
         entry.password = password.clone();
@@ -298,6 +303,7 @@ impl Rooms {
             floor: None,
             first: false,
             announce: false,
+            members_only: false,
         });
         entry.nick = nick;
         entry.password = password;
@@ -604,7 +610,19 @@ impl Rooms {
         }
     }
 
-    pub async fn info(&self, pipeline: &Pipeline, room: BareJid, info: crate::model::RoomInfo) {
+    /// How an invitation into the room goes: through the room (`true`),
+    /// or directly; an error where we are not in it.
+    pub fn invitation(&self, room: &BareJid) -> Result<bool, &'static str> {
+        match self.rooms.get(room) {
+            Some(r) if r.joined_as.is_some() => Ok(r.members_only),
+            _ => Err("you are not in this room; enter it first to invite someone"),
+        }
+    }
+
+    pub async fn info(&mut self, pipeline: &Pipeline, room: BareJid, info: crate::model::RoomInfo) {
+        if let Some(r) = self.rooms.get_mut(&room) {
+            r.members_only = info.members_only;
+        }
         let (acc, jid, i) = (self.account.to_string(), room.to_string(), info.clone());
         if let Err(e) = pipeline
             .blocking(move |s| s.set_room_info(&acc, &jid, &i))

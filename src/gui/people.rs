@@ -117,6 +117,9 @@ pub struct People {
     pub roster_errors: BTreeMap<BareJid, String>,
     /// The accounts' rooms (group chats).
     pub rooms: BTreeMap<Key, super::rooms::RoomState>,
+    /// Invitations into rooms waiting for an answer, by account and room,
+    /// and whether they came from a contact.
+    pub invitations: BTreeMap<Key, (sotto::model::Invitation, bool)>,
 }
 
 impl People {

@@ -78,6 +78,22 @@ pub fn mentions(body: &str, nick: &str) -> bool {
     })
 }
 
+/// Who invites, as the person knows them: a contact's name, someone in
+/// the room by nickname, or an address marked as a stranger's.
+pub fn inviter(
+    people: &People,
+    account: &sotto::model::BareJid,
+    invitation: &sotto::model::Invitation,
+    from_contact: bool,
+) -> String {
+    let bare = invitation.from.to_bare();
+    match invitation.from.resource() {
+        Some(nick) if bare == invitation.room => format!("{nick}, in the room,"),
+        _ if from_contact => people.display_name(account, &bare),
+        _ => format!("{bare} (not in your contacts)"),
+    }
+}
+
 /// How someone's leaving reads.
 pub fn departure_words(nick: &str, departure: &Departure) -> String {
     let by = |by: &Option<String>, reason: &Option<String>| {
@@ -150,12 +166,23 @@ impl People {
             problem: None,
         };
         match event {
+            Event::Invitation {
+                account,
+                invitation,
+                from_contact,
+            } => {
+                self.invitations.insert(
+                    key(account, &invitation.room),
+                    (invitation.clone(), *from_contact),
+                );
+            }
             Event::RoomJoined {
                 account,
                 room,
                 nick,
                 ..
             } => {
+                self.invitations.remove(&key(account, room));
                 let r = self
                     .rooms
                     .entry(key(account, room))

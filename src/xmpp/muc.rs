@@ -158,6 +158,110 @@ pub fn room_info(payload: &Element) -> Option<crate::model::RoomInfo> {
     })
 }
 
+/// XEP-0249's namespace.
+const CONFERENCE: &str = "jabber:x:conference";
+
+fn short(text: String) -> Option<String> {
+    let text: String = text.trim().chars().take(500).collect();
+    (!text.is_empty()).then_some(text)
+}
+
+/// An invitation this message carries, direct (XEP-0249) or passed on by
+/// the room (XEP-0045 §7.8.2). A room's own invitation names the room as
+/// its sender; anyone can claim to invite us to any room, so nothing here
+/// is acted on without the person.
+pub fn invitation(message: &Message) -> Option<crate::model::Invitation> {
+    if message.type_ == MessageType::Groupchat || message.type_ == MessageType::Error {
+        return None;
+    }
+    let from = message.from.as_ref()?;
+    for payload in &message.payloads {
+        if payload.is("x", CONFERENCE) {
+            let room: BareJid = payload.attr("jid")?.parse().ok()?;
+            room.node()?;
+            return Some(crate::model::Invitation {
+                room,
+                from: Jid::from(from.to_bare()),
+                reason: payload.attr("reason").and_then(|r| short(r.to_owned())),
+                password: payload.attr("password").map(str::to_owned),
+                mediated: false,
+            });
+        }
+        if payload.is("x", ns::MUC_USER)
+            && let Some(invite) = payload.get_child("invite", ns::MUC_USER)
+        {
+            // Passed on by the room: it comes from the room's address.
+            if from.resource().is_some() {
+                return None;
+            }
+            let inviter: Jid = invite.attr("from")?.parse().ok()?;
+            return Some(crate::model::Invitation {
+                room: from.to_bare(),
+                from: inviter,
+                reason: invite
+                    .get_child("reason", ns::MUC_USER)
+                    .and_then(|r| short(r.text())),
+                password: payload
+                    .get_child("password", ns::MUC_USER)
+                    .map(|p| p.text()),
+                mediated: true,
+            });
+        }
+    }
+    None
+}
+
+/// Our invitation of `to` into `room`: through the room (which lets them
+/// into a members-only room), or directly (XEP-0249).
+pub fn invite(room: &BareJid, to: &BareJid, reason: Option<&str>, mediated: bool) -> Stanza {
+    if mediated {
+        let mut invite = Element::builder("invite", ns::MUC_USER).attr(
+            tokio_xmpp::minidom::rxml::xml_ncname!("to").into(),
+            to.to_string(),
+        );
+        if let Some(reason) = reason {
+            invite = invite.append(
+                Element::builder("reason", ns::MUC_USER)
+                    .append(reason)
+                    .build(),
+            );
+        }
+        let x = Element::builder("x", ns::MUC_USER)
+            .append(invite.build())
+            .build();
+        with_element(Message::new(Some(Jid::from(room.clone()))), x)
+    } else {
+        let mut x = Element::builder("x", CONFERENCE).attr(
+            tokio_xmpp::minidom::rxml::xml_ncname!("jid").into(),
+            room.to_string(),
+        );
+        if let Some(reason) = reason {
+            x = x.attr(
+                tokio_xmpp::minidom::rxml::xml_ncname!("reason").into(),
+                reason,
+            );
+        }
+        with_element(Message::new(Some(Jid::from(to.clone()))), x.build())
+    }
+}
+
+/// Declining an invitation the room passed on (XEP-0045 §7.8.2).
+pub fn decline(room: &BareJid, inviter: &Jid) -> Stanza {
+    let decline = Element::builder("decline", ns::MUC_USER)
+        .attr(
+            tokio_xmpp::minidom::rxml::xml_ncname!("to").into(),
+            inviter.to_string(),
+        )
+        .build();
+    let x = Element::builder("x", ns::MUC_USER).append(decline).build();
+    with_element(Message::new(Some(Jid::from(room.clone()))), x)
+}
+
+fn with_element(mut message: Message, payload: Element) -> Stanza {
+    message.payloads.push(payload);
+    message.into()
+}
+
 /// What a presence from a room says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomPresence {
@@ -629,6 +733,59 @@ mod tests {
         assert_eq!(info.name.as_deref(), Some("Tea room"));
         assert!(info.members_only && info.non_anonymous && info.persistent);
         assert!(!info.public);
+    }
+
+    #[test]
+    fn invitations_of_both_kinds_are_read_and_written() {
+        let direct = message(
+            "<message xmlns='jabber:client' from='bob@x/phone'><x xmlns='jabber:x:conference' \
+             jid='tea@conference.x' reason='Tea?' password='pw'/></message>",
+        );
+        let got = invitation(&direct).expect("direct");
+        assert_eq!(
+            (got.room.as_str(), got.from.to_string().as_str()),
+            ("tea@conference.x", "bob@x")
+        );
+        assert_eq!(got.reason.as_deref(), Some("Tea?"));
+        assert!(!got.mediated);
+        let mediated = message(
+            "<message xmlns='jabber:client' from='tea@conference.x'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><invite from='bob@x/phone'>\
+             <reason>Tea?</reason></invite><password>pw</password></x></message>",
+        );
+        let got = invitation(&mediated).expect("mediated");
+        assert_eq!(got.room.as_str(), "tea@conference.x");
+        assert_eq!(got.from.to_string(), "bob@x/phone");
+        assert_eq!(got.password.as_deref(), Some("pw"));
+        assert!(got.mediated);
+        // An occupant cannot pass one on as if it were the room.
+        let forged = message(
+            "<message xmlns='jabber:client' from='tea@conference.x/eve'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><invite from='bob@x'/></x></message>",
+        );
+        assert_eq!(invitation(&forged), None);
+        // What we send says what we meant.
+        let ann: BareJid = "ann@x".parse().expect("jid");
+        let direct: Element = invite(&room(), &ann, Some("Hi"), false).into();
+        assert_eq!(direct.attr("to"), Some("ann@x"));
+        let x = direct.get_child("x", CONFERENCE).expect("x");
+        assert_eq!(
+            (x.attr("jid"), x.attr("reason")),
+            (Some("tea@conference.x"), Some("Hi"))
+        );
+        let passed: Element = invite(&room(), &ann, Some("Hi"), true).into();
+        assert_eq!(passed.attr("to"), Some("tea@conference.x"));
+        let inv = passed
+            .get_child("x", ns::MUC_USER)
+            .and_then(|x| x.get_child("invite", ns::MUC_USER))
+            .expect("invite");
+        assert_eq!(inv.attr("to"), Some("ann@x"));
+        assert_eq!(
+            inv.get_child("reason", ns::MUC_USER)
+                .map(|r| r.text())
+                .as_deref(),
+            Some("Hi")
+        );
     }
 
     #[test]

@@ -486,3 +486,86 @@ on_both_servers! {
     desktop.close().await;
 }
 }
+
+on_both_servers! {
+    async fn invitations_arrive_directly_and_through_the_room(server) {
+    let (a, a_pw) = new_user(server, "mucinva");
+    let (b, b_pw) = new_user(server, "mucinvb");
+    let (c, c_pw) = new_user(server, "mucinvbot");
+    let room = new_room();
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
+    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
+    alice.online().await;
+    bob.online().await;
+    join(&mut alice, &room, "alice").await;
+
+    // Sotto invites Sotto: directly (the room lets anyone in).
+    alice.send(Command::InviteToRoom {
+        account: alice.jid.clone(),
+        room: room.parse().expect("room"),
+        to: bob.jid.clone(),
+        reason: Some("Tea at five".into()),
+    });
+    alice
+        .wait_for("the invitation sent", |e| match e {
+            Event::Invited { error, .. } => Some(assert_eq!(error, &None)),
+            _ => None,
+        })
+        .await;
+    let (invitation, from_contact) = bob
+        .wait_for("alice's invitation", |e| match e {
+            Event::Invitation {
+                invitation,
+                from_contact,
+                ..
+            } => Some((invitation.clone(), *from_contact)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(invitation.room.as_str(), room);
+    assert_eq!(invitation.from.to_string(), alice.jid.to_string());
+    assert_eq!(invitation.reason.as_deref(), Some("Tea at five"));
+    assert!(!invitation.mediated);
+    assert!(!from_contact, "alice is not in bob's contacts");
+    assert!(
+        bodies(&bob, alice.jid.as_str()).is_empty(),
+        "an invitation is not a chat message"
+    );
+
+    // Someone else's client invites through the room (ejabberd's rooms
+    // let only their owners and admins do that).
+    if server.name() != "prosody" {
+        alice.close().await;
+        bob.close().await;
+        return;
+    }
+    let mut bot = Peer::start(server, &c, &c_pw);
+    bot_join(&mut bot, &room, "bot");
+    bot.raw(&format!(
+        "<message to='{room}'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <invite to='{}'><reason>From the bot</reason></invite></x></message>",
+        bob.jid
+    ));
+    let passed = bob
+        .wait_for("the bot's invitation, passed on", |e| match e {
+            Event::Invitation { invitation, .. } if invitation.mediated => Some(invitation.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(passed.room.as_str(), room);
+    // The room hides addresses: the invitation is from the bot's place in it.
+    assert_eq!(passed.from.to_string(), format!("{room}/bot"));
+    assert_eq!(passed.reason.as_deref(), Some("From the bot"));
+    // Declined: the room tells the bot.
+    bob.send(Command::DeclineInvitation {
+        account: bob.jid.clone(),
+        invitation: passed,
+    });
+    bot.wait("the decline", |e| {
+        let m = e.get("message")?;
+        (m.get("from")?.as_str()? == room).then_some(())
+    });
+    alice.close().await;
+    bob.close().await;
+}
+}

@@ -32,11 +32,17 @@ pub enum Message {
     Remove(BareJid, BareJid),
     Block(BareJid, BareJid, bool),
     Chat(BareJid, BareJid),
+    /// An invitation into a room: accepted (to the join dialog) or not.
+    Invitation(BareJid, BareJid, bool),
     Back,
 }
 
 pub enum Event {
     Chat(BareJid, BareJid),
+    /// Accepted: the join dialog, filled in from the invitation.
+    JoinRoom(BareJid, sotto::model::Invitation),
+    /// Declined: no longer to be shown.
+    Declined(BareJid, BareJid),
     /// A request was answered: no longer to be shown.
     Answered(BareJid, BareJid),
     Back,
@@ -124,6 +130,20 @@ impl Contacts {
                 blocked,
             }),
             Message::Chat(account, jid) => return (Task::none(), Some(Event::Chat(account, jid))),
+            Message::Invitation(account, room, accept) => {
+                let key = (account.clone(), room.clone());
+                let Some((invitation, _)) = ctx.people.invitations.get(&key).cloned() else {
+                    return (Task::none(), None);
+                };
+                if accept {
+                    return (Task::none(), Some(Event::JoinRoom(account, invitation)));
+                }
+                backend.send(Command::DeclineInvitation {
+                    account: account.clone(),
+                    invitation,
+                });
+                return (Task::none(), Some(Event::Declined(account, room)));
+            }
             Message::Back => return (Task::none(), Some(Event::Back)),
         }
         (Task::none(), None)
@@ -140,7 +160,7 @@ impl Contacts {
             .align_y(Alignment::Center)
         ]
         .spacing(14);
-        if !ctx.people.requests.is_empty() {
+        if !ctx.people.requests.is_empty() || !ctx.people.invitations.is_empty() {
             col = col.push(requests(ctx));
         }
         let mut add = column![
@@ -244,6 +264,32 @@ impl Contacts {
 
 fn requests<'a>(ctx: Context<'a>) -> Element<'a, Message> {
     let mut req = Column::new().spacing(6).push(text("Requests").size(17));
+    for ((account, room), (invitation, from_contact)) in &ctx.people.invitations {
+        let who = crate::gui::rooms::inviter(ctx.people, account, invitation, *from_contact);
+        let reason = invitation
+            .reason
+            .as_deref()
+            .map(|r| format!(": “{r}”"))
+            .unwrap_or_default();
+        req = req.push(
+            row![
+                text(format!(
+                    "{who} invites you into the group chat {room}{reason}"
+                ))
+                .width(Length::Fill),
+                button(text("Join…")).on_press(Message::Invitation(
+                    account.clone(),
+                    room.clone(),
+                    true
+                )),
+                button(text("Decline"))
+                    .style(button::secondary)
+                    .on_press(Message::Invitation(account.clone(), room.clone(), false)),
+            ]
+            .spacing(8)
+            .align_y(Alignment::Center),
+        );
+    }
     for (account, jid) in &ctx.people.requests {
         req = req.push(
             row![

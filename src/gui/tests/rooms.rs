@@ -105,3 +105,34 @@ fn a_room_is_joined_from_new_chat_and_reads_like_a_group() {
         w.shows("Notifications") && w.shows(&format!("{mine} (you)")) && w.shows("owner")
     });
 }
+
+#[test]
+fn a_contacts_invitation_is_said_and_joined_from_the_requests() {
+    let mut s = Scene::new();
+    let room = new_room();
+    bot_makes(&mut s, &room, "robin");
+    s.bot.send(Command::InviteToRoom {
+        account: s.bot.jid.clone(),
+        room: room.clone(),
+        to: s.me.clone(),
+        reason: Some("Come and see".into()),
+    });
+    let w = &mut s.window;
+    let said = format!("Robin Bot invites you into the group chat {room}. See Contacts to join.");
+    w.until("the banner", |w| w.shows(&said));
+    // Nothing is joined until the person says so.
+    assert!(w.dashboard().people().room(&s.me, &room).is_none());
+    w.click("Contacts");
+    let request = format!("Robin Bot invites you into the group chat {room}: “Come and see”");
+    w.until("the request", |w| w.shows(&request));
+    w.click("Join…");
+    assert_eq!(
+        w.dashboard().overlay_open().map(|o| o.kind()),
+        Some(Kind::JoinRoom)
+    );
+    w.click("Join");
+    w.until("the room open", |w| {
+        w.dashboard().open_chat().is_some_and(|c| c.peer == room)
+    });
+    w.until("the request gone", |w| !w.shows(&request));
+}

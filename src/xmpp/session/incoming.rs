@@ -47,6 +47,13 @@ impl Session {
         if self.room_message_in(&message).await {
             return;
         }
+        if let Some(invitation) = crate::xmpp::muc::invitation(&message) {
+            // Not a chat message: what it says is the invitation.
+            if invitation.from.to_bare() != self.account {
+                self.emit(SessionEvent::Invited(invitation)).await;
+            }
+            return;
+        }
         match convert::message_meaning(&message, self.account.as_str()) {
             MessageMeaning::Chat(message) => {
                 let from = message.from.to_bare();

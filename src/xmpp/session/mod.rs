@@ -126,6 +126,18 @@ pub enum SessionCommand {
     SendToRooms(Vec<OutgoingMessage>),
     /// Fetch what a room's archive holds from there on.
     RoomCatchUp(BareJid, CatchUpFrom),
+    /// Invite someone into a room: through the room, or directly.
+    Invite {
+        room: BareJid,
+        to: BareJid,
+        reason: Option<String>,
+        mediated: bool,
+    },
+    /// Decline an invitation the room passed on.
+    Decline {
+        room: BareJid,
+        inviter: Jid,
+    },
     /// Read our bookmarks (answered with [`SessionEvent::Bookmarks`]).
     FetchBookmarks,
     /// Write one bookmark (leaving a room writes it with autojoin off,
@@ -459,6 +471,23 @@ impl Session {
             SessionCommand::LeaveRoom(room) => self.leave_room(room).await,
             SessionCommand::SendToRooms(messages) => self.send_to_rooms(messages).await,
             SessionCommand::FetchBookmarks => self.fetch_bookmarks().await,
+            SessionCommand::Invite {
+                room,
+                to,
+                reason,
+                mediated,
+            } => {
+                self.send(crate::xmpp::muc::invite(
+                    &room,
+                    &to,
+                    reason.as_deref(),
+                    mediated,
+                ))
+                .await;
+            }
+            SessionCommand::Decline { room, inviter } => {
+                self.send(crate::xmpp::muc::decline(&room, &inviter)).await;
+            }
             SessionCommand::PublishBookmark(bookmark) => self.publish_bookmark(bookmark).await,
             SessionCommand::PublishPushInfo(json) => {
                 self.request(pep::publish(new_id(), &json), Purpose::PushPublish)

@@ -129,6 +129,8 @@ pub enum SessionEvent {
         by: Option<String>,
     },
     RoomMessage(RoomMessage),
+    /// Someone invites us into a room.
+    Invited(crate::model::Invitation),
     /// What a room we entered says of itself.
     RoomInfo {
         room: BareJid,

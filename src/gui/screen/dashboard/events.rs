@@ -180,6 +180,19 @@ impl Dashboard {
                         }
                     }
                 }
+                // A contact's invitation is said; a stranger's only waits
+                // among the requests.
+                Event::Invitation {
+                    invitation,
+                    from_contact: true,
+                    account,
+                } => {
+                    let who = crate::gui::rooms::inviter(&self.people, &account, &invitation, true);
+                    self.banner = Some(format!(
+                        "{who} invites you into the group chat {}. See Contacts to join.",
+                        invitation.room
+                    ));
+                }
                 Event::RoomLeft { .. } | Event::RoomInfo { .. } | Event::RoomNotify { .. } => {
                     reload = true;
                 }

@@ -388,6 +388,21 @@ impl Dashboard {
                 self.page = Page::Chats;
                 task
             }
+            Some(contacts::Event::JoinRoom(account, invitation)) => {
+                let nick = account.node().map(|n| n.to_string()).unwrap_or_default();
+                let (overlay, focus) = overlay::Overlay::join_room(
+                    account,
+                    nick,
+                    Some(&invitation.room),
+                    invitation.password,
+                );
+                self.overlay = Some(overlay);
+                Task::batch([task, focus.map(Message::Overlay)])
+            }
+            Some(contacts::Event::Declined(account, room)) => {
+                self.people.invitations.remove(&(account, room));
+                task
+            }
             None => task,
         }
     }
