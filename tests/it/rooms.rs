@@ -506,12 +506,13 @@ on_both_servers! {
         to: bob.jid.clone(),
         reason: Some("Tea at five".into()),
     });
-    alice
+    let error = alice
         .wait_for("the invitation sent", |e| match e {
-            Event::Invited { error, .. } => Some(assert_eq!(error, &None)),
+            Event::Invited { error, .. } => Some(error.clone()),
             _ => None,
         })
         .await;
+    assert_eq!(error, None);
     let (invitation, from_contact) = bob
         .wait_for("alice's invitation", |e| match e {
             Event::Invitation {
