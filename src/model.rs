@@ -480,3 +480,16 @@ pub struct Invitation {
     pub password: Option<String>,
     pub mediated: bool,
 }
+
+/// How a room we create is set up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RoomConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A private group: only members enter (invited ones become members),
+    /// everyone sees everyone's address, and it is not listed. Otherwise
+    /// a public room: listed, open, addresses seen by moderators only.
+    pub private: bool,
+}

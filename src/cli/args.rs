@@ -200,6 +200,26 @@ pub enum RoomCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Make a room and enter it: a public room, or with --private a group
+    /// only members (those you invite) may enter.
+    Create {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        /// The new room's address, on your server's group chat service,
+        /// like tea@conference.example.org.
+        room: BareJid,
+        #[arg(long)]
+        nick: Option<String>,
+        /// Its name, as people see it in their lists.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Only members enter, everyone sees everyone's address, and the
+        /// room is not listed.
+        #[arg(long)]
+        private: bool,
+    },
     /// Leave a room and stop entering it at login; its history stays.
     Leave {
         #[arg(long, short)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use secrecy::{ExposeSecret, SecretString};
 use sotto::engine::{Command, Event};
-use sotto::model::{Affiliation, BareJid, Occupant, OccupantChange, Role, RoomRefusal};
+use sotto::model::{Affiliation, BareJid, Occupant, OccupantChange, Role, RoomConfig, RoomRefusal};
 
 use super::args::RoomCommand;
 use super::connect::{self, Login};
@@ -32,6 +32,21 @@ pub fn run(ctx: &mut Context, command: RoomCommand) -> Result<ExitCode> {
             join(ctx, account.as_ref(), room, nick, password)
         }
         RoomCommand::Leave { account, room } => leave(ctx, account.as_ref(), room),
+        RoomCommand::Create {
+            account,
+            room,
+            nick,
+            name,
+            description,
+            private,
+        } => {
+            let config = RoomConfig {
+                name,
+                description,
+                private,
+            };
+            create(ctx, account.as_ref(), room, nick, config)
+        }
         RoomCommand::List { account, json } => list(ctx, account.as_ref(), json),
         RoomCommand::Invite {
             account,
@@ -137,6 +152,77 @@ fn join(
         online.close().await;
         anyhow::Ok(())
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    room: BareJid,
+    nick: Option<String>,
+    config: RoomConfig,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    if room.node().is_none() {
+        bail!("{room} is a service, not a room: name the room, like tea@{room}");
+    }
+    let database = ctx.database()?;
+    let private = config.private;
+    let created = runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        online.engine.send(Command::CreateRoom {
+            account: online.account.jid.clone(),
+            room: room.clone(),
+            nick,
+            config,
+        })?;
+        let created = tokio::time::timeout(
+            ROOM_PATIENCE,
+            online.wait_for(|event| match event {
+                Event::RoomJoined {
+                    room: r, created, ..
+                } if *r == room => Some(Ok(*created)),
+                Event::RoomJoinFailed {
+                    room: r,
+                    reason,
+                    refusal,
+                    ..
+                } if *r == room => Some(Err(anyhow::anyhow!(
+                    "{room} refused: {}{}",
+                    human(reason),
+                    refusal_hint(&room, refusal)
+                ))),
+                _ => None,
+            }),
+        )
+        .await
+        .context("the room did not answer in time")??;
+        if created {
+            tokio::time::timeout(
+                ROOM_PATIENCE,
+                online.wait_for(|event| match event {
+                    Event::RoomConfigured { room: r, error, .. } if *r == room => Some(
+                        error
+                            .clone()
+                            .map_or(Ok(()), |e| Err(anyhow::anyhow!("{e}"))),
+                    ),
+                    _ => None,
+                }),
+            )
+            .await
+            .context("the room did not take its settings in time")??;
+        }
+        online.close().await;
+        anyhow::Ok(created)
+    })?;
+    match (created, private) {
+        (false, _) => println!("{room} exists already; you are in it now, as it was set up"),
+        (true, true) => println!(
+            "Created {room}, a private group: only members enter. Invite them with: sotto room invite {room} ADDRESS"
+        ),
+        (true, false) => println!("Created {room}, a public room"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

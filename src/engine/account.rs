@@ -425,6 +425,25 @@ impl AccountTask {
                     self.to_session_if_any(bookmark);
                 }
             }
+            Command::CreateRoom {
+                room, nick, config, ..
+            } => {
+                if let Some(SessionCommand::JoinRoom {
+                    room,
+                    nick,
+                    password,
+                    ..
+                }) = self.rooms.join(&self.pipeline, room, nick, None).await
+                {
+                    self.to_session(SessionCommand::JoinRoom {
+                        room,
+                        nick,
+                        password,
+                        create: Some(config),
+                    })
+                    .await;
+                }
+            }
             Command::InviteToRoom {
                 room, to, reason, ..
             } => {
@@ -798,6 +817,14 @@ impl AccountTask {
                 self.rooms.subject(&self.pipeline, room, subject, by).await;
             }
             SessionEvent::RoomMessage(message) => self.rooms.live(&self.pipeline, message).await,
+            SessionEvent::RoomConfigured { room, error } => {
+                self.emit(Event::RoomConfigured {
+                    account,
+                    room,
+                    error,
+                })
+                .await;
+            }
             SessionEvent::Invited(invitation) => {
                 if self.rooms.is_joined(&invitation.room) {
                     return;

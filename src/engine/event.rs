@@ -183,6 +183,14 @@ pub enum Command {
         nick: Option<String>,
         password: Option<String>,
     },
+    /// Make a room (entering it as `nick`, or the account's name), set up
+    /// as `config` says; a room that exists already is only entered.
+    CreateRoom {
+        account: AccountId,
+        room: BareJid,
+        nick: Option<String>,
+        config: crate::model::RoomConfig,
+    },
     /// Invite `to` into a room we are in.
     InviteToRoom {
         account: AccountId,
@@ -473,6 +481,12 @@ pub enum Event {
         room: BareJid,
         subject: Option<String>,
         by: Option<String>,
+    },
+    /// A room we made is set up, or (`error`) refused its settings.
+    RoomConfigured {
+        account: AccountId,
+        room: BareJid,
+        error: Option<String>,
     },
     /// Someone invites us into a room. `from_contact`: they are in the
     /// roster; anyone else's waits among requests and never notifies.

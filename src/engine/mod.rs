@@ -362,6 +362,7 @@ fn command_account(command: &Command) -> Option<&AccountId> {
         | Command::LeaveRoom { account, .. }
         | Command::SetRoomNotify { account, .. }
         | Command::InviteToRoom { account, .. }
+        | Command::CreateRoom { account, .. }
         | Command::DeclineInvitation { account, .. }
         | Command::Stop(account) => Some(account),
         _ => None,

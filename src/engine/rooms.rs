@@ -173,6 +173,7 @@ impl Rooms {
             room,
             nick,
             password,
+            create: None,
         })
     }
 
@@ -373,6 +374,7 @@ impl Rooms {
                 room: jid.clone(),
                 nick: r.nick.clone(),
                 password: r.password.clone(),
+                create: None,
             })
             .collect()
     }

@@ -92,21 +92,46 @@ pub fn groupchat_stanza(room: &BareJid, id: &str, body: &str) -> Stanza {
     stanza.into()
 }
 
-/// The configuration a room we created gets: the room's defaults, except
-/// that it stays when everyone has left (a room someone made on purpose
-/// should not vanish with its history when they close the app).
-pub fn new_room_configuration(id: String, room: &BareJid) -> tokio_xmpp::parsers::iq::Iq {
-    use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field};
+/// The configuration a room we created gets. It always stays when
+/// everyone has left (a room someone made on purpose should not vanish
+/// with its history when they close the app); with `config` (`sotto room
+/// create`), it gets its name and description and is a private group or
+/// a public room; without (a join that happened to create it), the rest
+/// is the service's default.
+pub fn new_room_configuration(
+    id: String,
+    room: &BareJid,
+    config: Option<&crate::model::RoomConfig>,
+) -> tokio_xmpp::parsers::iq::Iq {
+    use tokio_xmpp::parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
+    let flag = |var: &str, on: bool| {
+        Field::new(var, FieldType::Boolean).with_value(if on { "1" } else { "0" })
+    };
+    let mut fields = vec![flag("muc#roomconfig_persistentroom", true)];
+    if let Some(config) = config {
+        if let Some(name) = &config.name {
+            fields.push(Field::text_single("muc#roomconfig_roomname", name));
+        }
+        if let Some(description) = &config.description {
+            fields.push(Field::text_single("muc#roomconfig_roomdesc", description));
+        }
+        fields.push(flag("muc#roomconfig_membersonly", config.private));
+        fields.push(flag("muc#roomconfig_publicroom", !config.private));
+        fields.push(flag("muc#roomconfig_allowinvites", config.private));
+        fields.push(
+            Field::new("muc#roomconfig_whois", FieldType::ListSingle).with_value(
+                if config.private {
+                    "anyone"
+                } else {
+                    "moderators"
+                },
+            ),
+        );
+    }
     let form = DataForm::new(
         DataFormType::Submit,
         "http://jabber.org/protocol/muc#roomconfig",
-        vec![
-            Field::new(
-                "muc#roomconfig_persistentroom",
-                tokio_xmpp::parsers::data_forms::FieldType::Boolean,
-            )
-            .with_value("1"),
-        ],
+        fields,
     );
     let query = Element::builder("query", MUC_OWNER)
         .append(Element::from(form))
@@ -257,7 +282,11 @@ pub fn decline(room: &BareJid, inviter: &Jid) -> Stanza {
     with_element(Message::new(Some(Jid::from(room.clone()))), x)
 }
 
+/// A `normal` message (xmpp-parsers makes `chat` ones, which a room takes
+/// for a private message and refuses) carrying `payload`.
 fn with_element(mut message: Message, payload: Element) -> Stanza {
+    message.type_ = MessageType::Normal;
+    message.id = Some(MessageId(super::new_id()));
     message.payloads.push(payload);
     message.into()
 }

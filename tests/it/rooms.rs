@@ -434,6 +434,40 @@ fn killing_sotto_mid_burst_in_a_room_loses_and_doubles_nothing() {
         .expect("ours");
     assert_eq!(ours["direction"], "out");
     assert_eq!(ours["state"], "delivered");
+
+    // The rest of `sotto room`: make a private group, list, leave.
+    let family = new_room();
+    let out = run_ok(sotto(home.path()).args([
+        "room",
+        "create",
+        &family,
+        "--private",
+        "--name",
+        "Family",
+    ]));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("Created {family}, a private group")),
+        "{said}"
+    );
+    let out =
+        run_ok(sotto(home.path()).args(["room", "invite", &family, &format!("{c}@{DOMAIN}")]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Invited"));
+    bot.wait("the invitation, passed on by the room", |e| {
+        let m = e.get("message")?;
+        (m.get("from")?.as_str()? == family.as_str()).then_some(())
+    });
+    run_ok(sotto(home.path()).args(["room", "leave", &family]));
+    let out = run_ok(sotto(home.path()).args(["room", "list"]));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains(&format!("{room}  as alice (joined at login)")),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!("{family}  as {a} (left)")),
+        "{listed}"
+    );
 }
 
 on_both_servers! {
@@ -566,6 +600,77 @@ on_both_servers! {
         let m = e.get("message")?;
         (m.get("from")?.as_str()? == room).then_some(())
     });
+    alice.close().await;
+    bob.close().await;
+}
+}
+
+on_both_servers! {
+    async fn a_private_group_lets_in_only_the_invited(server) {
+    let (a, a_pw) = new_user(server, "mucpriva");
+    let (b, b_pw) = new_user(server, "mucprivb");
+    let room = new_room();
+    let mut alice = TestClient::start(server.account(&a), &a_pw, RetryPolicy::Forever);
+    let mut bob = TestClient::start(server.account(&b), &b_pw, RetryPolicy::Forever);
+    alice.online().await;
+    bob.online().await;
+    alice.send(Command::CreateRoom {
+        account: alice.jid.clone(),
+        room: room.parse().expect("room"),
+        nick: Some("alice".into()),
+        config: sotto::model::RoomConfig {
+            name: Some("Family".into()),
+            description: Some("Just us".into()),
+            private: true,
+        },
+    });
+    let error = alice
+        .wait_for("the room set up", |e| match e {
+            Event::RoomConfigured { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(error, None);
+    let info = alice
+        .wait_for("what the room says of itself", |e| match e {
+            Event::RoomInfo { info, .. } => Some(info.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(info.members_only && info.non_anonymous && info.persistent, "{info:?}");
+    assert!(!info.public);
+    assert_eq!(info.name.as_deref(), Some("Family"));
+
+    // Not a member: refused by name.
+    bob.send(Command::JoinRoom {
+        account: bob.jid.clone(),
+        room: room.parse().expect("room"),
+        nick: Some("bob".into()),
+        password: None,
+    });
+    let refusal = bob
+        .wait_for("the refusal", |e| match e {
+            Event::RoomJoinFailed { refusal, .. } => Some(refusal.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refusal, RoomRefusal::MembersOnly);
+
+    // Invited through the room, which makes bob a member.
+    alice.send(Command::InviteToRoom {
+        account: alice.jid.clone(),
+        room: room.parse().expect("room"),
+        to: bob.jid.clone(),
+        reason: None,
+    });
+    let invitation = bob
+        .wait_for("the invitation", |e| match e {
+            Event::Invitation { invitation, .. } => Some(invitation.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(invitation.mediated, "a members-only room's invitation goes through it");
+    assert!(!join(&mut bob, &room, "bob").await);
     alice.close().await;
     bob.close().await;
 }

@@ -68,6 +68,8 @@ pub enum Purpose {
     BookmarkPublish(BookmarkStep),
     /// What a room we entered says of itself.
     RoomInfo(BareJid),
+    /// Setting up a room our join created.
+    RoomConfigure(BareJid),
     /// XEP-0410: are we still in this room?
     SelfPing(BareJid),
     /// Answers we only need so the request does not linger (carbons,

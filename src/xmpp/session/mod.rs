@@ -119,6 +119,8 @@ pub enum SessionCommand {
         room: BareJid,
         nick: String,
         password: Option<String>,
+        /// How to set it up if our join creates it (`sotto room create`).
+        create: Option<crate::model::RoomConfig>,
     },
     LeaveRoom(BareJid),
     /// Our messages to rooms, in order; as with [`Self::Send`], those the
@@ -467,7 +469,8 @@ impl Session {
                 room,
                 nick,
                 password,
-            } => self.join_room(room, nick, password).await,
+                create,
+            } => self.join_room(room, nick, password, create).await,
             SessionCommand::LeaveRoom(room) => self.leave_room(room).await,
             SessionCommand::SendToRooms(messages) => self.send_to_rooms(messages).await,
             SessionCommand::FetchBookmarks => self.fetch_bookmarks().await,

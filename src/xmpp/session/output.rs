@@ -129,6 +129,11 @@ pub enum SessionEvent {
         by: Option<String>,
     },
     RoomMessage(RoomMessage),
+    /// A room our join created is set up, or (`error`) refused it.
+    RoomConfigured {
+        room: BareJid,
+        error: Option<String>,
+    },
     /// Someone invites us into a room.
     Invited(crate::model::Invitation),
     /// What a room we entered says of itself.

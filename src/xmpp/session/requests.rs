@@ -162,6 +162,13 @@ impl Session {
                     self.emit(SessionEvent::RoomInfo { room, info }).await;
                 }
             }
+            Purpose::RoomConfigure(room) => {
+                let error = answer
+                    .err()
+                    .map(|e| format!("the room refused its settings ({:?})", e.defined_condition));
+                self.emit(SessionEvent::RoomConfigured { room, error })
+                    .await;
+            }
             Purpose::Bookmarks => self.bookmarks_answered(false, answer).await,
             Purpose::BookmarksPrivate => self.bookmarks_answered(true, answer).await,
             Purpose::BookmarkPublish(step) => self.bookmark_step_answered(step, answer).await,
@@ -219,6 +226,7 @@ impl Session {
             | Purpose::Block { .. }
             | Purpose::SelfPing(_)
             | Purpose::RoomInfo(_)
+            | Purpose::RoomConfigure(_)
             | Purpose::BookmarkPublish(_)
             | Purpose::Ignore => {}
         }

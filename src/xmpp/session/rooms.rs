@@ -29,6 +29,8 @@ pub(super) struct RoomLink {
     /// may drop us without a word (a restart, a lost link between servers).
     heard: Instant,
     pinging: bool,
+    /// How to set the room up if our join creates it.
+    create: Option<crate::model::RoomConfig>,
 }
 
 /// How long a room may be silent before we check we are still in it.
@@ -40,6 +42,7 @@ impl Session {
         room: BareJid,
         nick: String,
         password: Option<String>,
+        create: Option<crate::model::RoomConfig>,
     ) {
         let to = match muc::occupant_jid(&room, &nick) {
             Ok(to) => to,
@@ -74,6 +77,7 @@ impl Session {
                 password: password.clone(),
                 heard: Instant::now(),
                 pinging: false,
+                create,
             },
         );
         self.send(muc::join_presence(
@@ -184,7 +188,7 @@ impl Session {
         // reads what we missed from the room's archive.
         self.rooms.remove(&room);
         self.forget_room_catch_up(&room);
-        self.join_room(room, nick, password).await;
+        self.join_room(room, nick, password, None).await;
     }
 
     /// A new stream: rooms forgot us, and so do we.
@@ -244,8 +248,17 @@ impl Session {
                                 if created {
                                     // A room our join created stays locked
                                     // until its owner configures it.
-                                    let iq = muc::new_room_configuration(super::new_id(), &room);
-                                    self.request(iq, super::iq::Purpose::Ignore).await;
+                                    let config = l.create.take();
+                                    let iq = muc::new_room_configuration(
+                                        super::new_id(),
+                                        &room,
+                                        config.as_ref(),
+                                    );
+                                    self.request(
+                                        iq,
+                                        super::iq::Purpose::RoomConfigure(room.clone()),
+                                    )
+                                    .await;
                                 }
                                 self.emit(SessionEvent::RoomJoined {
                                     room: room.clone(),
