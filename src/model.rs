@@ -493,3 +493,16 @@ pub struct RoomConfig {
     /// a public room: listed, open, addresses seen by moderators only.
     pub private: bool,
 }
+
+/// What a moderator (or an admin, for bans) does to someone in a room
+/// (XEP-0045 §8, §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Moderation {
+    /// Out of the room, free to come back.
+    Kick { nick: String },
+    /// Out for good: by address, as a ban outlasts nicknames.
+    Ban { jid: BareJid },
+    /// May speak in a moderated room, or (false) may no longer.
+    Voice { nick: String, granted: bool },
+}

@@ -245,6 +245,40 @@ pub enum RoomCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Set the room's subject (where you may; an empty one clears it).
+    Subject {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        room: BareJid,
+        subject: String,
+    },
+    /// Put someone out of the room (a moderator may); they may come back.
+    Kick {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        room: BareJid,
+        nick: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Keep someone out of the room for good, by address (an admin may).
+    Ban {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        room: BareJid,
+        who: BareJid,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Let someone speak in a moderated room, or (--off) no longer.
+    Voice {
+        #[arg(long, short)]
+        account: Option<BareJid>,
+        room: BareJid,
+        nick: String,
+        #[arg(long)]
+        off: bool,
+    },
     /// Who is in one of the account's rooms (enters it to ask).
     Occupants {
         #[arg(long, short)]

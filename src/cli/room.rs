@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use secrecy::{ExposeSecret, SecretString};
 use sotto::engine::{Command, Event};
-use sotto::model::{Affiliation, BareJid, Occupant, OccupantChange, Role, RoomConfig, RoomRefusal};
+use sotto::model::{
+    Affiliation, BareJid, Moderation, Occupant, OccupantChange, Role, RoomConfig, RoomRefusal,
+};
 
 use super::args::RoomCommand;
 use super::connect::{self, Login};
@@ -54,6 +56,47 @@ pub fn run(ctx: &mut Context, command: RoomCommand) -> Result<ExitCode> {
             who,
             reason,
         } => invite(ctx, account.as_ref(), room, who, reason),
+        RoomCommand::Subject {
+            account,
+            room,
+            subject,
+        } => set_subject(ctx, account.as_ref(), room, subject),
+        RoomCommand::Kick {
+            account,
+            room,
+            nick,
+            reason,
+        } => moderate(
+            ctx,
+            account.as_ref(),
+            room,
+            Moderation::Kick { nick },
+            reason,
+        ),
+        RoomCommand::Ban {
+            account,
+            room,
+            who,
+            reason,
+        } => moderate(
+            ctx,
+            account.as_ref(),
+            room,
+            Moderation::Ban { jid: who },
+            reason,
+        ),
+        RoomCommand::Voice {
+            account,
+            room,
+            nick,
+            off,
+        } => {
+            let what = Moderation::Voice {
+                nick,
+                granted: !off,
+            };
+            moderate(ctx, account.as_ref(), room, what, None)
+        }
         RoomCommand::Occupants {
             account,
             room,
@@ -336,6 +379,95 @@ async fn enter(online: &mut connect::Online, room: &BareJid) -> Result<String> {
     )
     .await
     .context("the room did not answer in time")?
+}
+
+fn moderate(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    room: BareJid,
+    what: Moderation,
+    reason: Option<String>,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    ours(ctx, &account.jid, &room, "moderate it")?;
+    let database = ctx.database()?;
+    let done = what.clone();
+    runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        enter(&mut online, &room).await?;
+        online.engine.send(Command::Moderate {
+            account: online.account.jid.clone(),
+            room: room.clone(),
+            what,
+            reason,
+        })?;
+        tokio::time::timeout(
+            ROOM_PATIENCE,
+            online.wait_for(|event| match event {
+                Event::Moderated { room: r, error, .. } if *r == room => Some(match error {
+                    None => Ok(()),
+                    Some(e) => Err(anyhow::anyhow!("{}", human(e))),
+                }),
+                _ => None,
+            }),
+        )
+        .await
+        .context("the room did not answer in time")??;
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    match done {
+        Moderation::Kick { nick } => println!("{} is out of {room}", human(&nick)),
+        Moderation::Ban { jid } => println!("{jid} is banned from {room}"),
+        Moderation::Voice { nick, granted } => {
+            let may = if granted { "may" } else { "may no longer" };
+            println!("{} {may} speak in {room}", human(&nick));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn set_subject(
+    ctx: &mut Context,
+    account: Option<&BareJid>,
+    room: BareJid,
+    subject: String,
+) -> Result<ExitCode> {
+    let account = ctx.account(account)?;
+    ours(ctx, &account.jid, &room, "set its subject")?;
+    let database = ctx.database()?;
+    let wanted = Some(subject.trim().to_owned()).filter(|s| !s.is_empty());
+    runtime()?.block_on(async {
+        let running = connect::start(database, false)?;
+        let mut online = connect::connect(running, Login::once(account)).await?;
+        enter(&mut online, &room).await?;
+        online.engine.send(Command::SetRoomSubject {
+            account: online.account.jid.clone(),
+            room: room.clone(),
+            subject: subject.clone(),
+        })?;
+        // The room tells everyone, us too; a refusal comes back as an
+        // error of the message.
+        tokio::time::timeout(
+            ROOM_PATIENCE,
+            online.wait_for(|event| match event {
+                Event::RoomSubject {
+                    room: r, subject, ..
+                } if *r == room && *subject == wanted => Some(Ok(())),
+                Event::MessageError { reason, .. } => {
+                    Some(Err(anyhow::anyhow!("{room} refused: {}", human(reason))))
+                }
+                _ => None,
+            }),
+        )
+        .await
+        .context("the room did not answer in time")??;
+        online.close().await;
+        anyhow::Ok(())
+    })?;
+    println!("The subject of {room} is set");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn invite(

@@ -444,6 +444,33 @@ impl AccountTask {
                     .await;
                 }
             }
+            Command::Moderate {
+                room, what, reason, ..
+            } => {
+                if self.rooms.is_joined(&room) {
+                    self.to_session_if_any(SessionCommand::Moderate { room, what, reason });
+                } else {
+                    self.emit(Event::Moderated {
+                        account,
+                        room,
+                        what,
+                        error: Some("you are not in this room".into()),
+                    })
+                    .await;
+                }
+            }
+            Command::SetRoomSubject { room, subject, .. } => {
+                if self.rooms.is_joined(&room) {
+                    self.to_session_if_any(SessionCommand::SetSubject { room, subject });
+                } else {
+                    self.emit(Event::MessageError {
+                        account,
+                        id: None,
+                        reason: format!("you are not in {room}, so its subject cannot be set"),
+                    })
+                    .await;
+                }
+            }
             Command::InviteToRoom {
                 room, to, reason, ..
             } => {
@@ -817,6 +844,15 @@ impl AccountTask {
                 self.rooms.subject(&self.pipeline, room, subject, by).await;
             }
             SessionEvent::RoomMessage(message) => self.rooms.live(&self.pipeline, message).await,
+            SessionEvent::Moderated { room, what, error } => {
+                self.emit(Event::Moderated {
+                    account,
+                    room,
+                    what,
+                    error,
+                })
+                .await;
+            }
             SessionEvent::RoomConfigured { room, error } => {
                 self.emit(Event::RoomConfigured {
                     account,

@@ -191,6 +191,19 @@ pub enum Command {
         nick: Option<String>,
         config: crate::model::RoomConfig,
     },
+    /// Kick, ban, or give or take someone's voice, in a room where we may.
+    Moderate {
+        account: AccountId,
+        room: BareJid,
+        what: crate::model::Moderation,
+        reason: Option<String>,
+    },
+    /// A new subject for a room (where we may set it).
+    SetRoomSubject {
+        account: AccountId,
+        room: BareJid,
+        subject: String,
+    },
     /// Invite `to` into a room we are in.
     InviteToRoom {
         account: AccountId,
@@ -481,6 +494,14 @@ pub enum Event {
         room: BareJid,
         subject: Option<String>,
         by: Option<String>,
+    },
+    /// Our moderation was done (the room tells everyone, as an
+    /// [`Event::Occupant`]), or (`error`) refused.
+    Moderated {
+        account: AccountId,
+        room: BareJid,
+        what: crate::model::Moderation,
+        error: Option<String>,
     },
     /// A room we made is set up, or (`error`) refused its settings.
     RoomConfigured {

@@ -363,6 +363,8 @@ fn command_account(command: &Command) -> Option<&AccountId> {
         | Command::SetRoomNotify { account, .. }
         | Command::InviteToRoom { account, .. }
         | Command::CreateRoom { account, .. }
+        | Command::Moderate { account, .. }
+        | Command::SetRoomSubject { account, .. }
         | Command::DeclineInvitation { account, .. }
         | Command::Stop(account) => Some(account),
         _ => None,

@@ -183,6 +183,56 @@ pub fn room_info(payload: &Element) -> Option<crate::model::RoomInfo> {
     })
 }
 
+const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
+
+/// A moderator's (or admin's) request to the room (XEP-0045 §8.2, §8.4,
+/// §8.5, §9.1).
+pub fn moderation(
+    id: String,
+    room: &BareJid,
+    what: &crate::model::Moderation,
+    reason: Option<&str>,
+) -> tokio_xmpp::parsers::iq::Iq {
+    use crate::model::Moderation;
+    use tokio_xmpp::minidom::rxml::xml_ncname;
+    let item = Element::builder("item", MUC_ADMIN);
+    let item = match what {
+        Moderation::Kick { nick } => item
+            .attr(xml_ncname!("nick").into(), nick.as_str())
+            .attr(xml_ncname!("role").into(), "none"),
+        Moderation::Voice { nick, granted } => {
+            item.attr(xml_ncname!("nick").into(), nick.as_str()).attr(
+                xml_ncname!("role").into(),
+                if *granted { "participant" } else { "visitor" },
+            )
+        }
+        Moderation::Ban { jid } => item
+            .attr(xml_ncname!("jid").into(), jid.to_string())
+            .attr(xml_ncname!("affiliation").into(), "outcast"),
+    };
+    let item = match reason {
+        Some(reason) => item.append(Element::builder("reason", MUC_ADMIN).append(reason).build()),
+        None => item,
+    };
+    tokio_xmpp::parsers::iq::Iq::Set {
+        from: None,
+        to: Some(Jid::from(room.clone())),
+        id,
+        payload: Element::builder("query", MUC_ADMIN)
+            .append(item.build())
+            .build(),
+    }
+}
+
+/// A new subject for the room (XEP-0045 §8.1): a message with a subject
+/// and no body.
+pub fn subject_stanza(room: &BareJid, subject: &str) -> Stanza {
+    let mut message = Message::groupchat(Some(Jid::from(room.clone())));
+    message.id = Some(MessageId(super::new_id()));
+    message.subjects.insert(Lang::new(), subject.to_owned());
+    message.into()
+}
+
 /// XEP-0249's namespace.
 const CONFERENCE: &str = "jabber:x:conference";
 

@@ -189,18 +189,69 @@ on_both_servers! {
         .await;
     assert_eq!(new_nick, "robot");
 
-    // Someone leaving is one event with its reason.
-    drop(bot);
-    alice
-        .wait_for("the bot gone", |e| match e {
-            Event::Occupant {
-                occupant, change, ..
-            } if occupant.nick == "robot" => {
-                matches!(change, OccupantChange::Gone(Departure::Left)).then_some(())
+    // The owner sets the subject; everyone hears it, with who set it.
+    let room_jid: sotto::model::BareJid = room.parse().expect("room");
+    alice.send(Command::SetRoomSubject {
+        account: alice.jid.clone(),
+        room: room_jid.clone(),
+        subject: "Tea and biscuits".into(),
+    });
+    let (subject, by) = bob
+        .wait_for("the new subject", |e| match e {
+            Event::RoomSubject { subject, by, .. } if subject.is_some() => {
+                Some((subject.clone(), by.clone()))
             }
             _ => None,
         })
         .await;
+    assert_eq!(subject.as_deref(), Some("Tea and biscuits"));
+    assert_eq!(by.as_deref(), Some("alice"));
+
+    // Only a moderator kicks; the room says who was kicked, and why.
+    let kick = sotto::model::Moderation::Kick {
+        nick: "robot".into(),
+    };
+    bob.send(Command::Moderate {
+        account: bob.jid.clone(),
+        room: room_jid.clone(),
+        what: kick.clone(),
+        reason: None,
+    });
+    let refused = bob
+        .wait_for("bob's kick refused", |e| match e {
+            Event::Moderated { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused.as_deref(), Some("you are not allowed to do that in this room"));
+    alice.send(Command::Moderate {
+        account: alice.jid.clone(),
+        room: room_jid.clone(),
+        what: kick,
+        reason: Some("testing".into()),
+    });
+    let done = alice
+        .wait_for("alice's kick done", |e| match e {
+            Event::Moderated { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(done, None);
+    let departure = bob
+        .wait_for("the bot kicked", |e| match e {
+            Event::Occupant {
+                occupant,
+                change: OccupantChange::Gone(departure),
+                ..
+            } if occupant.nick == "robot" => Some(departure.clone()),
+            _ => None,
+        })
+        .await;
+    let Departure::Kicked { reason, .. } = departure else {
+        panic!("a kick shown as {departure:?}");
+    };
+    assert_eq!(reason.as_deref(), Some("testing"));
+    drop(bot);
 
     // Everything once in each store, our own included.
     for (who, client) in [("alice", &alice), ("bob", &bob)] {
@@ -435,7 +486,18 @@ fn killing_sotto_mid_burst_in_a_room_loses_and_doubles_nothing() {
     assert_eq!(ours["direction"], "out");
     assert_eq!(ours["state"], "delivered");
 
-    // The rest of `sotto room`: make a private group, list, leave.
+    // The rest of `sotto room`: who is in, the subject, a kick...
+    let out = run_ok(sotto(home.path()).args(["room", "occupants", &room]));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("besides you (alice)") && listed.contains("  bot"),
+        "{listed}"
+    );
+    let out = run_ok(sotto(home.path()).args(["room", "subject", &room, "Kills and bursts"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is set"));
+    let out = run_ok(sotto(home.path()).args(["room", "kick", &room, "bot", "--reason", "done"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("bot is out of {room}")));
+    // ...and a private group made, someone invited, left.
     let family = new_room();
     let out = run_ok(sotto(home.path()).args([
         "room",

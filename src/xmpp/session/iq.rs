@@ -68,6 +68,11 @@ pub enum Purpose {
     BookmarkPublish(BookmarkStep),
     /// What a room we entered says of itself.
     RoomInfo(BareJid),
+    /// A moderator's request to a room.
+    Moderate {
+        room: BareJid,
+        what: crate::model::Moderation,
+    },
     /// Setting up a room our join created.
     RoomConfigure(BareJid),
     /// XEP-0410: are we still in this room?

@@ -135,6 +135,17 @@ pub enum SessionCommand {
         reason: Option<String>,
         mediated: bool,
     },
+    /// A moderator's (or admin's) request to a room.
+    Moderate {
+        room: BareJid,
+        what: crate::model::Moderation,
+        reason: Option<String>,
+    },
+    /// A new subject for a room.
+    SetSubject {
+        room: BareJid,
+        subject: String,
+    },
     /// Decline an invitation the room passed on.
     Decline {
         room: BareJid,
@@ -487,6 +498,14 @@ impl Session {
                     mediated,
                 ))
                 .await;
+            }
+            SessionCommand::Moderate { room, what, reason } => {
+                let iq = crate::xmpp::muc::moderation(new_id(), &room, &what, reason.as_deref());
+                self.request(iq, iq::Purpose::Moderate { room, what }).await;
+            }
+            SessionCommand::SetSubject { room, subject } => {
+                self.send(crate::xmpp::muc::subject_stanza(&room, &subject))
+                    .await;
             }
             SessionCommand::Decline { room, inviter } => {
                 self.send(crate::xmpp::muc::decline(&room, &inviter)).await;

@@ -129,6 +129,12 @@ pub enum SessionEvent {
         by: Option<String>,
     },
     RoomMessage(RoomMessage),
+    /// A moderator's request was done, or (`error`) refused.
+    Moderated {
+        room: BareJid,
+        what: crate::model::Moderation,
+        error: Option<String>,
+    },
     /// A room our join created is set up, or (`error`) refused it.
     RoomConfigured {
         room: BareJid,

@@ -162,6 +162,19 @@ impl Session {
                     self.emit(SessionEvent::RoomInfo { room, info }).await;
                 }
             }
+            Purpose::Moderate { room, what } => {
+                let error = answer.err().map(|e| match e.defined_condition {
+                    DefinedCondition::Forbidden | DefinedCondition::NotAllowed => {
+                        "you are not allowed to do that in this room".to_owned()
+                    }
+                    DefinedCondition::ItemNotFound | DefinedCondition::NotAcceptable => {
+                        "nobody by that name is in the room".to_owned()
+                    }
+                    other => format!("the room refused ({other:?})"),
+                });
+                self.emit(SessionEvent::Moderated { room, what, error })
+                    .await;
+            }
             Purpose::RoomConfigure(room) => {
                 let error = answer
                     .err()
@@ -227,6 +240,7 @@ impl Session {
             | Purpose::SelfPing(_)
             | Purpose::RoomInfo(_)
             | Purpose::RoomConfigure(_)
+            | Purpose::Moderate { .. }
             | Purpose::BookmarkPublish(_)
             | Purpose::Ignore => {}
         }
