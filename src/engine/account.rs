@@ -525,6 +525,24 @@ impl AccountTask {
 
     /// Our message to a room, stored: it goes now if we are in the room,
     /// or once the room lets us in (a one-shot command enters it for it).
+    /// Takes out of `messages` those written privately to us by someone
+    /// in one of our rooms, and stores them apart (see
+    /// [`Pipeline::store_private`]); our own private messages from other
+    /// devices name no nickname here, and stay in the server's archive.
+    async fn private_apart(&mut self, messages: &mut Vec<SyncedMessage>) -> bool {
+        let (private, rest): (Vec<_>, Vec<_>) = std::mem::take(messages)
+            .into_iter()
+            .partition(|m| self.rooms.is_room(&m.peer));
+        *messages = rest;
+        let (theirs, ours): (Vec<_>, Vec<_>) = private
+            .into_iter()
+            .partition(|m| !m.outgoing && m.sender.resource().is_some());
+        if !ours.is_empty() {
+            tracing::debug!(account = %self.account, count = ours.len(), "private messages of ours to rooms' occupants left in the archive");
+        }
+        self.pipeline.store_private(&self.account, theirs).await
+    }
+
     async fn send_to_room(&mut self, message: OutgoingMessage) {
         match self.rooms.may_send(&message.to) {
             Ok(true) if self.ready => {
@@ -691,7 +709,7 @@ impl AccountTask {
                 let stanza_id = message.stanza_id.clone();
                 let mut messages = vec![message];
                 self.open_encrypted(&mut messages, true).await;
-                let mut stored = true;
+                let mut stored = self.private_apart(&mut messages).await;
                 for message in messages {
                     stored &= self.pipeline.store_synced(&account, message).await != Stored::Failed;
                 }
@@ -708,10 +726,12 @@ impl AccountTask {
             } => {
                 let mut messages = messages;
                 self.open_encrypted(&mut messages, false).await;
-                let stored = self
-                    .pipeline
-                    .store_archived(&account, messages, &mut self.archive_floor)
-                    .await;
+                let apart = self.private_apart(&mut messages).await;
+                let stored = apart
+                    && self
+                        .pipeline
+                        .store_archived(&account, messages, &mut self.archive_floor)
+                        .await;
                 self.archive_page(last.filter(|_| stored), complete, stored)
                     .await;
                 if complete {
@@ -1001,6 +1021,13 @@ impl AccountTask {
         let peer = synced.peer.clone();
         let mut messages = vec![synced];
         self.open_encrypted(&mut messages, true).await;
+        if self.rooms.is_room(&peer) {
+            // Said privately by someone in a room: never a receipt to them.
+            if self.private_apart(&mut messages).await {
+                self.note_live_id(stanza_id).await;
+            }
+            return;
+        }
         let Some(synced) = messages.pop() else {
             // An empty OMEMO message: a session set up, nothing to show.
             self.note_live_id(stanza_id).await;

@@ -654,6 +654,49 @@ impl Pipeline {
         }
     }
 
+    /// Private messages from people in rooms (XEP-0045 §7.5): a
+    /// conversation of their own, whose peer is the room/nickname, never
+    /// the room's (where they would read as said to everyone).
+    pub async fn store_private(&self, account: &AccountId, messages: Vec<SyncedMessage>) -> bool {
+        if messages.is_empty() {
+            return true;
+        }
+        let acc = account.to_string();
+        let stored = self
+            .blocking(move |s| {
+                let now = now_ms();
+                let rows: Vec<(String, std::borrow::Cow<'_, str>)> = messages
+                    .iter()
+                    .map(|m| (m.sender.to_string(), capped(&m.body)))
+                    .collect();
+                let batch: Vec<(NewIncoming<'_>, bool)> = messages
+                    .iter()
+                    .zip(&rows)
+                    .map(|(m, (sender, body))| {
+                        (new_incoming(&acc, sender, sender, body, m, now), false)
+                    })
+                    .collect();
+                s.insert_many(&batch)
+            })
+            .await;
+        match stored {
+            Ok(new) => {
+                for message in new {
+                    self.emit(Event::Message {
+                        account: account.clone(),
+                        message,
+                    })
+                    .await;
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(%account, error = %e, "could not store a private message");
+                false
+            }
+        }
+    }
+
     /// Records a step of one of our messages and tells the front ends
     /// when it changed something.
     pub async fn advance(&self, account: &AccountId, step: Step<'_>) {

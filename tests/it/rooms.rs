@@ -163,6 +163,21 @@ on_both_servers! {
         heard(&mut bob, &room, "hello from slixmpp").await,
         format!("{room}/bot")
     );
+    // A private message from someone in the room is a conversation of its
+    // own, never one of the room's.
+    bot.raw(&format!(
+        "<message to='{room}/alice' type='chat' id='pm1'><body>psst, alice</body>\
+         <x xmlns='http://jabber.org/protocol/muc#user'/></message>"
+    ));
+    let private = alice
+        .wait_for("the private message", |e| match e {
+            Event::Message { message, .. } if message.body == "psst, alice" => {
+                Some(message.peer.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(private, format!("{room}/bot"));
     let id = say(&bob, &room, "bob here");
     heard(&mut alice, &room, "bob here").await;
     bob.wait_for("bob's message reflected", |e| match e {
