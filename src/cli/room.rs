@@ -152,31 +152,7 @@ fn join(
             nick,
             password: password.map(|p| p.expose_secret().to_owned()),
         })?;
-        let joined = tokio::time::timeout(
-            ROOM_PATIENCE,
-            online.wait_for(|event| match event {
-                Event::RoomJoined {
-                    room: r,
-                    nick,
-                    created,
-                    ..
-                } if *r == room => Some(Ok((nick.clone(), *created))),
-                Event::RoomJoinFailed {
-                    room: r,
-                    reason,
-                    refusal,
-                    ..
-                } if *r == room => Some(Err(anyhow::anyhow!(
-                    "{room} refused: {}{}",
-                    human(reason),
-                    refusal_hint(&room, refusal)
-                ))),
-                _ => None,
-            }),
-        )
-        .await
-        .context("the room did not answer in time")??;
-        let (nick, created) = joined;
+        let (nick, created) = admitted(&mut online, &room, |_| {}).await?;
         let caught_up = tokio::time::timeout(
             ROOM_PATIENCE,
             online.wait_for(|event| match event {
@@ -220,41 +196,17 @@ fn create(
             nick,
             config,
         })?;
-        let created = tokio::time::timeout(
-            ROOM_PATIENCE,
-            online.wait_for(|event| match event {
-                Event::RoomJoined {
-                    room: r, created, ..
-                } if *r == room => Some(Ok(*created)),
-                Event::RoomJoinFailed {
-                    room: r,
-                    reason,
-                    refusal,
-                    ..
-                } if *r == room => Some(Err(anyhow::anyhow!(
-                    "{room} refused: {}{}",
-                    human(reason),
-                    refusal_hint(&room, refusal)
-                ))),
-                _ => None,
-            }),
-        )
-        .await
-        .context("the room did not answer in time")??;
+        let (_, created) = admitted(&mut online, &room, |_| {}).await?;
         if created {
-            tokio::time::timeout(
-                ROOM_PATIENCE,
-                online.wait_for(|event| match event {
-                    Event::RoomConfigured { room: r, error, .. } if *r == room => Some(
-                        error
-                            .clone()
-                            .map_or(Ok(()), |e| Err(anyhow::anyhow!("{e}"))),
-                    ),
-                    _ => None,
-                }),
-            )
-            .await
-            .context("the room did not take its settings in time")??;
+            answer(&mut online, |event| match event {
+                Event::RoomConfigured { room: r, error, .. } if *r == room => Some(
+                    error
+                        .clone()
+                        .map_or(Ok(()), |e| Err(anyhow::anyhow!("{e}"))),
+                ),
+                _ => None,
+            })
+            .await?;
         }
         online.close().await;
         anyhow::Ok(created)
@@ -352,7 +304,44 @@ fn ours(ctx: &mut Context, account: &BareJid, room: &BareJid, to: &str) -> Resul
     Ok(())
 }
 
-/// Enters `room` on this connection, or says why the room refused.
+/// Waits until the room lets us in (our nickname there, and whether our
+/// join created it), or says why it would not; `seen` is shown every
+/// event before (a room tells who is in it before it lets us in).
+async fn admitted(
+    online: &mut connect::Online,
+    room: &BareJid,
+    mut seen: impl FnMut(&Event),
+) -> Result<(String, bool)> {
+    tokio::time::timeout(
+        ROOM_PATIENCE,
+        online.wait_for(|event| {
+            seen(event);
+            match event {
+                Event::RoomJoined {
+                    room: r,
+                    nick,
+                    created,
+                    ..
+                } if r == room => Some(Ok((nick.clone(), *created))),
+                Event::RoomJoinFailed {
+                    room: r,
+                    reason,
+                    refusal,
+                    ..
+                } if r == room => Some(Err(anyhow::anyhow!(
+                    "{room} refused: {}{}",
+                    human(reason),
+                    refusal_hint(room, refusal)
+                ))),
+                _ => None,
+            }
+        }),
+    )
+    .await
+    .context("the room did not answer in time")?
+}
+
+/// Enters one of our rooms on this connection, as before.
 async fn enter(online: &mut connect::Online, room: &BareJid) -> Result<String> {
     online.engine.send(Command::JoinRoom {
         account: online.account.jid.clone(),
@@ -360,25 +349,17 @@ async fn enter(online: &mut connect::Online, room: &BareJid) -> Result<String> {
         nick: None,
         password: None,
     })?;
-    tokio::time::timeout(
-        ROOM_PATIENCE,
-        online.wait_for(|event| match event {
-            Event::RoomJoined { room: r, nick, .. } if r == room => Some(Ok(nick.clone())),
-            Event::RoomJoinFailed {
-                room: r,
-                reason,
-                refusal,
-                ..
-            } if r == room => Some(Err(anyhow::anyhow!(
-                "{room} refused: {}{}",
-                human(reason),
-                refusal_hint(room, refusal)
-            ))),
-            _ => None,
-        }),
-    )
-    .await
-    .context("the room did not answer in time")?
+    Ok(admitted(online, room, |_| {}).await?.0)
+}
+
+/// Waits for the one answer `pick` takes, within [`ROOM_PATIENCE`].
+async fn answer<T>(
+    online: &mut connect::Online,
+    pick: impl FnMut(&Event) -> Option<Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(ROOM_PATIENCE, online.wait_for(pick))
+        .await
+        .context("the room did not answer in time")?
 }
 
 fn moderate(
@@ -402,18 +383,14 @@ fn moderate(
             what,
             reason,
         })?;
-        tokio::time::timeout(
-            ROOM_PATIENCE,
-            online.wait_for(|event| match event {
-                Event::Moderated { room: r, error, .. } if *r == room => Some(match error {
-                    None => Ok(()),
-                    Some(e) => Err(anyhow::anyhow!("{}", human(e))),
-                }),
-                _ => None,
+        answer(&mut online, |event| match event {
+            Event::Moderated { room: r, error, .. } if *r == room => Some(match error {
+                None => Ok(()),
+                Some(e) => Err(anyhow::anyhow!("{}", human(e))),
             }),
-        )
-        .await
-        .context("the room did not answer in time")??;
+            _ => None,
+        })
+        .await?;
         online.close().await;
         anyhow::Ok(())
     })?;
@@ -449,20 +426,16 @@ fn set_subject(
         })?;
         // The room tells everyone, us too; a refusal comes back as an
         // error of the message.
-        tokio::time::timeout(
-            ROOM_PATIENCE,
-            online.wait_for(|event| match event {
-                Event::RoomSubject {
-                    room: r, subject, ..
-                } if *r == room && *subject == wanted => Some(Ok(())),
-                Event::MessageError { reason, .. } => {
-                    Some(Err(anyhow::anyhow!("{room} refused: {}", human(reason))))
-                }
-                _ => None,
-            }),
-        )
-        .await
-        .context("the room did not answer in time")??;
+        answer(&mut online, |event| match event {
+            Event::RoomSubject {
+                room: r, subject, ..
+            } if *r == room && *subject == wanted => Some(Ok(())),
+            Event::MessageError { reason, .. } => {
+                Some(Err(anyhow::anyhow!("{room} refused: {}", human(reason))))
+            }
+            _ => None,
+        })
+        .await?;
         online.close().await;
         anyhow::Ok(())
     })?;
@@ -493,15 +466,14 @@ fn invite(
             to: who.clone(),
             reason,
         })?;
-        online
-            .wait_for(|event| match event {
-                Event::Invited { to, error, .. } if *to == who => Some(match error {
-                    None => Ok(()),
-                    Some(e) => Err(anyhow::anyhow!("{}", human(e))),
-                }),
-                _ => None,
-            })
-            .await?;
+        answer(&mut online, |event| match event {
+            Event::Invited { to, error, .. } if *to == who => Some(match error {
+                None => Ok(()),
+                Some(e) => Err(anyhow::anyhow!("{}", human(e))),
+            }),
+            _ => None,
+        })
+        .await?;
         // A clean close: the server has the invitation when we are gone.
         online.close().await;
         anyhow::Ok(())
@@ -532,37 +504,22 @@ fn occupants(
         })?;
         // A room tells who is in it before it tells us we are in.
         let mut present: Vec<Occupant> = Vec::new();
-        let me = tokio::time::timeout(
-            ROOM_PATIENCE,
-            online.wait_for(|event| match event {
-                Event::Occupant {
-                    room: r,
-                    occupant,
-                    change,
-                    ..
-                } if *r == room => {
-                    present.retain(|o| o.nick != occupant.nick);
-                    if *change == OccupantChange::Present {
-                        present.push(occupant.clone());
-                    }
-                    None
+        let (me, _) = admitted(&mut online, &room, |event| {
+            if let Event::Occupant {
+                room: r,
+                occupant,
+                change,
+                ..
+            } = event
+                && *r == room
+            {
+                present.retain(|o| o.nick != occupant.nick);
+                if *change == OccupantChange::Present {
+                    present.push(occupant.clone());
                 }
-                Event::RoomJoined { room: r, nick, .. } if *r == room => Some(Ok(nick.clone())),
-                Event::RoomJoinFailed {
-                    room: r,
-                    reason,
-                    refusal,
-                    ..
-                } if *r == room => Some(Err(anyhow::anyhow!(
-                    "{room} refused: {}{}",
-                    human(reason),
-                    refusal_hint(&room, refusal)
-                ))),
-                _ => None,
-            }),
-        )
-        .await
-        .context("the room did not answer in time")??;
+            }
+        })
+        .await?;
         online.close().await;
         anyhow::Ok((me, present))
     })?;

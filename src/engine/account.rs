@@ -413,7 +413,8 @@ impl AccountTask {
                 password,
                 ..
             } => {
-                if let Some(join) = self.rooms.join(&self.pipeline, room, nick, password).await {
+                let join = self.rooms.join(&self.pipeline, room, nick, password, None);
+                if let Some(join) = join.await {
                     self.to_session(join).await;
                 }
             }
@@ -428,20 +429,11 @@ impl AccountTask {
             Command::CreateRoom {
                 room, nick, config, ..
             } => {
-                if let Some(SessionCommand::JoinRoom {
-                    room,
-                    nick,
-                    password,
-                    ..
-                }) = self.rooms.join(&self.pipeline, room, nick, None).await
-                {
-                    self.to_session(SessionCommand::JoinRoom {
-                        room,
-                        nick,
-                        password,
-                        create: Some(config),
-                    })
-                    .await;
+                let join = self
+                    .rooms
+                    .join(&self.pipeline, room, nick, None, Some(config));
+                if let Some(join) = join.await {
+                    self.to_session(join).await;
                 }
             }
             Command::Moderate {

@@ -105,13 +105,36 @@ impl Rooms {
             .map_or_else(|| self.account.to_string(), |n| n.to_string())
     }
 
-    /// Remembers the room (autojoin on) and enters it.
+    /// Writes something of `room`'s to the store; a failure is logged as
+    /// what could not be done, and said by the `false`.
+    async fn write(
+        &self,
+        pipeline: &Pipeline,
+        room: &BareJid,
+        what: &'static str,
+        write: impl FnOnce(&crate::store::Store, &str, &str) -> Result<(), crate::store::StoreError>
+        + Send
+        + 'static,
+    ) -> bool {
+        let (acc, jid) = (self.account.to_string(), room.to_string());
+        match pipeline.blocking(move |s| write(s, &acc, &jid)).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(account = %self.account, error = %e, "could not {what}");
+                false
+            }
+        }
+    }
+
+    /// Remembers the room (autojoin on) and enters it; `create`: how to
+    /// set it up if our join creates it.
     pub async fn join(
         &mut self,
         pipeline: &Pipeline,
         room: BareJid,
         nick: Option<String>,
         password: Option<String>,
+        create: Option<crate::model::RoomConfig>,
     ) -> Option<SessionCommand> {
         let known = self.rooms.get(&room);
         let nick = nick
@@ -173,7 +196,7 @@ impl Rooms {
             room,
             nick,
             password,
-            create: None,
+            create,
         })
     }
 
@@ -315,31 +338,16 @@ impl Rooms {
         if let Some(r) = self.rooms.get_mut(room) {
             r.autojoin = false;
         }
-        let (acc, jid) = (self.account.to_string(), room.to_string());
-        if let Err(e) = pipeline
-            .blocking(move |s| s.set_room_autojoin(&acc, &jid, false))
-            .await
-        {
-            tracing::error!(account = %self.account, error = %e, "could not record leaving a room");
-        }
+        self.write(pipeline, room, "record leaving a room", |s, acc, jid| {
+            s.set_room_autojoin(acc, jid, false)
+        })
+        .await;
     }
 
     /// Stops joining the room at login (its history stays) and leaves it.
     pub async fn leave(&mut self, pipeline: &Pipeline, room: BareJid) -> Option<SessionCommand> {
-        let (acc, r) = (self.account.to_string(), room.to_string());
-        if let Err(e) = pipeline
-            .blocking(move |s| s.set_room_autojoin(&acc, &r, false))
-            .await
-        {
-            tracing::error!(account = %self.account, error = %e, "could not record leaving a room");
-        }
-        let joined = match self.rooms.get_mut(&room) {
-            Some(r) => {
-                r.autojoin = false;
-                r.joined_as.is_some()
-            }
-            None => false,
-        };
+        self.stop_joining(pipeline, &room).await;
+        let joined = self.is_joined(&room);
         if joined {
             Some(SessionCommand::LeaveRoom(room))
         } else {
@@ -396,11 +404,6 @@ impl Rooms {
             .get(&room)
             .filter(|r| r.announce)
             .and_then(|_| self.bookmark(&room));
-        let Some(r) = self.rooms.get_mut(&room) else {
-            return Vec::new();
-        };
-        r.announce = false;
-        r.joined_as = Some(nick.clone());
         let (acc, jid) = (self.account.to_string(), room.to_string());
         let resume = pipeline
             .blocking(move |s| s.room_resume_point(&acc, &jid))
@@ -411,37 +414,44 @@ impl Rooms {
                     id: None,
                     at: None,
                     newest: None,
+                    since: None,
                 }
             });
-        r.first = false;
-        let from = match resume {
+        let (from, floor, first) = match resume {
             crate::store::RoomResume {
                 id: Some(id), at, ..
             } => {
-                r.floor = at;
-                CatchUpFrom::After {
-                    id,
-                    fallback_since: at
-                        .or(resume.newest)
-                        .map_or_else(now_ms, |t| t - FALLBACK_OVERLAP_MS),
-                }
+                let fallback_since = at
+                    .or(resume.newest)
+                    .map_or_else(now_ms, |t| t - FALLBACK_OVERLAP_MS);
+                (CatchUpFrom::After { id, fallback_since }, at, false)
             }
-            // Messages stored but no resume point recorded (we were killed
-            // while the last catch-up ran): from a little before the
-            // newest, every one already stored is skipped by its id.
-            crate::store::RoomResume {
-                newest: Some(newest),
-                ..
-            } => {
-                r.floor = None;
-                CatchUpFrom::Since(newest - FALLBACK_OVERLAP_MS)
-            }
+            // No resume point recorded (we were killed while the first
+            // catch-up ran, or nothing was said since we first came): from
+            // a little before we first came (or, for a room stored before
+            // that was recorded, before its newest message); every one
+            // already stored is skipped by its id.
+            crate::store::RoomResume { since: Some(t), .. }
+            | crate::store::RoomResume {
+                newest: Some(t), ..
+            } => (CatchUpFrom::Since(t - FALLBACK_OVERLAP_MS), None, false),
             crate::store::RoomResume { .. } => {
-                r.floor = None;
-                r.first = true;
-                CatchUpFrom::Latest
+                // A first join: the newest page of what came before, and
+                // from now on everything.
+                self.write(pipeline, &room, "record entering a room", |s, acc, jid| {
+                    s.set_room_first_join(acc, jid, now_ms())
+                })
+                .await;
+                (CatchUpFrom::Latest, None, true)
             }
         };
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return Vec::new();
+        };
+        r.announce = false;
+        r.joined_as = Some(nick.clone());
+        r.floor = floor;
+        r.first = first;
         r.catching_up = Some(None);
         pipeline
             .emit(Event::RoomJoined {
@@ -497,14 +507,7 @@ impl Rooms {
             // Put out by the room: not joined again by itself at the next
             // login until the user says so.
             if !matches!(departure, Departure::Left | Departure::Shutdown) {
-                r.autojoin = false;
-                let (acc, jid) = (self.account.to_string(), room.to_string());
-                if let Err(e) = pipeline
-                    .blocking(move |s| s.set_room_autojoin(&acc, &jid, false))
-                    .await
-                {
-                    tracing::error!(error = %e, "could not record leaving a room");
-                }
+                self.stop_joining(pipeline, &room).await;
             }
         }
         pipeline
@@ -603,13 +606,13 @@ impl Rooms {
     }
 
     async fn set_resume_point(&self, pipeline: &Pipeline, room: &BareJid, id: String) {
-        let (acc, jid) = (self.account.to_string(), room.to_string());
-        if let Err(e) = pipeline
-            .blocking(move |s| s.set_room_resume_point(&acc, &jid, &id))
-            .await
-        {
-            tracing::error!(account = %self.account, error = %e, "could not record a room's archive position");
-        }
+        self.write(
+            pipeline,
+            room,
+            "record a room's archive position",
+            move |s, acc, jid| s.set_room_resume_point(acc, jid, &id),
+        )
+        .await;
     }
 
     /// How an invitation into the room goes: through the room (`true`),
@@ -625,13 +628,14 @@ impl Rooms {
         if let Some(r) = self.rooms.get_mut(&room) {
             r.members_only = info.members_only;
         }
-        let (acc, jid, i) = (self.account.to_string(), room.to_string(), info.clone());
-        if let Err(e) = pipeline
-            .blocking(move |s| s.set_room_info(&acc, &jid, &i))
-            .await
-        {
-            tracing::error!(account = %self.account, error = %e, "could not store what a room says of itself");
-        }
+        let i = info.clone();
+        self.write(
+            pipeline,
+            &room,
+            "store what a room says of itself",
+            move |s, acc, jid| s.set_room_info(acc, jid, &i),
+        )
+        .await;
         pipeline
             .emit(Event::RoomInfo {
                 account: self.account.clone(),
@@ -642,23 +646,22 @@ impl Rooms {
     }
 
     pub async fn set_notify(&self, pipeline: &Pipeline, room: BareJid, notify: RoomNotify) {
-        let (acc, jid) = (self.account.to_string(), room.to_string());
-        match pipeline
-            .blocking(move |s| s.set_room_notify(&acc, &jid, notify))
-            .await
-        {
-            Ok(()) => {
-                pipeline
-                    .emit(Event::RoomNotify {
-                        account: self.account.clone(),
-                        room,
-                        notify,
-                    })
-                    .await;
-            }
-            Err(e) => {
-                tracing::error!(account = %self.account, error = %e, "could not store a room's notification setting");
-            }
+        let stored = self
+            .write(
+                pipeline,
+                &room,
+                "store a room's notification setting",
+                move |s, acc, jid| s.set_room_notify(acc, jid, notify),
+            )
+            .await;
+        if stored {
+            pipeline
+                .emit(Event::RoomNotify {
+                    account: self.account.clone(),
+                    room,
+                    notify,
+                })
+                .await;
         }
     }
 
@@ -669,13 +672,14 @@ impl Rooms {
         subject: Option<String>,
         by: Option<String>,
     ) {
-        let (acc, jid, s) = (self.account.to_string(), room.to_string(), subject.clone());
-        if let Err(e) = pipeline
-            .blocking(move |st| st.set_room_subject(&acc, &jid, s.as_deref()))
-            .await
-        {
-            tracing::error!(account = %self.account, error = %e, "could not store a room's subject");
-        }
+        let text = subject.clone();
+        self.write(
+            pipeline,
+            &room,
+            "store a room's subject",
+            move |s, acc, jid| s.set_room_subject(acc, jid, text.as_deref()),
+        )
+        .await;
         pipeline
             .emit(Event::RoomSubject {
                 account: self.account.clone(),

@@ -94,6 +94,8 @@ pub struct RoomResume {
     pub at: Option<i64>,
     /// When the newest message stored from the room sorts.
     pub newest: Option<i64>,
+    /// When we first entered it, if we have.
+    pub since: Option<i64>,
 }
 
 /// What storing a room's message did.
@@ -255,15 +257,15 @@ impl Store {
     /// (for when the id is unknown or gone).
     pub fn room_resume_point(&self, account: &str, room: &str) -> Result<RoomResume, StoreError> {
         let conn = self.conn()?;
-        let id: Option<String> = conn
+        let (id, since): (Option<String>, Option<i64>) = conn
             .query_row(
-                "SELECT r.mam_last_id FROM rooms r JOIN accounts a ON a.id = r.account_id
+                "SELECT r.mam_last_id, r.sync_since FROM rooms r JOIN accounts a ON a.id = r.account_id
                  WHERE a.jid = ?1 AND r.jid = ?2",
                 params![account, room],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
-            .flatten();
+            .unwrap_or_default();
         let at: Option<i64> = match &id {
             Some(id) => conn
                 .query_row(
@@ -284,7 +286,28 @@ impl Store {
             params![account, room],
             |r| r.get(0),
         )?;
-        Ok(RoomResume { id, at, newest })
+        Ok(RoomResume {
+            id,
+            at,
+            newest,
+            since,
+        })
+    }
+
+    /// Records when we first entered the room (once: a later call keeps
+    /// the first time).
+    pub fn set_room_first_join(
+        &self,
+        account: &str,
+        room: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE rooms SET sync_since = coalesce(sync_since, ?3)
+             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
+            params![account, room, at],
+        )?;
+        Ok(())
     }
 
     pub fn set_room_resume_point(

@@ -337,7 +337,7 @@ pub fn stamp_ms(stamp: &tokio_xmpp::parsers::date::DateTime) -> i64 {
 
 /// A `<delay/>` element's stamp, knowing whether it named a fraction of a
 /// second (the parsed date no longer says).
-fn stamp_of(delay_element: &Element) -> Option<Stamp> {
+pub(crate) fn stamp_of(delay_element: &Element) -> Option<Stamp> {
     let delay = Delay::try_from(delay_element.clone()).ok()?;
     let whole_second = delay_element
         .attr("stamp")
@@ -436,17 +436,10 @@ pub fn carbon(message: &Message, own: &BareJid) -> Option<SyncedMessage> {
     None
 }
 
-/// An archive (XEP-0313) result for query `query_id`, with its archive id.
-pub fn archive_result(
-    message: &Message,
-    own: &BareJid,
-    query_id: &str,
-) -> Option<(String, Option<SyncedMessage>)> {
+/// A result of our archive query `query_id` (XEP-0313), whoever's archive
+/// it is: its archive id, the message archived, and the archive's stamp.
+pub fn mam_result(message: &Message, query_id: &str) -> Option<(String, Message, Option<Stamp>)> {
     use tokio_xmpp::parsers::mam::Result_;
-    // Results come from our own account (or the server on its behalf).
-    if message.from.as_ref().is_some_and(|f| f.to_bare() != *own) {
-        return None;
-    }
     let payload = message.payloads.iter().find(|p| p.is("result", ns::MAM))?;
     let result = Result_::try_from(payload.clone()).ok()?;
     if result.queryid.as_ref().map(|q| q.0.as_str()) != Some(query_id) {
@@ -457,13 +450,22 @@ pub fn archive_result(
         .get_child("forwarded", ns::FORWARD)
         .and_then(|f| f.get_child("delay", ns::DELAY))
         .and_then(stamp_of);
-    let synced = synced_message(
-        &result.forwarded.message,
-        own,
-        Some(result.id.clone()),
-        stamp,
-    );
-    Some((result.id, synced))
+    Some((result.id, result.forwarded.message, stamp))
+}
+
+/// An archive (XEP-0313) result for query `query_id`, with its archive id.
+pub fn archive_result(
+    message: &Message,
+    own: &BareJid,
+    query_id: &str,
+) -> Option<(String, Option<SyncedMessage>)> {
+    // Results come from our own account (or the server on its behalf).
+    if message.from.as_ref().is_some_and(|f| f.to_bare() != *own) {
+        return None;
+    }
+    let (id, archived, stamp) = mam_result(message, query_id)?;
+    let synced = synced_message(&archived, own, Some(id.clone()), stamp);
+    Some((id, synced))
 }
 
 /// A delivery receipt (XEP-0184) for a message we got.

@@ -14,7 +14,6 @@ use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::{Presence, Show, Type as PresenceType};
 use tokio_xmpp::parsers::stanza_id::{OriginId, StanzaId};
 
-use super::convert::stamp_ms;
 use crate::model::{
     Affiliation, Availability, Departure, Occupant, OccupantChange, Role, RoomMessage, RoomRefusal,
     Stamp,
@@ -564,13 +563,8 @@ pub fn room_message(
                 .attr("from")
                 .and_then(|f| f.parse::<Jid>().ok())
                 .is_some_and(|f| f.to_bare() == *room && f.resource().is_none());
-            if by_room
-                && let Ok(delay) = tokio_xmpp::parsers::delay::Delay::try_from(payload.clone())
-            {
-                delayed = Some(Stamp {
-                    ms: stamp_ms(&delay.stamp),
-                    whole_second: !payload.attr("stamp").is_some_and(|s| s.contains('.')),
-                });
+            if by_room {
+                delayed = super::convert::stamp_of(payload);
             }
         } else if payload.is("replace", ns::MESSAGE_CORRECT) {
             replaces = payload
@@ -607,28 +601,13 @@ pub fn room_archive_result(
     room: &BareJid,
     query_id: &str,
 ) -> Option<Option<RoomMessage>> {
-    use tokio_xmpp::parsers::mam::Result_;
     // Results come from the room itself, never from one of its occupants.
     let from = message.from.as_ref()?;
     if from.to_bare() != *room || from.resource().is_some() {
         return None;
     }
-    let payload = message.payloads.iter().find(|p| p.is("result", ns::MAM))?;
-    let result = Result_::try_from(payload.clone()).ok()?;
-    if result.queryid.as_ref().map(|q| q.0.as_str()) != Some(query_id) {
-        return None;
-    }
-    let stamp = payload
-        .get_child("forwarded", ns::FORWARD)
-        .and_then(|f| f.get_child("delay", ns::DELAY))
-        .and_then(|d| {
-            let delay = tokio_xmpp::parsers::delay::Delay::try_from(d.clone()).ok()?;
-            Some(Stamp {
-                ms: stamp_ms(&delay.stamp),
-                whole_second: !d.attr("stamp").is_some_and(|s| s.contains('.')),
-            })
-        });
-    let found = room_message(&result.forwarded.message, room, Some((result.id, stamp)));
+    let (id, archived, stamp) = super::convert::mam_result(message, query_id)?;
+    let found = room_message(&archived, room, Some((id, stamp)));
     Some(match found {
         Some(RoomMessageMeaning::Message(m)) => Some(m),
         _ => None,

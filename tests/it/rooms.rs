@@ -427,7 +427,15 @@ fn killing_sotto_mid_burst_in_a_room_loses_and_doubles_nothing() {
 
     let mut bot = Peer::start(server, &c, &c_pw);
     bot_join(&mut bot, &room, "bot");
+    // More than a first join's page is said while Sotto, which entered the
+    // room but never stored anything of it, is away: all of it is Sotto's
+    // to keep, not only the newest page.
     let mut sent = 0;
+    for _ in 0..(2 * 50 + 10) {
+        bot_say(&mut bot, &room, &format!("burst {sent}"));
+        sent += 1;
+    }
+    bot.sync();
     for round in 0..3 {
         let mut listen = sotto(home.path())
             .args(["listen"])

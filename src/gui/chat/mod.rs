@@ -731,13 +731,7 @@ impl Chat {
             ]
             .width(Length::Fill),
             self.lock(),
-            button(text(if self.details.is_some() {
-                "Hide details"
-            } else {
-                "Details"
-            }))
-            .style(button::secondary)
-            .on_press(Message::ToggleDetails),
+            self.details_button(),
         ]
         .spacing(10)
         .align_y(Alignment::Center)
@@ -746,6 +740,17 @@ impl Chat {
 }
 
 impl Chat {
+    fn details_button(&self) -> Element<'_, Message> {
+        button(text(if self.details.is_some() {
+            "Hide details"
+        } else {
+            "Details"
+        }))
+        .style(button::secondary)
+        .on_press(Message::ToggleDetails)
+        .into()
+    }
+
     /// A group chat's header: who is in it and what it is about.
     fn room_header<'a>(
         &'a self,
@@ -780,13 +785,7 @@ impl Chat {
         row![
             style::group_avatar(name, self.peer.as_str(), 40.0),
             about,
-            button(text(if self.details.is_some() {
-                "Hide details"
-            } else {
-                "Details"
-            }))
-            .style(button::secondary)
-            .on_press(Message::ToggleDetails),
+            self.details_button(),
         ]
         .spacing(10)
         .align_y(Alignment::Center)

@@ -21,13 +21,13 @@ use crate::gui::screen::settings;
 const PATH: &str = "/org/freedesktop/Notifications";
 
 /// A private session bus: `dbus-daemon` of Debian's dbus package.
-struct PrivateBus {
+pub struct PrivateBus {
     daemon: Child,
-    address: String,
+    pub address: String,
 }
 
 impl PrivateBus {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let mut daemon = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
             .stdout(Stdio::piped())
@@ -163,7 +163,7 @@ pub struct NotificationServer {
 }
 
 impl NotificationServer {
-    fn start(bus: &PrivateBus) -> Self {
+    pub fn start(bus: &PrivateBus) -> Self {
         Self::on(&bus.address)
     }
 

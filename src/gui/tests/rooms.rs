@@ -44,6 +44,21 @@ fn bot_says_in(s: &Scene, room: &BareJid, body: &str) -> String {
     id
 }
 
+/// The window enters `room` through New chat's join dialog, as `nick`
+/// (typed after the account's name, which the dialog offers).
+fn join_through_the_dialog(s: &mut Scene, room: &BareJid, after_name: &str) {
+    let w = &mut s.window;
+    w.press(Key::Character("n".into()), Modifiers::CTRL);
+    w.type_in(INPUT.into(), room.as_str());
+    w.click("Join a group chat…");
+    w.type_in(crate::gui::overlay::NICK_INPUT.into(), after_name);
+    w.click("Join");
+    let room = room.clone();
+    w.until("the room open", |w| {
+        w.dashboard().open_chat().is_some_and(|c| c.peer == room) && w.shows("Details")
+    });
+}
+
 #[test]
 fn a_room_is_joined_from_new_chat_and_reads_like_a_group() {
     let mut s = Scene::new();
@@ -135,4 +150,35 @@ fn a_contacts_invitation_is_said_and_joined_from_the_requests() {
         w.dashboard().open_chat().is_some_and(|c| c.peer == room)
     });
     w.until("the request gone", |w| !w.shows(&request));
+}
+
+#[test]
+fn in_a_public_room_only_a_mention_notifies() {
+    use super::notifications::{NotificationServer, PrivateBus};
+    let bus = PrivateBus::start();
+    let server = NotificationServer::start(&bus);
+    let mut s = Scene::on(Some(crate::gui::notify::Bus::Address(bus.address.clone())));
+    let room = new_room();
+    bot_makes(&mut s, &room, "robin");
+    join_through_the_dialog(&mut s, &room, "-x");
+    let mine = format!("{}-x", s.me.node().expect("a user"));
+    s.window.focus(false);
+
+    // A public room notifies only what names us (the default there).
+    bot_says_in(&s, &room, "just chatting");
+    s.window
+        .until("the message shown", |w| w.shows_in_chat("just chatting"));
+    let mention = format!("{mine}: are you there?");
+    bot_says_in(&s, &room, &mention);
+    s.window.until("the mention notified", |_| {
+        server.log.showing(&mention).is_some()
+    });
+    let notified = server.log.notified();
+    assert!(
+        notified.iter().all(|n| n.body != "just chatting"),
+        "an ordinary message notified: {notified:?}"
+    );
+    let shown = server.log.showing(&mention).expect("notified");
+    let name = room.node().expect("a room").to_string();
+    assert_eq!(shown.summary, format!("robin in {name}"));
 }

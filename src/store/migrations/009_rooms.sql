@@ -25,6 +25,10 @@ CREATE TABLE rooms (
     -- The newest id of the room's archive (XEP-0313) stored: where the
     -- next join's catch-up resumes.
     mam_last_id TEXT,
+    -- When we first entered the room: its history from then on is ours
+    -- to keep whole, even before a message of it is stored (a first
+    -- join reads only the newest page of what came before).
+    sync_since INTEGER,
     PRIMARY KEY (account_id, jid)
 ) WITHOUT ROWID;
 
