@@ -441,7 +441,7 @@ pub struct RoomMessage {
 
 /// A room kept in the account's bookmarks (XEP-0402), where all its
 /// clients find it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Bookmark {
     pub room: BareJid,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -452,6 +452,19 @@ pub struct Bookmark {
     pub password: Option<String>,
     /// Clients enter it at login.
     pub autojoin: bool,
+}
+
+/// Never the room's password, should a bookmark reach a log.
+impl fmt::Debug for Bookmark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bookmark")
+            .field("room", &self.room)
+            .field("name", &self.name)
+            .field("nick", &self.nick)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("autojoin", &self.autojoin)
+            .finish()
+    }
 }
 
 /// What a room says of itself (XEP-0045 §6.4).
@@ -468,7 +481,7 @@ pub struct RoomInfo {
 
 /// An invitation to a room: sent by someone directly (XEP-0249) or passed
 /// on by the room (XEP-0045 §7.8.2, `mediated`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Invitation {
     pub room: BareJid,
     /// Who invites: their address, or (passed on by a room that hides
@@ -479,6 +492,19 @@ pub struct Invitation {
     #[serde(skip)]
     pub password: Option<String>,
     pub mediated: bool,
+}
+
+/// Never the room's password, should an invitation reach a log.
+impl fmt::Debug for Invitation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invitation")
+            .field("room", &self.room)
+            .field("from", &self.from)
+            .field("reason", &self.reason)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("mediated", &self.mediated)
+            .finish()
+    }
 }
 
 /// How a room we create is set up.

@@ -828,10 +828,29 @@ impl AccountTask {
                 room,
                 nick,
                 created,
+                role,
+                affiliation,
             } => {
-                for command in self.rooms.joined(&self.pipeline, room, nick, created).await {
+                let standing = (role, affiliation);
+                let joined = self
+                    .rooms
+                    .joined(&self.pipeline, room, nick, created, standing);
+                for command in joined.await {
                     self.to_session_if_any(command);
                 }
+            }
+            SessionEvent::Standing {
+                room,
+                role,
+                affiliation,
+            } => {
+                self.emit(Event::RoomStanding {
+                    account,
+                    room,
+                    role,
+                    affiliation,
+                })
+                .await;
             }
             SessionEvent::RoomRefused { room, refusal } => {
                 self.rooms.refused(&self.pipeline, room, refusal).await;

@@ -468,6 +468,16 @@ pub enum Event {
         room: BareJid,
         nick: String,
         created: bool,
+        /// Our standing there: what we may do.
+        role: crate::model::Role,
+        affiliation: crate::model::Affiliation,
+    },
+    /// Our standing in a room changed.
+    RoomStanding {
+        account: AccountId,
+        room: BareJid,
+        role: crate::model::Role,
+        affiliation: crate::model::Affiliation,
     },
     /// The room would not let us in; `reason` says why in words.
     RoomJoinFailed {

@@ -387,12 +387,14 @@ impl Rooms {
             .collect()
     }
 
+    /// The room let us in, as `nick`, with our standing there.
     pub async fn joined(
         &mut self,
         pipeline: &Pipeline,
         room: BareJid,
         nick: String,
         created: bool,
+        (role, affiliation): (crate::model::Role, crate::model::Affiliation),
     ) -> Vec<SessionCommand> {
         if let Some(r) = self.rooms.get_mut(&room)
             && r.announce
@@ -459,6 +461,8 @@ impl Rooms {
                 room: room.clone(),
                 nick,
                 created,
+                role,
+                affiliation,
             })
             .await;
         // What waited for the room goes now, in order.

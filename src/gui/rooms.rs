@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sotto::engine::Event;
-use sotto::model::{Departure, Occupant, OccupantChange};
+use sotto::model::{Affiliation, Departure, Occupant, OccupantChange, Role};
 use sotto::store::{RoomNotify, StoredRoom};
 
 use super::people::{Key, People};
@@ -23,6 +23,9 @@ pub struct RoomState {
     pub notify: RoomNotify,
     /// Members only and non-anonymous: a private group.
     pub private: bool,
+    /// Our standing there (what we may do), while we are in.
+    pub role: Role,
+    pub affiliation: Affiliation,
     /// Everyone else in the room, by nickname.
     pub occupants: BTreeMap<String, Occupant>,
     /// Why the room would not let us in, or put us out.
@@ -39,9 +42,16 @@ impl RoomState {
             autojoin: room.autojoin,
             notify: room.notify,
             private: room.members_only && room.non_anonymous,
+            role: Role::None,
+            affiliation: Affiliation::None,
             occupants: BTreeMap::new(),
             problem: None,
         }
+    }
+
+    /// We may put people out, and give or take their voice.
+    pub fn moderating(&self) -> bool {
+        self.joined_as.is_some() && self.role == Role::Moderator
     }
 
     /// Our nickname here: the one the room gave us, or the one we ask for.
@@ -162,6 +172,8 @@ impl People {
             autojoin: true,
             notify: RoomNotify::Mentions,
             private: false,
+            role: Role::None,
+            affiliation: Affiliation::None,
             occupants: BTreeMap::new(),
             problem: None,
         };
@@ -180,6 +192,8 @@ impl People {
                 account,
                 room,
                 nick,
+                role,
+                affiliation,
                 ..
             } => {
                 self.invitations.remove(&key(account, room));
@@ -188,6 +202,8 @@ impl People {
                     .entry(key(account, room))
                     .or_insert_with(|| fresh(nick));
                 r.joined_as = Some(nick.clone());
+                r.role = *role;
+                r.affiliation = *affiliation;
                 if r.nick.is_empty() {
                     r.nick = nick.clone();
                 }
@@ -249,6 +265,17 @@ impl People {
                             r.occupants.remove(&occupant.nick);
                         }
                     }
+                }
+            }
+            Event::RoomStanding {
+                account,
+                room,
+                role,
+                affiliation,
+            } => {
+                if let Some(r) = self.rooms.get_mut(&key(account, room)) {
+                    r.role = *role;
+                    r.affiliation = *affiliation;
                 }
             }
             Event::RoomSubject {

@@ -43,6 +43,8 @@ pub enum Message {
     Trust(DeviceId, OmemoTrust),
     /// A room: what notifies.
     Notify(sotto::store::RoomNotify),
+    /// A room: put someone out (we moderate it).
+    Kick(String),
     /// A room: leave it (its history stays), or enter it again.
     Leave,
     Rejoin,
@@ -115,6 +117,13 @@ impl Details {
                 account,
                 room: contact,
                 notify,
+            }),
+            // Answered by Event::Moderated, and the room's Event::Occupant.
+            Message::Kick(nick) => backend.send(Command::Moderate {
+                account,
+                room: contact,
+                what: sotto::model::Moderation::Kick { nick },
+                reason: None,
             }),
             // Answered by Event::RoomLeft and Event::RoomJoined.
             Message::Leave => backend.send(Command::LeaveRoom {

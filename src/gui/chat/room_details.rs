@@ -59,6 +59,17 @@ pub fn view<'a>(room: &'a RoomState, name: &str, address: &str) -> Element<'a, M
         if let Some(word) = standing(o) {
             line = line.push(text(word).size(12).style(style::muted));
         }
+        // A moderator may put out anyone who is not an owner or admin.
+        if room.moderating() && !matches!(o.affiliation, Affiliation::Owner | Affiliation::Admin) {
+            line = line
+                .push(iced::widget::Space::new().width(Length::Fill))
+                .push(
+                    button(text("Remove").size(12))
+                        .padding([2, 8])
+                        .style(button::secondary)
+                        .on_press(Message::Kick(o.nick.clone())),
+                );
+        }
         info = info.push(line);
     }
     info = info.push(if room.joined_as.is_some() || room.autojoin {

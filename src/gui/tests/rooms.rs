@@ -182,3 +182,31 @@ fn in_a_public_room_only_a_mention_notifies() {
     let name = room.node().expect("a room").to_string();
     assert_eq!(shown.summary, format!("robin in {name}"));
 }
+
+#[test]
+fn the_owner_removes_someone_from_the_details() {
+    let mut s = Scene::new();
+    let room = new_room();
+    // The window's join makes the room: its account owns it.
+    join_through_the_dialog(&mut s, &room, "");
+    bot_makes(&mut s, &room, "robin");
+    s.window
+        .until("the bot in the room", |w| w.shows_part("you and 1 more"));
+    s.window.click("Details");
+    s.window
+        .until("the people", |w| w.shows("robin") && w.shows("Remove"));
+    s.window.click("Remove");
+    let room_copy = room.clone();
+    let departure = s.bot_sees("the bot put out", |e| match e {
+        Event::RoomLeft {
+            room: r, departure, ..
+        } if *r == room_copy => Some(departure.clone()),
+        _ => None,
+    });
+    assert!(
+        matches!(departure, sotto::model::Departure::Kicked { .. }),
+        "{departure:?}"
+    );
+    s.window
+        .until("the bot gone from the people", |w| !w.shows("Remove"));
+}

@@ -107,6 +107,16 @@ pub enum SessionEvent {
         room: BareJid,
         nick: String,
         created: bool,
+        /// Our standing there.
+        role: crate::model::Role,
+        affiliation: crate::model::Affiliation,
+    },
+    /// Our standing in a room we are in changed (voice given or taken, an
+    /// affiliation granted).
+    Standing {
+        room: BareJid,
+        role: crate::model::Role,
+        affiliation: crate::model::Affiliation,
     },
     /// The room would not let us in, or refused a change of nickname.
     RoomRefused {

@@ -264,11 +264,20 @@ impl Session {
                                     room: room.clone(),
                                     nick,
                                     created,
+                                    role: occupant.role,
+                                    affiliation: occupant.affiliation,
                                 })
                                 .await;
                                 let ask = muc::room_info_request(super::new_id(), &room);
                                 self.request(ask, super::iq::Purpose::RoomInfo(room.clone()))
                                     .await;
+                            } else {
+                                self.emit(SessionEvent::Standing {
+                                    room: room.clone(),
+                                    role: occupant.role,
+                                    affiliation: occupant.affiliation,
+                                })
+                                .await;
                             }
                         }
                     }

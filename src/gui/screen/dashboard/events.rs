@@ -193,6 +193,13 @@ impl Dashboard {
                         invitation.room
                     ));
                 }
+                Event::Moderated {
+                    room,
+                    error: Some(error),
+                    ..
+                } => {
+                    self.banner = Some(format!("{room}: {error}."));
+                }
                 Event::RoomLeft { .. } | Event::RoomInfo { .. } | Event::RoomNotify { .. } => {
                     reload = true;
                 }
