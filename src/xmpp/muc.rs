@@ -235,6 +235,17 @@ pub fn subject_stanza(room: &BareJid, subject: &str) -> Stanza {
 /// XEP-0249's namespace.
 const CONFERENCE: &str = "jabber:x:conference";
 
+/// The longest subject kept: a room's subject is a line or a paragraph,
+/// and anything longer is cut where it would be read.
+const MAX_SUBJECT_CHARS: usize = 2000;
+
+fn subject_text(subject: &str) -> Option<String> {
+    let subject: String = subject.trim().chars().take(MAX_SUBJECT_CHARS).collect();
+    (!subject.is_empty()).then_some(subject)
+}
+
+/// Reasons and other words a room relays, trimmed and cut to a length
+/// anyone reads.
 fn short(text: String) -> Option<String> {
     let text: String = text.trim().chars().take(500).collect();
     (!text.is_empty()).then_some(text)
@@ -408,8 +419,7 @@ pub fn room_presence(presence: &Presence, room: &BareJid) -> Option<RoomPresence
         .map(capped_nick);
     let reason = item
         .and_then(|i| i.get_child("reason", ns::MUC_USER))
-        .map(|r| r.text())
-        .filter(|r| !r.trim().is_empty());
+        .and_then(|r| short(r.text()));
     let change = if availability != Availability::Unavailable {
         OccupantChange::Present
     } else if has(status::NEW_NICK)
@@ -422,8 +432,7 @@ pub fn room_presence(presence: &Presence, room: &BareJid) -> Option<RoomPresence
         OccupantChange::Gone(Departure::Destroyed {
             reason: destroy
                 .get_child("reason", ns::MUC_USER)
-                .map(|r| r.text())
-                .filter(|r| !r.trim().is_empty()),
+                .and_then(|r| short(r.text())),
         })
     } else if has(status::BANNED) {
         OccupantChange::Gone(Departure::Banned { by: actor, reason })
@@ -529,7 +538,7 @@ pub fn room_message(
         // A subject without a body (XEP-0045 §8.1); a message with both is
         // a message.
         return Some(RoomMessageMeaning::Subject {
-            subject: Some(subject.clone()).filter(|s| !s.trim().is_empty()),
+            subject: subject_text(subject),
             by: nick,
         });
     }
@@ -750,6 +759,19 @@ mod tests {
                 by: Some("alice".into())
             })
         );
+        // A room's subject is a line or a paragraph, not a book.
+        let long = message(&format!(
+            "<message xmlns='jabber:client' from='tea@conference.x/alice' type='groupchat'>\
+             <subject>{}</subject></message>",
+            "x".repeat(5000)
+        ));
+        let Some(RoomMessageMeaning::Subject {
+            subject: Some(cut), ..
+        }) = room_message(&long, &room(), None)
+        else {
+            panic!("a subject");
+        };
+        assert_eq!(cut.chars().count(), MAX_SUBJECT_CHARS);
         let chat = message(
             "<message xmlns='jabber:client' from='tea@conference.x/alice' type='chat'><body>pm</body></message>",
         );

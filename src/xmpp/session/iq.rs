@@ -73,8 +73,14 @@ pub enum Purpose {
         room: BareJid,
         what: crate::model::Moderation,
     },
-    /// Setting up a room our join created.
-    RoomConfigure(BareJid),
+    /// Setting up a room our join created; once answered we are in, as
+    /// `nick` with this standing.
+    RoomConfigure {
+        room: BareJid,
+        nick: String,
+        role: crate::model::Role,
+        affiliation: crate::model::Affiliation,
+    },
     /// XEP-0410: are we still in this room?
     SelfPing(BareJid),
     /// Answers we only need so the request does not linger (carbons,

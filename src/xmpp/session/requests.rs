@@ -175,10 +175,25 @@ impl Session {
                 self.emit(SessionEvent::Moderated { room, what, error })
                     .await;
             }
-            Purpose::RoomConfigure(room) => {
+            Purpose::RoomConfigure {
+                room,
+                nick,
+                role,
+                affiliation,
+            } => {
                 let error = answer
                     .err()
                     .map(|e| format!("the room refused its settings ({:?})", e.defined_condition));
+                // In either case we are in (a room that refused its
+                // settings keeps the service's).
+                self.entered(SessionEvent::RoomJoined {
+                    room: room.clone(),
+                    nick,
+                    created: true,
+                    role,
+                    affiliation,
+                })
+                .await;
                 self.emit(SessionEvent::RoomConfigured { room, error })
                     .await;
             }
@@ -239,7 +254,7 @@ impl Session {
             | Purpose::Block { .. }
             | Purpose::SelfPing(_)
             | Purpose::RoomInfo(_)
-            | Purpose::RoomConfigure(_)
+            | Purpose::RoomConfigure { .. }
             | Purpose::Moderate { .. }
             | Purpose::BookmarkPublish(_)
             | Purpose::Ignore => {}

@@ -191,6 +191,17 @@ impl Session {
         self.join_room(room, nick, password, None).await;
     }
 
+    /// We are in a room: said, and the room asked what it is.
+    pub(super) async fn entered(&mut self, joined: SessionEvent) {
+        let SessionEvent::RoomJoined { room, .. } = &joined else {
+            return;
+        };
+        let ask = muc::room_info_request(super::new_id(), room);
+        let purpose = super::iq::Purpose::RoomInfo(room.clone());
+        self.emit(joined).await;
+        self.request(ask, purpose).await;
+    }
+
     /// A new stream: rooms forgot us, and so do we.
     pub(super) fn rooms_reset(&mut self) {
         self.rooms.clear();
@@ -247,30 +258,32 @@ impl Session {
                                 let nick = l.nick.clone();
                                 if created {
                                     // A room our join created stays locked
-                                    // until its owner configures it.
+                                    // (others are told it does not exist)
+                                    // until its owner configures it: we are
+                                    // in once it is configured.
                                     let config = l.create.take();
                                     let iq = muc::new_room_configuration(
                                         super::new_id(),
                                         &room,
                                         config.as_ref(),
                                     );
-                                    self.request(
-                                        iq,
-                                        super::iq::Purpose::RoomConfigure(room.clone()),
-                                    )
+                                    let purpose = super::iq::Purpose::RoomConfigure {
+                                        room,
+                                        nick: l.nick.clone(),
+                                        role: occupant.role,
+                                        affiliation: occupant.affiliation,
+                                    };
+                                    self.request(iq, purpose).await;
+                                } else {
+                                    self.entered(SessionEvent::RoomJoined {
+                                        room: room.clone(),
+                                        nick,
+                                        created,
+                                        role: occupant.role,
+                                        affiliation: occupant.affiliation,
+                                    })
                                     .await;
                                 }
-                                self.emit(SessionEvent::RoomJoined {
-                                    room: room.clone(),
-                                    nick,
-                                    created,
-                                    role: occupant.role,
-                                    affiliation: occupant.affiliation,
-                                })
-                                .await;
-                                let ask = muc::room_info_request(super::new_id(), &room);
-                                self.request(ask, super::iq::Purpose::RoomInfo(room.clone()))
-                                    .await;
                             } else {
                                 self.emit(SessionEvent::Standing {
                                     room: room.clone(),
