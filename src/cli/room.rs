@@ -460,6 +460,19 @@ fn invite(
         let running = connect::start(database, false)?;
         let mut online = connect::connect(running, Login::once(account)).await?;
         enter(&mut online, &room).await?;
+        // Whether the invitation goes through the room depends on what
+        // the room says of itself, asked on entering.
+        let info = tokio::time::timeout(
+            ROOM_PATIENCE,
+            online.wait_for(|event| match event {
+                Event::RoomInfo { room: r, .. } if *r == room => Some(Ok(())),
+                _ => None,
+            }),
+        )
+        .await;
+        if info.is_err() {
+            tracing::info!(%room, "the room did not say what it is; inviting as it was last known");
+        }
         online.engine.send(Command::InviteToRoom {
             account: online.account.jid.clone(),
             room: room.clone(),
