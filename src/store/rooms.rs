@@ -119,6 +119,25 @@ fn room_conversation(
 }
 
 impl Store {
+    /// Sets one thing of one room's row: `set` names it, with `?3` for
+    /// the value.
+    fn update_room(
+        &self,
+        account: &str,
+        room: &str,
+        set: &'static str,
+        value: impl rusqlite::ToSql,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            &format!(
+                "UPDATE rooms SET {set}
+                 WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2"
+            ),
+            params![account, room, value],
+        )?;
+        Ok(())
+    }
+
     /// Remembers a room, with the nickname and password to enter with and
     /// whether to enter it at login; its conversation shows from now on.
     pub fn save_room(
@@ -148,12 +167,7 @@ impl Store {
 
     /// Whether the room is joined at every login.
     pub fn set_room_autojoin(&self, account: &str, room: &str, on: bool) -> Result<(), StoreError> {
-        self.conn()?.execute(
-            "UPDATE rooms SET autojoin = ?3
-             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
-            params![account, room, on],
-        )?;
-        Ok(())
+        self.update_room(account, room, "autojoin = ?3", on)
     }
 
     pub fn rooms(&self, account: &str) -> Result<Vec<StoredRoom>, StoreError> {
@@ -207,12 +221,7 @@ impl Store {
         room: &str,
         notify: RoomNotify,
     ) -> Result<(), StoreError> {
-        self.conn()?.execute(
-            "UPDATE rooms SET notify = ?3
-             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
-            params![account, room, notify.as_str()],
-        )?;
-        Ok(())
+        self.update_room(account, room, "notify = ?3", notify.as_str())
     }
 
     /// What the room said of itself on entering; a name it does not give
@@ -243,12 +252,7 @@ impl Store {
         room: &str,
         subject: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.conn()?.execute(
-            "UPDATE rooms SET subject = ?3
-             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
-            params![account, room, subject],
-        )?;
-        Ok(())
+        self.update_room(account, room, "subject = ?3", subject)
     }
 
     /// Where the room's archive catch-up resumes: the newest archive id
@@ -302,12 +306,7 @@ impl Store {
         room: &str,
         at: i64,
     ) -> Result<(), StoreError> {
-        self.conn()?.execute(
-            "UPDATE rooms SET sync_since = coalesce(sync_since, ?3)
-             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
-            params![account, room, at],
-        )?;
-        Ok(())
+        self.update_room(account, room, "sync_since = coalesce(sync_since, ?3)", at)
     }
 
     pub fn set_room_resume_point(
@@ -316,12 +315,7 @@ impl Store {
         room: &str,
         id: &str,
     ) -> Result<(), StoreError> {
-        self.conn()?.execute(
-            "UPDATE rooms SET mam_last_id = ?3
-             WHERE account_id = (SELECT id FROM accounts WHERE jid = ?1) AND jid = ?2",
-            params![account, room, id],
-        )?;
-        Ok(())
+        self.update_room(account, room, "mam_last_id = ?3", id)
     }
 
     /// Stores a room's messages in one transaction, in order: one the
